@@ -1,0 +1,40 @@
+# ThingsNXT — `make run` serves the demo, `make test` runs every test.
+# Every dependency is installed from here (pip into .venv, apt for system packages).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export HOST PORT
+
+.PHONY: setup run migrate test test-unit ci clean
+
+## setup: .venv with all runtime and dev dependencies (idempotent)
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+## migrate: bring the database (DATABASE_URL, default SQLite under instance/) up to date
+migrate: setup
+	$(BIN)/flask --app wsgi db upgrade
+
+## run: migrate, seed the demo admin and device once, serve with gunicorn (gevent) on HOST:PORT
+run: migrate
+	$(BIN)/flask --app wsgi seed-demo
+	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+
+## test: the whole suite
+test: setup
+	$(BIN)/python -m pytest
+
+## ci: what CI runs: the suite on SQLite, then on PostgreSQL + Redis
+ci:
+	.ci/run
+
+clean:
+	rm -rf $(VENV) .pytest_cache

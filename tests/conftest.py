@@ -1,0 +1,95 @@
+"""Fixtures: an application on a database of this run's own, and factories for its data.
+
+Every test makes its own users and devices (unique emails), so tests share
+the migrated database but never each other's rows.
+"""
+import os
+import uuid
+
+import flask_migrate
+import pytest
+
+from tests import databases
+from webapp import create_app
+from webapp.extensions import db
+from webapp.services import devices, users
+
+TEST_PASSWORD = "correct horse battery"
+
+
+def test_settings(database_url):
+    """Settings every test app and test server share; Redis keys under a prefix of this run."""
+    return {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": os.environ.get("REDIS_URL", ""),
+        "REDIS_KEY_PREFIX": f"thingsnxt-test-{uuid.uuid4().hex[:8]}:",
+        "SECRET_KEY": "test-secret-key",
+        "RATELIMIT_DEFAULT": "100000 per 60 seconds",
+        "RATELIMIT_DEVICE": "100000 per 60 seconds",
+    }
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    url = databases.create_database(tmp_path_factory.mktemp("db"))
+    yield url
+    databases.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def app(database_url):
+    app = create_app(test_settings(database_url) | {"TESTING": True})
+    with app.app_context():
+        flask_migrate.upgrade()
+    yield app
+    app.extensions["broker"].close()
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app_context(app):
+    with app.app_context():
+        yield
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def make_user(app):
+    def make(admin=False):
+        with app.app_context():
+            user = users.create_user(f"user-{uuid.uuid4().hex[:10]}@example.com", TEST_PASSWORD, is_admin=admin)
+            token = users.create_api_token(user)
+            return Account(user.id, user.email, token)
+
+    return make
+
+
+@pytest.fixture
+def make_device(app, make_user):
+    def make(owner=None, name="Test ESP32", offline_timeout=None):
+        owner = owner or make_user()
+        with app.app_context():
+            device, token = devices.create_device(users.find_user(owner.email), name, offline_timeout)
+            return DeviceCredentials(device.id, token, owner)
+
+    return make
+
+
+class Account:
+    def __init__(self, id, email, api_token):
+        self.id, self.email, self.api_token = id, email, api_token
+
+    @property
+    def headers(self):
+        return {"Authorization": f"Bearer {self.api_token}"}
+
+
+class DeviceCredentials:
+    def __init__(self, device_id, token, owner):
+        self.id, self.token, self.owner = device_id, token, owner

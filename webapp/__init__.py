@@ -1,0 +1,88 @@
+"""ThingsNXT: an IoT platform for ESP32 devices."""
+import logging
+import os
+
+from flask import Flask, request
+from sqlalchemy import event
+
+from webapp.config import Config, database_url
+from webapp.errors import register_error_handlers
+from webapp.extensions import db, limiter, migrate, sock
+from webapp.json_provider import OrjsonProvider
+from webapp.realtime.broker import create_broker
+
+# Endpoints outside rate limiting besides the device routes, which count per device.
+RATE_LIMIT_EXEMPT_ENDPOINTS = {"static", "apidocs.openapi_document", "apidocs.swagger_ui", "apidocs.redoc", "apidocs.asset"}
+
+
+def create_app(overrides=None):
+    """The application: settings from the environment, then `overrides` (tests pass theirs)."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.json = OrjsonProvider(app)
+    app.config.update(Config.from_environment())
+    app.config.update(overrides or {})
+    _derive_settings(app)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    db.init_app(app)
+    with app.app_context():
+        _tune_database(db.engine)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
+    limiter.init_app(app)
+    limiter.request_filter(lambda: request.endpoint in RATE_LIMIT_EXEMPT_ENDPOINTS)
+    sock.init_app(app)
+    app.extensions["broker"] = create_broker(app.config)
+
+    from webapp import api, apidocs, auth, cli
+
+    app.register_blueprint(api.bp)
+    app.register_blueprint(apidocs.bp)
+    app.register_blueprint(auth.bp)
+    cli.register(app)
+    register_error_handlers(app)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return app
+
+
+def _derive_settings(app):
+    config = app.config
+    url = database_url(config["DATABASE_URL"], app.instance_path)
+    config["SQLALCHEMY_DATABASE_URI"] = url
+    if url.startswith("sqlite"):
+        # SQLite calls block the whole gevent worker: one connection, so
+        # transactions queue cooperatively for it instead of busy-waiting in C.
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            "pool_size": 1,
+            "max_overflow": 0,
+            "pool_timeout": 30,
+            "connect_args": {"check_same_thread": False, "timeout": 30},
+        }
+    else:
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            "pool_size": config["DB_POOL_SIZE"],
+            "max_overflow": config["DB_POOL_SIZE"],
+            "pool_pre_ping": True,
+            "pool_timeout": 10,
+        }
+    config["RATELIMIT_STORAGE_URI"] = config["REDIS_URL"] or "memory://"
+    config["RATELIMIT_KEY_PREFIX"] = config["REDIS_KEY_PREFIX"]
+    config["RATELIMIT_HEADERS_ENABLED"] = True
+    config["MAX_CONTENT_LENGTH"] = max(config["MAX_BODY_BYTES"], config["MAX_BATCH_BODY_BYTES"])
+    config["SESSION_COOKIE_HTTPONLY"] = True
+    config["SESSION_COOKIE_SAMESITE"] = "Lax"
+
+
+def _tune_database(engine):
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(connection, _record):
+        cursor = connection.cursor()
+        # WAL lets readers run beside the writer; NORMAL syncs at checkpoints,
+        # which WAL keeps crash-safe (a power cut may lose the last commits, never corrupt).
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()

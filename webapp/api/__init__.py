@@ -1,0 +1,6 @@
+"""The JSON API: device-facing telemetry routes and the owner/admin routes."""
+from flask import Blueprint
+
+bp = Blueprint("api", __name__)
+
+from webapp.api import device_routes, management_routes  # noqa: E402,F401  (routes register on bp)

@@ -1,0 +1,125 @@
+"""Routes the ESP32s call: telemetry in, state out, health."""
+from flask import current_app, jsonify, request
+
+from webapp.api import bp
+from webapp.api.request_body import bearer_token, parse_body
+from webapp.client_address import client_address
+from webapp.errors import InvalidRequest
+from webapp.extensions import limiter
+from webapp.openapi import operation
+from webapp.schemas import BatchIn, BatchOut, HealthOut, LatestOut, LegacyTelemetryOut, TelemetryIn, TelemetryOut
+from webapp.services import health, ingest, latest
+from webapp.services.clock import iso_ms
+
+DEVICE_ERRORS = {400: None, 403: None, 404: None, 413: None, 429: None}
+
+
+@bp.post("/devices/<device_id>/telemetry")
+@limiter.exempt
+@operation(
+    "Post telemetry (V2)",
+    tags=["device"],
+    body=TelemetryIn,
+    responses={200: TelemetryOut, **DEVICE_ERRORS},
+    security=["deviceToken"],
+)
+def post_telemetry(device_id):
+    body = parse_body(TelemetryIn, current_app.config["MAX_BODY_BYTES"])
+    result = ingest.ingest_telemetry(body.device_token or bearer_token(), body.data, client_address(), device_id)
+    return jsonify(message="ok", device_id=result.state.device_id, data=result.state.data, timestamp=iso_ms(result.timestamp_ms))
+
+
+@bp.post("/telemetry")
+@limiter.exempt
+@operation(
+    "Post telemetry (legacy)",
+    tags=["device"],
+    description="The original endpoint: the token alone names the device. `led_state` carries the control pins.",
+    body=TelemetryIn,
+    responses={200: LegacyTelemetryOut, **{s: None for s in (400, 403, 413, 429)}},
+    security=["deviceToken"],
+)
+def post_legacy_telemetry():
+    body = parse_body(TelemetryIn, current_app.config["MAX_BODY_BYTES"])
+    result = ingest.ingest_telemetry(body.device_token or bearer_token(), body.data, client_address())
+    return jsonify(
+        message="ok",
+        device_id=result.state.device_id,
+        led_state=result.state.control,
+        data=result.state.data,
+        timestamp=iso_ms(result.timestamp_ms),
+    )
+
+
+@bp.post("/devices/<device_id>/telemetry/batch")
+@limiter.exempt
+@operation(
+    "Upload readings buffered offline",
+    tags=["device"],
+    description="Idempotent on (device, ts): a record whose ts is already stored counts as a duplicate.",
+    body=BatchIn,
+    responses={200: BatchOut, **DEVICE_ERRORS},
+    security=["deviceToken"],
+)
+def post_telemetry_batch(device_id):
+    body = parse_body(BatchIn, current_app.config["MAX_BATCH_BODY_BYTES"])
+    if len(body.records) > current_app.config["MAX_BATCH_RECORDS"]:
+        raise InvalidRequest(f"At most {current_app.config['MAX_BATCH_RECORDS']} records per batch.")
+    records = [(record.ts, record.data) for record in body.records]
+    result = ingest.ingest_batch(body.device_token or bearer_token(), device_id, records, client_address())
+    return jsonify(accepted=result.accepted, duplicates=result.duplicates)
+
+
+@bp.get("/telemetry/latest")
+@limiter.exempt
+@operation(
+    "Current state for the device",
+    tags=["device"],
+    description=(
+        "Answers with an ETag; with `If-None-Match` equal to it, 304 when unchanged. "
+        "`wait=N` (at most 30) holds the request until the state changes or N seconds pass."
+    ),
+    parameters=[
+        {"name": "device_token", "in": "query", "required": False, "schema": {"type": "string"}},
+        {"name": "wait", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0, "maximum": 30}},
+    ],
+    responses={200: LatestOut, 304: (None, "Not modified since the ETag sent in If-None-Match."), 400: None, 403: None, 429: None},
+    security=["deviceToken"],
+)
+def get_latest():
+    wait = _wait_seconds()
+    view = latest.latest_state(
+        request.args.get("device_token") or bearer_token(),
+        client_address(),
+        seen_etags=request.if_none_match,
+        wait=wait,
+    )
+    if request.if_none_match.contains(view.etag):
+        response = current_app.response_class(status=304)
+    else:
+        response = jsonify(device_id=view.device_id, data=view.data, timestamp=iso_ms(view.changed_ms))
+    response.set_etag(view.etag)
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.get("/health")
+@limiter.exempt
+@operation("Liveness and database reachability", tags=["device"], responses={200: HealthOut, 503: (HealthOut, "The database is unreachable.")})
+def get_health():
+    report = health.health_report()
+    return jsonify(report), 200 if report["database"] == "ok" else 503
+
+
+def _wait_seconds():
+    raw = request.args.get("wait")
+    if raw is None:
+        return 0
+    limit = current_app.config["LONG_POLL_MAX_SECONDS"]
+    try:
+        wait = int(raw)
+    except ValueError:
+        raise InvalidRequest(f"wait must be a whole number of seconds from 0 to {limit}.") from None
+    if not 0 <= wait <= limit:
+        raise InvalidRequest(f"wait must be a whole number of seconds from 0 to {limit}.")
+    return wait

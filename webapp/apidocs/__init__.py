@@ -1,0 +1,50 @@
+"""The API's documentation: /openapi.json, Swagger UI at /docs and ReDoc at /redoc.
+
+The UIs' JavaScript comes from the flask-openapi3-swagger and -redoc wheels,
+so the docs work on a LAN without a CDN.
+"""
+import functools
+from importlib.resources import files
+
+from flask import Blueprint, current_app, jsonify, render_template, send_from_directory
+
+from webapp.extensions import limiter
+from webapp.openapi import build_document
+
+bp = Blueprint("apidocs", __name__)
+
+ASSETS = {
+    "swagger": files("flask_openapi3_swagger") / "templates" / "swagger",
+    "redoc": files("flask_openapi3_redoc") / "templates" / "redoc",
+}
+
+
+@bp.get("/openapi.json")
+@limiter.exempt
+def openapi_document():
+    return jsonify(_document(current_app._get_current_object()))
+
+
+@bp.get("/docs")
+@limiter.exempt
+def swagger_ui():
+    return render_template("apidocs/swagger.html")
+
+
+@bp.get("/redoc")
+@limiter.exempt
+def redoc():
+    return render_template("apidocs/redoc.html")
+
+
+@bp.get("/docs/assets/<ui>/<path:filename>")
+@limiter.exempt
+def asset(ui, filename):
+    if ui not in ASSETS:
+        return jsonify(error="not_found", message="No such documentation asset."), 404
+    return send_from_directory(str(ASSETS[ui]), filename, max_age=86400)
+
+
+@functools.cache
+def _document(app):
+    return build_document(app)

@@ -1,0 +1,128 @@
+"""`flask --app wsgi …` commands: users, devices, rules and the demo data of `make run`."""
+import functools
+import json
+import secrets
+
+import click
+from flask.cli import AppGroup
+from pydantic import ValidationError
+
+from webapp.api.request_body import describe_validation_error
+from webapp.errors import ApiError
+from webapp.schemas import RulesIn
+from webapp.services import devices, rules, users
+
+user_cli = AppGroup("user", help="Manage users.")
+device_cli = AppGroup("device", help="Manage devices.")
+
+DEMO_ADMIN = "admin@thingsnxt.local"
+
+
+def register(app):
+    app.cli.add_command(user_cli)
+    app.cli.add_command(device_cli)
+    app.cli.add_command(seed_demo)
+
+
+def _fail_on_api_error(function):
+    """Service errors become a one-line message and exit status 1, not a traceback."""
+
+    @functools.wraps(function)
+    def wrapped(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except ApiError as exc:
+            raise click.ClickException(exc.message) from None
+
+    return wrapped
+
+
+@user_cli.command("create")
+@click.argument("email")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--admin", is_flag=True, help="Make the user an admin.")
+@_fail_on_api_error
+def create_user(email, password, admin):
+    """Create a user."""
+    user = users.create_user(email, password, is_admin=admin)
+    click.echo(f"Created {'admin' if user.is_admin else 'user'} {user.email}")
+
+
+@user_cli.command("api-token")
+@click.argument("email")
+@click.option("--name", default="cli", show_default=True, help="What the token is for.")
+@_fail_on_api_error
+def create_api_token(email, name):
+    """Print a new personal API token (Authorization: Bearer) for EMAIL."""
+    user = _user(email)
+    click.echo(users.create_api_token(user, name))
+
+
+@device_cli.command("create")
+@click.argument("name")
+@click.option("--owner", "owner_email", required=True, help="Email of the owning user.")
+@click.option("--offline-timeout", type=click.IntRange(5, 86400), help="Seconds of silence before offline.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_fail_on_api_error
+def create_device(name, owner_email, offline_timeout, as_json):
+    """Register a device and print its id and token (the token is shown only now)."""
+    device, token = devices.create_device(_user(owner_email), name, offline_timeout)
+    _print_credentials(device, token, as_json)
+
+
+@device_cli.command("rotate-token")
+@click.argument("device_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_fail_on_api_error
+def rotate_token(device_id, as_json):
+    """Give DEVICE_ID a new token; the old one is refused from now on."""
+    device = devices.find_device(device_id)
+    _print_credentials(device, devices.rotate_device_token(device), as_json)
+
+
+@device_cli.command("rules")
+@click.argument("device_id")
+@click.option("--set", "rules_file", type=click.File("r"), help='JSON file {"rules": [...]} replacing the rules ("-" for stdin).')
+@_fail_on_api_error
+def device_rules(device_id, rules_file):
+    """Show DEVICE_ID's security rules, or replace them with --set."""
+    device = devices.find_device(device_id)
+    if rules_file is not None:
+        try:
+            new_rules = RulesIn.model_validate_json(rules_file.read()).rules
+        except ValidationError as exc:
+            raise click.ClickException(describe_validation_error(exc)) from None
+        rules.replace_rules(device, new_rules)
+    described = [rules.describe_rule(rule) for rule in rules.device_rules(device.id)]
+    click.echo(json.dumps({"device_id": device.id, "disabled": device.disabled, "rules": described}, indent=2))
+
+
+@click.command("seed-demo")
+@_fail_on_api_error
+def seed_demo():
+    """Create the demo admin and device once; later runs say they exist."""
+    admin = users.find_user(DEMO_ADMIN)
+    if admin is not None:
+        click.echo(f"Demo data exists. Log in as {DEMO_ADMIN} (reset: flask --app wsgi user create …, or a new database).")
+        return
+    password = secrets.token_urlsafe(12)
+    admin = users.create_user(DEMO_ADMIN, password, is_admin=True)
+    device, token = devices.create_device(admin, "Demo ESP32")
+    click.echo("Demo data created (shown once; the token is stored only as a hash):")
+    click.echo(f"  dashboard login: {DEMO_ADMIN} / {password}")
+    click.echo(f"  device id:       {device.id}")
+    click.echo(f"  device token:    {token}")
+
+
+def _user(email):
+    user = users.find_user(email)
+    if user is None:
+        raise click.ClickException(f"No user with the email {email}.")
+    return user
+
+
+def _print_credentials(device, token, as_json):
+    if as_json:
+        click.echo(json.dumps({"device_id": device.id, "device_token": token, "name": device.name}))
+    else:
+        click.echo(f"device_id:    {device.id}\ndevice_token: {token}")

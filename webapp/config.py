@@ -1,0 +1,85 @@
+"""Every setting of ThingsNXT, read from the environment variable of the same name.
+
+This module imports nothing from the application so that gunicorn.conf.py can
+load it before gevent patches the worker (see DESIGN.md section 9).
+"""
+import os
+
+
+def _str(name, default):
+    return os.environ.get(name, default)
+
+
+def _int(name, default):
+    raw = os.environ.get(name)
+    return default if raw in (None, "") else int(raw)
+
+
+def _bool(name, default):
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    return raw.strip().lower() in ("1", "true", "yes", "on")
+
+
+def database_url(raw, instance_path):
+    """Normalise DATABASE_URL: PostgreSQL URLs use psycopg 3; empty means the SQLite default."""
+    if not raw:
+        return "sqlite:///" + os.path.join(instance_path, "thingsnxt.sqlite3")
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            return "postgresql+psycopg://" + raw[len(prefix):]
+    return raw
+
+
+class Config:
+    """Defaults for every setting; `Config.from_environment()` applies the environment."""
+
+    # Core
+    SECRET_KEY = "dev-insecure-secret-key"
+    DATABASE_URL = ""
+    REDIS_URL = ""
+    REDIS_KEY_PREFIX = "thingsnxt:"
+    DB_POOL_SIZE = 10
+
+    # Server (read by gunicorn.conf.py as well)
+    HOST = "127.0.0.1"
+    PORT = 8000
+    WEB_CONCURRENCY = 1
+    WORKER_CONNECTIONS = 1000
+    TRUSTED_PROXIES = 0
+
+    # Device API
+    MAX_BODY_BYTES = 16 * 1024
+    MAX_BATCH_BODY_BYTES = 64 * 1024
+    MAX_BATCH_RECORDS = 500
+    LONG_POLL_MAX_SECONDS = 30
+    BATCH_MAX_FUTURE_SECONDS = 300
+
+    # Rate limits
+    RATELIMIT_ENABLED = True
+    RATELIMIT_DEFAULT = "100 per 60 seconds"
+    RATELIMIT_DEVICE = "100 per 60 seconds"
+
+    # Presence
+    OFFLINE_TIMEOUT = 60
+    PRESENCE_SWEEP_INTERVAL = 0
+
+    # History
+    RETENTION_DAYS = 30
+
+    @classmethod
+    def from_environment(cls):
+        """A dict of every setting, each overridden by its environment variable when set."""
+        settings = {}
+        for name in dir(cls):
+            if not name.isupper():
+                continue
+            default = getattr(cls, name)
+            if isinstance(default, bool):
+                settings[name] = _bool(name, default)
+            elif isinstance(default, int):
+                settings[name] = _int(name, default)
+            else:
+                settings[name] = _str(name, default)
+        return settings

@@ -1,0 +1,115 @@
+"""The tables.
+
+Times are integer milliseconds since the Unix epoch (UTC) in every table, so
+that presence and history arithmetic (`last_seen_ms + timeout`, time buckets)
+is the same plain integer SQL on SQLite and PostgreSQL.
+"""
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from webapp.extensions import db
+
+# SQLite gives an autoincrementing key only to INTEGER PRIMARY KEY.
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class User(db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+
+    devices: Mapped[list["Device"]] = relationship(back_populates="owner", passive_deletes=True)
+
+
+class ApiToken(db.Model):
+    """A personal API token: `Authorization: Bearer` for scripts acting as a user."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_prefix: Mapped[str] = mapped_column(String(12))
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    last_used_ms: Mapped[int | None] = mapped_column(BigInteger)
+
+    user: Mapped[User] = relationship()
+
+
+class Device(db.Model):
+    __tablename__ = "devices"
+
+    id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_prefix: Mapped[str] = mapped_column(String(12))
+    status: Mapped[str] = mapped_column(String(8), default="offline", index=True)
+    last_seen_ms: Mapped[int | None] = mapped_column(BigInteger)
+    # The random id of the request or sweep that made the last status change:
+    # reading it back from the same UPDATE tells who made the change.
+    presence_claim: Mapped[int] = mapped_column(BigInteger, default=0)
+    offline_timeout: Mapped[int] = mapped_column(Integer)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    denied_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    retention_days: Mapped[int | None] = mapped_column(Integer)
+    state_version: Mapped[int] = mapped_column(BigInteger, default=0)
+    state_changed_ms: Mapped[int | None] = mapped_column(BigInteger)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+
+    owner: Mapped[User] = relationship(back_populates="devices")
+
+
+class DeviceState(db.Model):
+    """The current value of one key of one device.
+
+    `reported` is what the device last said; `desired` is set by a person or
+    the API and makes the key a control pin, whose current value is `desired`.
+    Values are stored as JSON text so that 1, 1.0, true and "1" stay distinct.
+    """
+
+    __tablename__ = "device_state"
+
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reported: Mapped[str | None] = mapped_column(Text)
+    reported_ms: Mapped[int | None] = mapped_column(BigInteger)
+    desired: Mapped[str | None] = mapped_column(Text)
+    desired_ms: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class Reading(db.Model):
+    """One accepted reading of one key: the history behind charts and exports.
+
+    The primary key (device, key, ts) makes batch uploads idempotent and is
+    the index every history query walks.
+    """
+
+    __tablename__ = "readings"
+
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ts_ms: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    num: Mapped[float | None] = mapped_column(Float)
+    value: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_readings_ts_ms", "ts_ms"),)
+
+
+class Rule(db.Model):
+    """A security rule checked on every ingest of its device."""
+
+    __tablename__ = "rules"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(64))
+    type: Mapped[str] = mapped_column(String(32))
+    params: Mapped[str] = mapped_column(Text)
+    denied_count: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -1,0 +1,1 @@
+"""Live delivery: the broker that fans events out to waiting requests and streams."""

@@ -1,0 +1,51 @@
+"""The events services publish after a commit, and the channels they go to.
+
+Every event of a device goes to `device:<id>`; long-polls, the dashboard's
+streams and webhooks subscribe there.
+"""
+from flask import current_app
+
+from webapp.services.clock import iso_ms
+
+
+def device_channel(device_id):
+    return f"device:{device_id}"
+
+
+def broker():
+    return current_app.extensions["broker"]
+
+
+def publish_state(view, changed, source):
+    """The state of a device changed: `changed` holds the keys that did, with their new values."""
+    broker().publish(
+        device_channel(view.device_id),
+        {
+            "type": "state",
+            "device_id": view.device_id,
+            "version": view.version,
+            "source": source,
+            "changed": changed,
+            "data": view.data,
+            "pending": sorted(view.pending()),
+            "timestamp": iso_ms(view.changed_ms),
+        },
+    )
+
+
+def publish_status(device_id, status, at_ms):
+    broker().publish(
+        device_channel(device_id),
+        {"type": "status", "device_id": device_id, "status": status, "timestamp": iso_ms(at_ms)},
+    )
+
+
+def publish_token_rotated(device_id):
+    broker().publish(device_channel(device_id), {"type": "token_rotated", "device_id": device_id})
+
+
+def publish_rule_denied(device_id, rule, reason, at_ms):
+    broker().publish(
+        device_channel(device_id),
+        {"type": "rule_denied", "device_id": device_id, "rule": rule, "reason": reason, "timestamp": iso_ms(at_ms)},
+    )

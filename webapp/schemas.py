@@ -1,0 +1,195 @@
+"""Request and response shapes of the JSON API: the one source of validation and of /openapi.json."""
+import ipaddress
+from typing import Annotated, Literal, Union
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, StringConstraints, model_validator
+
+KEY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$"
+MAX_KEYS = 64
+
+Key = Annotated[str, StringConstraints(pattern=KEY_PATTERN)]
+Value = Union[
+    Annotated[bool, Strict()],
+    Annotated[int, Strict(), Field(ge=-(2**63), le=2**63 - 1)],
+    Annotated[float, Strict(), Field(allow_inf_nan=False)],
+    Annotated[str, StringConstraints(max_length=256)],
+]
+Data = Annotated[dict[Key, Value], Field(max_length=MAX_KEYS)]
+State = Annotated[dict[str, Value], Field(description="Current state: reported values, desired values for control pins.")]
+DeviceToken = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Timestamp = Annotated[str, Field(description="UTC ISO-8601 with milliseconds, e.g. 2026-11-27T17:10:00.123Z")]
+DeviceId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{24}$")]
+
+
+class RequestModel(BaseModel):
+    """Requests reject unknown fields, so a misspelt field is an error rather than ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# Device-facing requests
+
+
+class TelemetryIn(RequestModel):
+    device_token: DeviceToken | None = Field(None, description="Or send `Authorization: Bearer <token>`.")
+    data: Data
+
+
+class BatchRecord(RequestModel):
+    ts: Union[Annotated[str, StringConstraints(max_length=40)], Annotated[float, Strict(), Field(allow_inf_nan=False)], Annotated[int, Strict()]] = Field(
+        description="When the reading was taken: ISO-8601 (naive means UTC) or Unix seconds."
+    )
+    data: Data
+
+
+class BatchIn(RequestModel):
+    device_token: DeviceToken | None = None
+    records: Annotated[list[BatchRecord], Field(min_length=1)]
+
+
+# Device-facing responses
+
+
+class TelemetryOut(BaseModel):
+    message: Literal["ok"]
+    device_id: str
+    data: State
+    timestamp: Timestamp
+
+
+class LegacyTelemetryOut(TelemetryOut):
+    led_state: Annotated[dict[str, Value], Field(description="The control pins alone, with their desired values.")]
+
+
+class LatestOut(BaseModel):
+    device_id: str
+    data: State
+    timestamp: Timestamp | None = Field(description="When the state last changed; null before the first reading.")
+
+
+class BatchOut(BaseModel):
+    accepted: int
+    duplicates: int
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok", "degraded", "unavailable"]
+    database: Literal["ok", "unavailable"]
+    time: Timestamp
+
+
+class ErrorOut(BaseModel):
+    error: str = Field(description="A stable machine-readable code.")
+    message: str
+    rule: str | None = Field(None, description="The rule that denied the request (error `rule_denied`).")
+
+
+# Owner- and admin-facing requests and responses
+
+
+class DeviceCreateIn(RequestModel):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    offline_timeout: Annotated[int, Field(ge=5, le=86400)] | None = None
+    owner_email: str | None = Field(None, description="Admins only: create the device for this user.")
+
+
+class DeviceUpdateIn(RequestModel):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] | None = None
+    offline_timeout: Annotated[int, Field(ge=5, le=86400)] | None = None
+    disabled: bool | None = None
+    retention_days: Annotated[int, Field(ge=1, le=3650)] | None = None
+
+
+class DeviceOut(BaseModel):
+    device_id: str
+    name: str
+    owner: str
+    status: Literal["online", "offline"]
+    last_seen: Timestamp | None
+    offline_timeout: int
+    disabled: bool
+    denied_count: int
+    retention_days: int | None
+    token_prefix: str
+    created_at: Timestamp
+    data: State
+
+
+class DeviceListOut(BaseModel):
+    devices: list[DeviceOut]
+
+
+class DeviceCreatedOut(DeviceOut):
+    device_token: str = Field(description="Shown once; only its hash is stored.")
+
+
+class TokenOut(BaseModel):
+    device_id: str
+    device_token: str = Field(description="Shown once; the previous token is refused from now on.")
+    token_prefix: str
+
+
+class PinIn(RequestModel):
+    value: Value
+
+
+class PinOut(BaseModel):
+    device_id: str
+    key: str
+    value: Value
+    pending: bool = Field(description="True until the device reports the desired value.")
+    data: State
+
+
+def _network(value):
+    ipaddress.ip_network(value, strict=False)
+    return value
+
+
+class AllowedKeysRule(RequestModel):
+    name: Key
+    type: Literal["allowed_keys"]
+    keys: Annotated[list[Key], Field(min_length=1, max_length=MAX_KEYS * 4)]
+
+
+class RangeRule(RequestModel):
+    name: Key
+    type: Literal["range"]
+    key: Key
+    min: Annotated[float, Field(allow_inf_nan=False)] | None = None
+    max: Annotated[float, Field(allow_inf_nan=False)] | None = None
+
+    @model_validator(mode="after")
+    def _bounds_in_order(self):
+        if self.min is None and self.max is None:
+            raise ValueError("a range rule needs min, max or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError("min is greater than max")
+        return self
+
+
+class SourceNetworkRule(RequestModel):
+    name: Key
+    type: Literal["source_network"]
+    networks: Annotated[list[Annotated[str, AfterValidator(_network)]], Field(min_length=1, max_length=100)]
+
+
+RuleIn = Annotated[Union[AllowedKeysRule, RangeRule, SourceNetworkRule], Field(discriminator="type")]
+
+
+class RulesIn(RequestModel):
+    rules: Annotated[list[RuleIn], Field(max_length=50)]
+
+
+class RuleOut(BaseModel):
+    name: str
+    type: str
+    params: dict
+    denied_count: int
+
+
+class RulesOut(BaseModel):
+    device_id: str
+    disabled: bool
+    denied_count: int
+    rules: list[RuleOut]

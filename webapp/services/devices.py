@@ -1,0 +1,129 @@
+"""Devices: registering them, their tokens, who may see them, and authenticating them."""
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import select
+
+from webapp.errors import Forbidden, InvalidToken, NotFound
+from webapp.extensions import db
+from webapp.models import Device
+from webapp.realtime import events
+from webapp.services import tokens, users
+from webapp.services.clock import now_ms
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceIdentity:
+    """What the ingest path needs to know about an authenticated device."""
+
+    id: str
+    owner_id: int
+    disabled: bool
+
+
+def create_device(owner, name, offline_timeout=None):
+    """A new device of `owner`; returns it with its token, which is shown only this once."""
+    token, prefix, token_hash = tokens.new_token()
+    device = Device(
+        id=tokens.new_device_id(),
+        owner_id=owner.id,
+        name=name,
+        token_hash=token_hash,
+        token_prefix=prefix,
+        status="offline",
+        offline_timeout=offline_timeout or current_app.config["OFFLINE_TIMEOUT"],
+        disabled=False,
+        denied_count=0,
+        state_version=0,
+        presence_claim=0,
+        created_ms=now_ms(),
+    )
+    db.session.add(device)
+    db.session.commit()
+    return device, token
+
+
+def owner_for_new_device(actor, owner_email=None):
+    """Whom a device that `actor` registers belongs to: the actor, or for an admin any user."""
+    if owner_email is None:
+        return actor
+    if not actor.is_admin:
+        raise Forbidden("Only admins create devices for other users.")
+    owner = users.find_user(owner_email)
+    if owner is None:
+        raise NotFound(f"No user with the email {owner_email}.")
+    return owner
+
+
+def rotate_device_token(device):
+    """Give `device` a new token; the old one is refused from the next request on, on every worker."""
+    token, prefix, token_hash = tokens.new_token()
+    device.token_hash = token_hash
+    device.token_prefix = prefix
+    db.session.commit()
+    events.publish_token_rotated(device.id)
+    return token
+
+
+def visible_devices(user):
+    """The devices `user` may see: their own, or every device for an admin."""
+    query = select(Device).order_by(Device.name, Device.id)
+    if not user.is_admin:
+        query = query.where(Device.owner_id == user.id)
+    return db.session.scalars(query).all()
+
+
+def visible_device(user, device_id):
+    """The device if `user` may see it; otherwise NotFound, so ids of others' devices leak nothing."""
+    device = db.session.get(Device, device_id)
+    if device is None or not (user.is_admin or device.owner_id == user.id):
+        raise NotFound(f"No device with id {device_id}.")
+    return device
+
+
+def find_device(device_id):
+    device = db.session.get(Device, device_id)
+    if device is None:
+        raise NotFound(f"No device with id {device_id}.")
+    return device
+
+
+def update_device(device, changes):
+    """Apply the given settings (name, offline_timeout, disabled, retention_days)."""
+    for name, value in changes.items():
+        setattr(device, name, value)
+    db.session.commit()
+    return device
+
+
+def delete_device(device):
+    db.session.delete(device)
+    db.session.commit()
+
+
+def authenticate_device(token, device_id=None):
+    """The device this token belongs to.
+
+    With `device_id` (the V2 routes), an unknown id is 404 and a token of
+    another device is 403; without it (legacy routes) the token alone finds
+    the device.
+    """
+    if device_id is not None:
+        row = db.session.execute(
+            select(Device.id, Device.owner_id, Device.disabled, Device.token_hash).where(Device.id == device_id)
+        ).first()
+        if row is None:
+            raise NotFound(f"No device with id {device_id}.")
+        if not token:
+            raise InvalidToken("A device token is required: send it as device_token or Authorization: Bearer.")
+        if not tokens.token_matches(token, row.token_hash):
+            raise InvalidToken("The device token is not valid for this device.")
+    else:
+        if not token:
+            raise InvalidToken("A device token is required: send it as device_token or Authorization: Bearer.")
+        row = db.session.execute(
+            select(Device.id, Device.owner_id, Device.disabled).where(Device.token_hash == tokens.hash_token(token))
+        ).first()
+        if row is None:
+            raise InvalidToken("The device token is not valid.")
+    return DeviceIdentity(row.id, row.owner_id, row.disabled)

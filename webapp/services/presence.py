@@ -1,0 +1,69 @@
+"""Online and offline: any authenticated request marks a device online; a sweep marks it offline.
+
+Each transition is made by one atomic UPDATE, so with any number of workers
+exactly one request or sweep makes it and announces it: the sweep's UPDATE …
+RETURNING lists the devices it took offline, and a request coming online
+writes a random claim id that it alone reads back.
+"""
+import logging
+import secrets
+
+from sqlalchemy import case, func, select, update
+
+from webapp.extensions import db
+from webapp.models import Device
+from webapp.realtime import events
+
+log = logging.getLogger(__name__)
+
+
+def _claim_id():
+    return secrets.randbits(62) + 1
+
+
+def mark_seen(view, now, state_changed=False):
+    """Record a request from the device in the caller's transaction; True if it just came online.
+
+    `state_changed` also moves the state version, which `view` then shows.
+    """
+    claim = _claim_id()
+    values = {
+        "last_seen_ms": now,
+        "status": "online",
+        "presence_claim": case((Device.status == "online", Device.presence_claim), else_=claim),
+    }
+    if state_changed:
+        values.update(state_version=Device.state_version + 1, state_changed_ms=now)
+    row = db.session.execute(
+        update(Device)
+        .where(Device.id == view.device_id)
+        .values(values)
+        .returning(Device.presence_claim, Device.state_version, Device.state_changed_ms)
+        .execution_options(synchronize_session=False)
+    ).one()
+    view.version, view.changed_ms = row.state_version, row.state_changed_ms
+    return row.presence_claim == claim
+
+
+def mark_offline_stale_devices(now):
+    """Mark offline every online device silent for longer than its timeout; the ids marked."""
+    gone = db.session.execute(
+        update(Device)
+        .where(Device.status == "online", Device.last_seen_ms < now - Device.offline_timeout * 1000)
+        .values(status="offline")
+        .returning(Device.id)
+        .execution_options(synchronize_session=False)
+    ).scalars().all()
+    db.session.commit()
+    for device_id in gone:
+        events.publish_status(device_id, "offline", now)
+    return gone
+
+
+def sweep_interval(config):
+    """Seconds between sweeps: a fifth of the smallest timeout, so offline shows by 1.2 × timeout."""
+    if config["PRESENCE_SWEEP_INTERVAL"] > 0:
+        return config["PRESENCE_SWEEP_INTERVAL"]
+    smallest = db.session.scalar(select(func.min(Device.offline_timeout))) or config["OFFLINE_TIMEOUT"]
+    db.session.commit()
+    return max(0.5, min(smallest, config["OFFLINE_TIMEOUT"]) / 5)
