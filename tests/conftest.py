@@ -93,3 +93,27 @@ class Account:
 class DeviceCredentials:
     def __init__(self, device_id, token, owner):
         self.id, self.token, self.owner = device_id, token, owner
+
+
+@pytest.fixture(scope="module")
+def live_server_factory(tmp_path_factory):
+    """Start real servers: `live_server_factory(workers=1, **settings)`; all stopped after the module."""
+    from tests.live_server import LiveServer
+
+    servers = []
+
+    def start(workers=1, **settings):
+        base = test_settings("")
+        server = LiveServer(tmp_path_factory.mktemp("live"), base | settings, workers=workers)
+        servers.append(server)
+        return server.start()
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+@pytest.fixture(scope="module")
+def live_server(live_server_factory):
+    """One gunicorn + gevent server (one worker) for the tests of a module."""
+    return live_server_factory()

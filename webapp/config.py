@@ -65,6 +65,9 @@ class Config:
     OFFLINE_TIMEOUT = 60
     PRESENCE_SWEEP_INTERVAL = 0
 
+    # Notifications
+    NOTIFICATION_COOLDOWN = 300
+
     # History
     RETENTION_DAYS = 30
 

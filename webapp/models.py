@@ -113,3 +113,32 @@ class Rule(db.Model):
     type: Mapped[str] = mapped_column(String(32))
     params: Mapped[str] = mapped_column(Text)
     denied_count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Notification(db.Model):
+    """Something a user should know about one of their devices."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    device_id: Mapped[str | None] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    message: Mapped[str] = mapped_column(Text)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    read_ms: Mapped[int | None] = mapped_column(BigInteger)
+    # Repeats of the same kind for the same device swallowed by the cooldown.
+    muted_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (Index("ix_notifications_user_created", "user_id", "created_ms"),)
+
+
+class NotificationCooldown(db.Model):
+    """When a device last notified of a kind; claimed atomically so repeats within the cooldown are muted."""
+
+    __tablename__ = "notification_cooldowns"
+
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_sent_ms: Mapped[int] = mapped_column(BigInteger)
+    notification_id: Mapped[int | None] = mapped_column(BigInteger)

@@ -49,3 +49,11 @@ def publish_rule_denied(device_id, rule, reason, at_ms):
         device_channel(device_id),
         {"type": "rule_denied", "device_id": device_id, "rule": rule, "reason": reason, "timestamp": iso_ms(at_ms)},
     )
+
+
+def user_channel(user_id):
+    return f"user:{user_id}"
+
+
+def publish_notification(user_id, notification):
+    broker().publish(user_channel(user_id), {"type": "notification", **notification})

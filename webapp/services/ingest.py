@@ -118,7 +118,7 @@ def _store(device, timed, now, duplicates=0):
     db.session.commit()
 
     if went_online:
-        events.publish_status(device.id, "online", now)
+        presence.announce(device.id, "online", now)
     if changed:
         events.publish_state(view, changed=changed, source="device")
     newest = max((ts for ts, _ in timed), default=now)

@@ -14,7 +14,7 @@ def latest_state(token, source_ip, seen_etags, wait):
     went_online = presence.mark_seen(view, now)
     db.session.commit()
     if went_online:
-        events.publish_status(device.id, "online", now)
+        presence.announce(device.id, "online", now)
     if wait > 0 and seen_etags.contains(view.etag):
         view = state.wait_for_change(device.id, view.version, wait, events.broker())
     return view

@@ -13,6 +13,7 @@ from sqlalchemy import case, func, select, update
 from webapp.extensions import db
 from webapp.models import Device
 from webapp.realtime import events
+from webapp.services import notifications
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +57,15 @@ def mark_offline_stale_devices(now):
     ).scalars().all()
     db.session.commit()
     for device_id in gone:
-        events.publish_status(device_id, "offline", now)
+        announce(device_id, "offline", now)
     return gone
+
+
+def announce(device_id, status, now):
+    """Tell dashboards and the owner that the device went `status` (after the transition committed)."""
+    events.publish_status(device_id, status, now)
+    text = "came online" if status == "online" else "went offline"
+    notifications.notify_owner(device_id, status, text, now)
 
 
 def sweep_interval(config):

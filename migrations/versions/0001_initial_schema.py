@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: de1ddca1a798
+Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 17:17:13.054755
+Create Date: 2026-11-27 17:18:37.925632
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'de1ddca1a798'
+revision = '0001'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -76,6 +76,31 @@ def upgrade():
     sa.ForeignKeyConstraint(['device_id'], ['devices.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('device_id', 'key')
     )
+    op.create_table('notification_cooldowns',
+    sa.Column('device_id', sa.String(length=24), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('last_sent_ms', sa.BigInteger(), nullable=False),
+    sa.Column('notification_id', sa.BigInteger(), nullable=True),
+    sa.ForeignKeyConstraint(['device_id'], ['devices.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('device_id', 'kind')
+    )
+    op.create_table('notifications',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('device_id', sa.String(length=24), nullable=True),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('message', sa.Text(), nullable=False),
+    sa.Column('created_ms', sa.BigInteger(), nullable=False),
+    sa.Column('read_ms', sa.BigInteger(), nullable=True),
+    sa.Column('muted_count', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['device_id'], ['devices.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_notifications_device_id'), ['device_id'], unique=False)
+        batch_op.create_index('ix_notifications_user_created', ['user_id', 'created_ms'], unique=False)
+
     op.create_table('readings',
     sa.Column('device_id', sa.String(length=24), nullable=False),
     sa.Column('key', sa.String(length=64), nullable=False),
@@ -115,6 +140,12 @@ def downgrade():
         batch_op.drop_index('ix_readings_ts_ms')
 
     op.drop_table('readings')
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.drop_index('ix_notifications_user_created')
+        batch_op.drop_index(batch_op.f('ix_notifications_device_id'))
+
+    op.drop_table('notifications')
+    op.drop_table('notification_cooldowns')
     op.drop_table('device_state')
     with op.batch_alter_table('devices', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_devices_status'))
