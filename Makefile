@@ -10,8 +10,12 @@ export HOST PORT
 
 .PHONY: setup run migrate test test-unit ci clean
 
-## setup: .venv with all runtime and dev dependencies (idempotent)
-setup: $(VENV)/.installed
+## setup: .venv with all runtime and dev dependencies, and the pinned browser assets (idempotent)
+setup: $(VENV)/.installed webapp/static/vendor/.fetched
+
+webapp/static/vendor/.fetched: webapp/vendor_assets.json $(VENV)/.installed
+	$(BIN)/python scripts/fetch_vendor_assets.py
+	touch $@
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -9,6 +9,7 @@ from webapp.config import Config, database_url
 from webapp.errors import register_error_handlers
 from webapp.extensions import db, limiter, migrate, sock
 from webapp.json_provider import OrjsonProvider
+from webapp import vendor_assets
 from webapp.realtime.broker import create_broker
 
 # Endpoints outside rate limiting besides the device routes, which count per device.
@@ -32,6 +33,7 @@ def create_app(overrides=None):
     limiter.request_filter(lambda: request.endpoint in RATE_LIMIT_EXEMPT_ENDPOINTS)
     sock.init_app(app)
     app.extensions["broker"] = create_broker(app.config)
+    vendor_assets.init_app(app)
 
     from webapp import api, apidocs, auth, cli
 

@@ -49,6 +49,9 @@ class Config:
     WORKER_CONNECTIONS = 1000
     TRUSTED_PROXIES = 0
 
+    # Browser assets: from the CDN with SRI, or (1) served by this app from static/vendor/
+    SERVE_VENDOR_ASSETS = False
+
     # Device API
     MAX_BODY_BYTES = 16 * 1024
     MAX_BATCH_BODY_BYTES = 64 * 1024
