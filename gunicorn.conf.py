@@ -30,4 +30,4 @@ def on_starting(server):
 def post_worker_init(worker):
     from webapp.background import start_background_tasks
 
-    start_background_tasks(worker.wsgi)
+    start_background_tasks(worker.wsgi, worker_alive=lambda: worker.alive)

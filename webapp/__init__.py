@@ -35,11 +35,14 @@ def create_app(overrides=None):
     app.extensions["broker"] = create_broker(app.config)
     vendor_assets.init_app(app)
 
-    from webapp import api, apidocs, auth, cli
+    from webapp import api, apidocs, auth, cli, dashboard
+    from webapp.realtime import routes as realtime_routes
 
     app.register_blueprint(api.bp)
     app.register_blueprint(apidocs.bp)
-    app.register_blueprint(auth.bp)
+    auth.init_app(app)
+    dashboard.init_app(app)
+    realtime_routes.init_app(app)
     cli.register(app)
     register_error_handlers(app)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -72,6 +75,7 @@ def _derive_settings(app):
     config["MAX_CONTENT_LENGTH"] = max(config["MAX_BODY_BYTES"], config["MAX_BATCH_BODY_BYTES"])
     config["SESSION_COOKIE_HTTPONLY"] = True
     config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    config["SESSION_COOKIE_SECURE"] = config["PREFERRED_URL_SCHEME"] == "https"
 
 
 def _tune_database(engine):

@@ -74,6 +74,11 @@ class Config:
     # History
     RETENTION_DAYS = 30
 
+    # Dashboard: sessions (cookies are Secure when this is https), login attempts, live streams
+    PREFERRED_URL_SCHEME = "http"
+    RATELIMIT_LOGIN = "10 per 60 seconds"
+    LIVE_HEARTBEAT_SECONDS = 15
+
     @classmethod
     def from_environment(cls):
         """A dict of every setting, each overridden by its environment variable when set."""

@@ -73,8 +73,14 @@ _HTTP_CODES = {
 }
 
 
+# The dashboard's pages share the /devices/ prefix with the device API.
+HTML_BLUEPRINTS = ("dashboard", "auth")
+
+
 def wants_json():
     """API clients get JSON errors; a browser asking for a page gets HTML."""
+    if request.blueprint in HTML_BLUEPRINTS:
+        return False
     if request.blueprint in ("api", "apidocs") or request.path.startswith(("/api/", "/devices/", "/telemetry", "/health")):
         return True
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])

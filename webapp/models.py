@@ -142,3 +142,24 @@ class NotificationCooldown(db.Model):
     kind: Mapped[str] = mapped_column(String(32), primary_key=True)
     last_sent_ms: Mapped[int] = mapped_column(BigInteger)
     notification_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class Widget(db.Model):
+    """One tile of a device's dashboard, bound to a key of the device's state.
+
+    A switch drives a control pin; value, gauge and LED show a key's current
+    value; a chart plots its history. `min_value`/`max_value` are a gauge's scale.
+    """
+
+    __tablename__ = "widgets"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    label: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(Integer)
+    unit: Mapped[str | None] = mapped_column(String(16))
+    min_value: Mapped[float | None] = mapped_column(Float)
+    max_value: Mapped[float | None] = mapped_column(Float)
+    created_ms: Mapped[int] = mapped_column(BigInteger)

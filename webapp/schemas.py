@@ -193,3 +193,27 @@ class RulesOut(BaseModel):
     disabled: bool
     denied_count: int
     rules: list[RuleOut]
+
+
+# Dashboard widgets (the dashboard's forms validate with these)
+
+WIDGET_KINDS = ("switch", "value", "gauge", "led", "chart")
+OptionalText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=16)] | None
+Bound = Annotated[float, Field(allow_inf_nan=False)] | None
+
+
+class WidgetIn(RequestModel):
+    kind: Literal[WIDGET_KINDS]
+    label: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    key: Key | None = Field(None, description="The pin or key shown; a new switch without one gets the lowest free virtual pin.")
+    unit: OptionalText = None
+    min: Bound = None
+    max: Bound = None
+
+    @model_validator(mode="after")
+    def _complete(self):
+        if self.key is None and self.kind != "switch":
+            raise ValueError("key is required: the pin or sensor key this widget shows, e.g. v1 or temperature")
+        if self.min is not None and self.max is not None and self.min >= self.max:
+            raise ValueError("min must be less than max")
+        return self

@@ -1,10 +1,10 @@
 """The user behind a request, from the session cookie or an `Authorization: Bearer` API token."""
 import functools
 
-from flask import g, session
+from flask import Response, g, redirect, request, session, url_for
 
 from webapp.api.request_body import bearer_token
-from webapp.errors import Unauthorized
+from webapp.errors import Forbidden, Unauthorized
 from webapp.extensions import db
 from webapp.models import User
 from webapp.services import users
@@ -43,3 +43,35 @@ def api_login_required(view):
         return view(*args, **kwargs)
 
     return wrapped
+
+
+def login_required(view):
+    """Pages: an anonymous visitor is sent to /login (an htmx request gets 401 with HX-Redirect there)."""
+
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        if current_user() is None:
+            if request.headers.get("HX-Request"):
+                return Response(status=401, headers={"HX-Redirect": url_for("auth.login_form")})
+            return redirect(url_for("auth.login_form", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def admin_required(view):
+    @functools.wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if not current_user().is_admin:
+            raise Forbidden("Only admins may open the admin pages.")
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def safe_next_url(candidate):
+    """Where to go after login: a path on this site, never another site (`//evil.example`)."""
+    if candidate and candidate.startswith("/") and not candidate.startswith(("//", "/\\")):
+        return candidate
+    return url_for("dashboard.overview")

@@ -51,9 +51,19 @@ def publish_rule_denied(device_id, rule, reason, at_ms):
     )
 
 
+def publish_widgets_changed(device_id):
+    """A device's widgets were added, edited or removed: open dashboards redraw them."""
+    broker().publish(device_channel(device_id), {"type": "widgets", "device_id": device_id})
+
+
 def user_channel(user_id):
     return f"user:{user_id}"
 
 
 def publish_notification(user_id, notification):
     broker().publish(user_channel(user_id), {"type": "notification", **notification})
+
+
+def publish_devices_changed(user_id):
+    """The set of devices `user_id` owns changed: their open dashboards resubscribe."""
+    broker().publish(user_channel(user_id), {"type": "devices", "user_id": user_id})

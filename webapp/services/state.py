@@ -80,6 +80,19 @@ def set_desired(device_id, key, value):
     return view
 
 
+def release_control(device_id, key):
+    """Make `key` an ordinary key again: its value is what the device reports, as before it was a control pin."""
+    now = now_ms()
+    db.session.execute(
+        update(DeviceState).where(DeviceState.device_id == device_id, DeviceState.key == key).values(desired=None, desired_ms=None)
+    )
+    bump_version(device_id, now)
+    view = read_state(device_id)
+    db.session.commit()
+    events.publish_state(view, changed={key: view.data.get(key)}, source="desired")
+    return view
+
+
 def bump_version(device_id, now):
     db.session.execute(
         update(Device).where(Device.id == device_id).values(state_version=Device.state_version + 1, state_changed_ms=now)

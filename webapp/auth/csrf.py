@@ -1,0 +1,56 @@
+"""CSRF protection for what the session cookie authorises.
+
+Every state-changing request that the session authenticates carries the
+session's token: forms in a `csrf_token` field, htmx and fetch calls in the
+X-CSRF-Token header (the pages set it for every htmx request), WebSocket
+messages in their HEADERS. The login form carries it too. Requests with a
+Bearer token and the device endpoints (authenticated by the device token
+alone) need none: a browser never attaches those credentials by itself.
+"""
+import hmac
+import secrets
+
+from flask import request, session
+
+from webapp.api.request_body import bearer_token
+from webapp.errors import Forbidden
+
+SESSION_KEY = "csrf_token"
+HEADER = "X-CSRF-Token"
+FIELD = "csrf_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+TOKEN_AUTHENTICATED_ENDPOINTS = frozenset({"api.post_telemetry", "api.post_legacy_telemetry", "api.post_telemetry_batch"})
+LOGIN_ENDPOINT = "auth.login"
+
+
+class CsrfFailed(Forbidden):
+    code = "csrf_failed"
+
+
+def csrf_token():
+    """The session's token, created on first use."""
+    token = session.get(SESSION_KEY)
+    if token is None:
+        token = session[SESSION_KEY] = secrets.token_urlsafe(32)
+    return token
+
+
+def token_matches(candidate):
+    expected = session.get(SESSION_KEY)
+    return bool(expected) and isinstance(candidate, str) and hmac.compare_digest(candidate.encode(), expected.encode())
+
+
+def check_request():
+    if request.method in SAFE_METHODS or request.endpoint is None or request.endpoint in TOKEN_AUTHENTICATED_ENDPOINTS:
+        return
+    if bearer_token() is not None:
+        return
+    if request.endpoint != LOGIN_ENDPOINT and session.get("user_id") is None:
+        return
+    if not token_matches(request.headers.get(HEADER) or request.form.get(FIELD)):
+        raise CsrfFailed("The CSRF token is missing or wrong: reload the page and try again.")
+
+
+def init_app(app):
+    app.jinja_env.globals["csrf_token"] = csrf_token
+    app.before_request(check_request)

@@ -1,0 +1,45 @@
+"""The devices overview, a device's page, adding a device, its settings and its token."""
+from flask import render_template
+
+from webapp.auth.current_user import current_user, login_required
+from webapp.dashboard import bp
+from webapp.dashboard.forms import form_model
+from webapp.schemas import DeviceCreateIn, DeviceUpdateIn
+from webapp.services import dashboard
+
+DEVICE_FIELDS = ("name", "offline_timeout")
+
+
+@bp.get("/")
+@login_required
+def overview():
+    return render_template("dashboard/overview.html", cards=dashboard.device_cards(current_user()))
+
+
+@bp.post("/devices")
+@login_required
+def add_device():
+    spec = form_model(DeviceCreateIn, DEVICE_FIELDS)
+    card, token = dashboard.register_device(current_user(), spec.name, spec.offline_timeout)
+    return render_template("dashboard/_device_created.html", card=card, token=token)
+
+
+@bp.get("/devices/<device_id>")
+@login_required
+def device_page(device_id):
+    return render_template("dashboard/device.html", page=dashboard.device_page(current_user(), device_id))
+
+
+@bp.post("/devices/<device_id>/settings")
+@login_required
+def change_settings(device_id):
+    changes = form_model(DeviceUpdateIn, DEVICE_FIELDS).model_dump(exclude_unset=True)
+    device = dashboard.change_settings(current_user(), device_id, changes)
+    return render_template("dashboard/_settings.html", device=device, saved=True)
+
+
+@bp.post("/devices/<device_id>/token")
+@login_required
+def regenerate_token(device_id):
+    device, token = dashboard.regenerate_token(current_user(), device_id)
+    return render_template("dashboard/_token_once.html", device=device, token=token)

@@ -1,0 +1,82 @@
+"""What open dashboards are sent live: HTML fragments that htmx swaps out of band (hx-swap-oob).
+
+A `LiveView` renders for one WebSocket: a snapshot when it opens, then each
+broker event of its devices. It keeps its devices' widgets (reloaded when a
+`widgets` event says they changed), so that the frequent state events render
+without the database.
+"""
+import orjson
+from flask import render_template
+
+from webapp.auth import csrf
+from webapp.errors import ApiError
+from webapp.extensions import db
+from webapp.models import User
+from webapp.services import dashboard, notifications, widgets
+
+
+class LiveView:
+    def __init__(self, scope):
+        self.scope = scope
+        self.widgets = widgets.widgets_by_device(scope.device_ids)
+
+    def snapshot(self):
+        """Everything live on the page, current: sent first, so a reconnected page missed nothing."""
+        cards = dashboard.live_cards(self.scope.device_ids)
+        return render_template("live/snapshot.html", cards=cards, device_page=self.scope.device_page)
+
+    def render(self, event):
+        """The fragments for one broker event; '' when the page shows nothing of it."""
+        device_id = event.get("device_id")
+        if device_id not in self.widgets:
+            return ""
+        kind = event["type"]
+        if kind == "state":
+            return render_template("live/state.html", event=event, widgets=self.widgets[device_id], device_page=self.scope.device_page)
+        if kind == "status":
+            return render_template("live/status.html", event=event)
+        if kind == "widgets":
+            cards = dashboard.live_cards((device_id,))
+            if not cards:
+                return ""
+            self.widgets[device_id] = cards[0].widgets
+            return render_template("live/widgets.html", card=cards[0], device_page=self.scope.device_page)
+        return ""
+
+    def handle_message(self, text):
+        """A message from the page: a switch toggle. '' when done (the state event shows it), else an error toast."""
+        try:
+            message = orjson.loads(text)
+            token = message.get("HEADERS", {}).get(csrf.HEADER)
+            widget_id, on = int(message["widget_id"]), int(message["value"]) != 0
+        except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError):
+            return error_toast("That message is not a switch toggle.")
+        if not csrf.token_matches(token):
+            return error_toast("The CSRF token is missing or wrong: reload the page and try again.")
+        user = db.session.get(User, self.scope.user_id)
+        if user is None:
+            return error_toast("Your account no longer exists.")
+        try:
+            widgets.set_switch(user, widget_id, on)
+        except ApiError as error:
+            return error_toast(error.message)
+        return ""
+
+
+def error_toast(message):
+    return render_template("live/error_toast.html", message=message)
+
+
+def unread_counter(user_id):
+    return render_template("live/unread_counter.html", count=_unread(user_id))
+
+
+def render_notification(user_id, notification):
+    """(a toast with the unread counter, a row for the notifications page) for a notification event."""
+    toast = render_template("live/notification.html", notification=notification, count=_unread(user_id))
+    return toast, render_template("live/notification_item.html", notification=notification)
+
+
+def _unread(user_id):
+    user = db.session.get(User, user_id)
+    return notifications.unread_count(user) if user is not None else 0

@@ -1,0 +1,88 @@
+"""What the dashboard's templates use beside their context: filters for values and times, globals."""
+from webapp.auth.current_user import current_user
+from webapp.schemas import WIDGET_KINDS
+from webapp.services import notifications, values, widgets
+from webapp.services.clock import iso_ms, now_ms, parse_timestamp_ms
+
+NOTIFICATION_KINDS = {"online": "Online", "offline": "Offline", "rule_denied": "Rule denied"}
+WIDGET_KIND_LABELS = dict(zip(WIDGET_KINDS, ("Switch", "Value", "Gauge", "LED", "Line chart")))
+
+# htmx settings (the htmx-config meta tag). No eval, no inline <style> or <script>:
+# a later Content-Security-Policy allows neither. Errors arrive as toasts
+# (dashboard/errors.py), so 4xx bodies go to #toasts whatever the request's target.
+HTMX_CONFIG = {
+    "includeIndicatorStyles": False,
+    "allowEval": False,
+    "allowScriptTags": False,
+    "responseHandling": [
+        {"code": "204", "swap": False},
+        {"code": "[23]..", "swap": True},
+        {"code": "4..", "swap": True, "error": False, "target": "#toasts", "swapOverride": "beforeend"},
+        {"code": "...", "swap": False, "error": True},
+    ],
+}
+
+
+def display_value(value):
+    """A state value as people read it: numbers without float noise, booleans as on/off, '—' for none."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def numeric(value, default=""):
+    number = values.numeric(value)
+    return default if number is None else f"{number:.6g}"
+
+
+def as_ms(moment):
+    """Milliseconds from stored ms or an API timestamp; None stays None."""
+    if moment is None or isinstance(moment, int):
+        return moment
+    return parse_timestamp_ms(moment)
+
+
+def iso(moment):
+    return iso_ms(as_ms(moment))
+
+
+def relative_time(moment, now=None):
+    """'just now', '42 s ago', '5 min ago', '3 h ago', '2 d ago', or 'never' (static/dashboard/app.js says the same)."""
+    ms = as_ms(moment)
+    if ms is None:
+        return "never"
+    seconds = max(0, ((now or now_ms()) - ms) // 1000)
+    if seconds < 5:
+        return "just now"
+    if seconds < 60:
+        return f"{seconds} s ago"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    if seconds < 86400:
+        return f"{seconds // 3600} h ago"
+    return f"{seconds // 86400} d ago"
+
+
+def unread_notifications():
+    return notifications.unread_count(current_user())
+
+
+def register(app):
+    app.jinja_env.globals.update(
+        current_user=current_user,
+        unread_notifications=unread_notifications,
+        htmx_config=HTMX_CONFIG,
+        widget_kind_labels=WIDGET_KIND_LABELS,
+    )
+    app.jinja_env.filters.update(
+        display_value=display_value,
+        numeric=numeric,
+        iso=iso,
+        relative_time=relative_time,
+        is_on=widgets.is_on,
+        kind_label=lambda kind: NOTIFICATION_KINDS.get(kind, kind.replace("_", " ").capitalize()),
+    )

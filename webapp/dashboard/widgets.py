@@ -1,0 +1,53 @@
+"""Adding, editing, removing and toggling widgets on a device's page.
+
+A switch toggles over the WebSocket (realtime/ws.py); the POST here is the
+fallback the page uses while the WebSocket is down.
+"""
+from flask import render_template
+
+from webapp.auth.current_user import current_user, login_required
+from webapp.dashboard import bp
+from webapp.dashboard.forms import form_int, form_model
+from webapp.schemas import WidgetIn
+from webapp.services import dashboard, widgets
+
+WIDGET_FIELDS = ("kind", "label", "key", "unit", "min", "max")
+
+
+@bp.post("/devices/<device_id>/widgets")
+@login_required
+def add_widget(device_id):
+    widgets.add_widget(current_user(), device_id, form_model(WidgetIn, WIDGET_FIELDS))
+    return _widget_grid(device_id)
+
+
+@bp.get("/devices/<device_id>/widgets/<int:widget_id>/edit")
+@login_required
+def edit_widget(device_id, widget_id):
+    return render_template("dashboard/_widget_form.html", widget=widgets.find_widget(current_user(), device_id, widget_id), device_id=device_id)
+
+
+@bp.put("/devices/<device_id>/widgets/<int:widget_id>")
+@login_required
+def update_widget(device_id, widget_id):
+    widgets.update_widget(current_user(), device_id, widget_id, form_model(WidgetIn, WIDGET_FIELDS))
+    return _widget_grid(device_id, close_editor=True)
+
+
+@bp.delete("/devices/<device_id>/widgets/<int:widget_id>")
+@login_required
+def remove_widget(device_id, widget_id):
+    widgets.remove_widget(current_user(), device_id, widget_id)
+    return _widget_grid(device_id)
+
+
+@bp.post("/devices/<device_id>/widgets/<int:widget_id>/toggle")
+@login_required
+def toggle_switch(device_id, widget_id):
+    widget, view = widgets.set_switch(current_user(), widget_id, on=form_int("value") != 0, device_id=device_id)
+    return render_template("dashboard/_widget.html", widget=widget, data=view.data, pending=view.pending(), editable=True)
+
+
+def _widget_grid(device_id, close_editor=False):
+    card = dashboard.device_card(current_user(), device_id)
+    return render_template("dashboard/_widget_grid.html", card=card, editable=True, close_editor=close_editor)

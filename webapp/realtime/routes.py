@@ -1,0 +1,39 @@
+"""The dashboard's live streams, for logged-in users only: /ws (ws.py) and /events (sse.py)."""
+from urllib.parse import urlsplit
+
+from flask import Blueprint, g, request
+
+from webapp.auth.current_user import current_user
+from webapp.errors import Forbidden, Unauthorized
+from webapp.realtime.streams import LiveStreams
+from webapp.services import dashboard
+
+bp = Blueprint("realtime", __name__)
+
+MAX_MESSAGE_BYTES = 16 * 1024
+
+
+@bp.before_request
+def admit_viewer():
+    """Refuse before the WebSocket handshake: no session, another site's page, or a device not theirs."""
+    user = current_user()
+    if user is None:
+        raise Unauthorized("Log in to follow live updates.")
+    if request.endpoint == "realtime.dashboard_socket":
+        origin = request.headers.get("Origin")
+        # Browsers send cookies with cross-site WebSocket handshakes too; only this site's pages may connect.
+        if origin is not None and urlsplit(origin).netloc != request.host:
+            raise Forbidden("WebSocket connections are accepted only from this site's pages.")
+        g.live_scope = dashboard.live_scope(user, request.args.get("device"))
+
+
+def init_app(app):
+    # simple-websocket pings every heartbeat and closes a connection whose pong does not come back.
+    app.config.setdefault(
+        "SOCK_SERVER_OPTIONS", {"ping_interval": app.config["LIVE_HEARTBEAT_SECONDS"], "max_message_size": MAX_MESSAGE_BYTES}
+    )
+    app.extensions["live_streams"] = LiveStreams()
+    app.register_blueprint(bp)
+
+
+from webapp.realtime import sse, ws  # noqa: E402,F401  (routes register on bp)

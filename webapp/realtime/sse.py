@@ -1,0 +1,54 @@
+"""/events: the user's notifications as Server-Sent Events (htmx sse extension).
+
+Channel `user:<id>` only, so it never carries another user's device. Events:
+`notification` (a toast and the unread counter, swapped out of band on
+every page) and `notification-item` (a row for the notifications page).
+First the current counter, so a reconnected page is right again. A comment
+line every LIVE_HEARTBEAT_SECONDS notices a peer that is gone; the browser
+reconnects by itself.
+"""
+from flask import Response, current_app, stream_with_context
+
+from webapp.auth.current_user import current_user
+from webapp.dashboard import live
+from webapp.extensions import db
+from webapp.realtime import events
+from webapp.realtime.routes import bp
+from webapp.realtime.streams import LOCAL
+
+RECONNECT_AFTER_MS = 2000
+
+
+@bp.get("/events")
+def notification_stream():
+    user_id = current_user().id
+    db.session.remove()
+    heartbeat = current_app.config["LIVE_HEARTBEAT_SECONDS"]
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return Response(stream_with_context(_stream(user_id, heartbeat)), mimetype="text/event-stream", headers=headers)
+
+
+def _stream(user_id, heartbeat):
+    subscription = events.broker().subscribe([events.user_channel(user_id)])
+    with current_app.extensions["live_streams"].open(subscription):
+        yield f"retry: {RECONNECT_AFTER_MS}\n\n"
+        counter = live.unread_counter(user_id)
+        db.session.remove()
+        yield _event("notification", counter)
+        while True:
+            message = subscription.get(timeout=heartbeat)
+            if message is None:
+                yield ": heartbeat\n\n"
+                continue
+            channel, event = message
+            if channel == LOCAL and event.get("type") == "shutdown":
+                return
+            if event.get("type") == "notification":
+                toast, item = live.render_notification(user_id, event)
+                db.session.remove()
+                yield _event("notification", toast) + _event("notification-item", item)
+
+
+def _event(name, html):
+    data = "".join(f"data: {line}\n" for line in html.splitlines() or [""])
+    return f"event: {name}\n{data}\n"

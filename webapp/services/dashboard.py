@@ -1,0 +1,137 @@
+"""What the dashboard shows: device cards and pages, assembled from the other services.
+
+Also what one open dashboard may follow live (`live_scope`): only the
+devices its user may see, fixed when the stream opens.
+"""
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from webapp.extensions import db
+from webapp.models import Device, Reading, User
+from webapp.realtime import events
+from webapp.services import devices, rules, state, values, widgets
+
+RECENT_READINGS = 20
+CHART_POINTS = 30
+
+
+@dataclass
+class DeviceCard:
+    device: object
+    state: state.StateView
+    widgets: list
+    # Recent values of each chart widget's key, oldest first: {widget id: [(ts_ms, value), …]}
+    chart_points: dict = field(default_factory=dict)
+
+
+@dataclass
+class DevicePage:
+    card: DeviceCard
+    rules: list
+    recent: list
+
+
+@dataclass
+class AdminOverview:
+    users: list  # [(User, number of devices), …]
+    devices: list
+
+
+@dataclass(frozen=True)
+class LiveScope:
+    """The devices one live stream follows, and whether it serves a device page (with its state table)."""
+
+    user_id: int
+    device_ids: tuple
+    device_page: bool
+
+    @property
+    def channels(self):
+        return [events.user_channel(self.user_id), *(events.device_channel(device_id) for device_id in self.device_ids)]
+
+
+def device_cards(user):
+    """One card per device `user` may see (admins: every device)."""
+    visible = devices.visible_devices(user)
+    by_device = widgets.widgets_by_device([device.id for device in visible])
+    return [_card(device, by_device[device.id]) for device in visible]
+
+
+def device_page(user, device_id):
+    device = devices.visible_device(user, device_id)
+    card = _card(device, widgets.widgets_by_device([device.id])[device.id])
+    described_rules = [rules.describe_rule(rule) for rule in rules.device_rules(device.id)]
+    return DevicePage(card, described_rules, recent_readings(device.id))
+
+
+def device_card(user, device_id):
+    device = devices.visible_device(user, device_id)
+    return _card(device, widgets.widgets_by_device([device.id])[device.id])
+
+
+def register_device(user, name, offline_timeout=None):
+    """A new device of `user`: its card and its token (shown once). The user's open dashboards start following it."""
+    device, token = devices.create_device(user, name, offline_timeout)
+    events.publish_devices_changed(user.id)
+    return _card(device, []), token
+
+
+def change_settings(user, device_id, changes):
+    """Apply the settings given (PATCH semantics: what is left out stays as it is)."""
+    return devices.update_device(devices.visible_device(user, device_id), changes)
+
+
+def regenerate_token(user, device_id):
+    """A new token for a device `user` may see (admins: any); the old one is refused from now on."""
+    device = devices.visible_device(user, device_id)
+    return device, devices.rotate_device_token(device)
+
+
+def admin_overview():
+    counts = dict(db.session.execute(select(Device.owner_id, func.count()).group_by(Device.owner_id)).tuples().all())
+    users = db.session.scalars(select(User).order_by(User.email)).all()
+    all_devices = db.session.scalars(select(Device).options(joinedload(Device.owner)).order_by(Device.name, Device.id)).all()
+    return AdminOverview([(user, counts.get(user.id, 0)) for user in users], all_devices)
+
+
+def live_cards(device_ids):
+    """The cards of those devices that still exist: what a (re)connected live dashboard is sent first."""
+    found = db.session.scalars(select(Device).where(Device.id.in_(device_ids)).order_by(Device.name, Device.id)).all()
+    by_device = widgets.widgets_by_device([device.id for device in found])
+    return [_card(device, by_device[device.id]) for device in found]
+
+
+def live_scope(user, device_id=None):
+    """What a live stream of `user` follows: one device (a device page) or every device they may see."""
+    if device_id:
+        return LiveScope(user.id, (devices.visible_device(user, device_id).id,), device_page=True)
+    return LiveScope(user.id, tuple(device.id for device in devices.visible_devices(user)), device_page=False)
+
+
+def recent_readings(device_id, limit=RECENT_READINGS):
+    """The device's newest readings, newest first: [(key, ts_ms, value), …]."""
+    rows = db.session.execute(
+        select(Reading.key, Reading.ts_ms, Reading.value)
+        .where(Reading.device_id == device_id)
+        .order_by(Reading.ts_ms.desc(), Reading.key)
+        .limit(limit)
+    )
+    return [(row.key, row.ts_ms, values.decode(row.value)) for row in rows]
+
+
+def chart_points(device_id, key, limit=CHART_POINTS):
+    """A key's newest readings, oldest first: [(ts_ms, value), …]."""
+    rows = db.session.execute(
+        select(Reading.ts_ms, Reading.value)
+        .where(Reading.device_id == device_id, Reading.key == key)
+        .order_by(Reading.ts_ms.desc())
+        .limit(limit)
+    ).all()
+    return [(row.ts_ms, values.decode(row.value)) for row in reversed(rows)]
+
+
+def _card(device, device_widgets):
+    points = {widget.id: chart_points(device.id, widget.key) for widget in device_widgets if widget.kind == "chart"}
+    return DeviceCard(device, state.read_state(device.id), device_widgets, points)
