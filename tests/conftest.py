@@ -26,6 +26,7 @@ def test_settings(database_url):
         "SECRET_KEY": "test-secret-key",
         "RATELIMIT_DEFAULT": "100000 per 60 seconds",
         "RATELIMIT_DEVICE": "100000 per 60 seconds",
+        "RATELIMIT_LOGIN": "100000 per 60 seconds",
     }
 
 

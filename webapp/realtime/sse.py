@@ -24,7 +24,8 @@ def notification_stream():
     user_id = current_user().id
     db.session.remove()
     heartbeat = current_app.config["LIVE_HEARTBEAT_SECONDS"]
-    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    # Connection: close, so that a stream ended by a stopping worker does not leave an idle keep-alive behind.
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Connection": "close"}
     return Response(stream_with_context(_stream(user_id, heartbeat)), mimetype="text/event-stream", headers=headers)
 
 
@@ -50,5 +51,5 @@ def _stream(user_id, heartbeat):
 
 
 def _event(name, html):
-    data = "".join(f"data: {line}\n" for line in html.splitlines() or [""])
+    data = "".join(f"data: {line}\n" for line in html.strip().splitlines() or [""])
     return f"event: {name}\n{data}\n"

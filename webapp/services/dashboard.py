@@ -90,7 +90,7 @@ def regenerate_token(user, device_id):
 
 
 def admin_overview():
-    counts = dict(db.session.execute(select(Device.owner_id, func.count()).group_by(Device.owner_id)).tuples().all())
+    counts = dict(db.session.execute(select(Device.owner_id, func.count()).group_by(Device.owner_id)).all())
     users = db.session.scalars(select(User).order_by(User.email)).all()
     all_devices = db.session.scalars(select(Device).options(joinedload(Device.owner)).order_by(Device.name, Device.id)).all()
     return AdminOverview([(user, counts.get(user.id, 0)) for user in users], all_devices)

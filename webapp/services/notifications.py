@@ -60,6 +60,8 @@ def _claim_cooldown(device_id, kind, now):
         sql.insert(NotificationCooldown)
         .values(device_id=device_id, kind=kind, last_sent_ms=now)
         .on_conflict_do_nothing()
+        # An INSERT's rowcount is -1 on PostgreSQL (psycopg) unless asked to be kept.
+        .execution_options(preserve_rowcount=True)
     ).rowcount
     return first == 1
 

@@ -136,7 +136,11 @@ def _visible_widget(user, widget_id, device_id=None):
     widget = db.session.get(Widget, widget_id)
     if widget is None or (device_id is not None and widget.device_id != device_id):
         raise NotFound(f"No widget with id {widget_id}.")
-    devices.visible_device(user, widget.device_id)
+    try:
+        devices.visible_device(user, widget.device_id)
+    except NotFound:
+        # Another user's widget: not found either, and its device's id stays unsaid.
+        raise NotFound(f"No widget with id {widget_id}.") from None
     return widget
 
 
