@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: setup run migrate test test-unit ci clean
+.PHONY: setup run migrate test test-unit ci clean chromium
 
 ## setup: .venv with all runtime and dev dependencies, and the pinned browser assets (idempotent)
 setup: $(VENV)/.installed webapp/static/vendor/.fetched
@@ -33,8 +33,12 @@ run: migrate
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 ## test: the whole suite
-test: setup
+test: setup chromium
 	$(BIN)/python -m pytest
+
+## chromium: Debian's Chromium, which the browser tests (tests/e2e) drive; installed only when missing
+chromium:
+	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
 
 ## ci: what CI runs: the suite on SQLite, then on PostgreSQL + Redis
 ci:

@@ -1,18 +1,10 @@
 """Fixtures for the dashboard's tests: logged-in test clients, and a real threaded server for the live streams."""
-import re
 import threading
 
 import pytest
-import requests
 from werkzeug.serving import make_server
 
-from tests.conftest import TEST_PASSWORD
-
-CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def csrf_from(html):
-    return CSRF_FIELD.search(html).group(1)
+from tests.dashboard.helpers import log_in
 
 
 class Browser:
@@ -28,14 +20,6 @@ class Browser:
 
     def get(self, path, **kwargs):
         return self.client.get(path, **kwargs)
-
-
-def log_in(client, email, password=TEST_PASSWORD):
-    """Log in through the form, as a browser does; the session's CSRF token."""
-    csrf = csrf_from(client.get("/login").get_data(as_text=True))
-    response = client.post("/login", data={"email": email, "password": password, "csrf_token": csrf})
-    assert response.status_code == 303, response.get_data(as_text=True)
-    return csrf_from(client.get("/").get_data(as_text=True))
 
 
 @pytest.fixture
@@ -55,14 +39,3 @@ def threaded_server(app):
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join()
-
-
-def http_session(base_url, email, password=TEST_PASSWORD):
-    """A requests.Session logged in through the form; (session, csrf token, Cookie header)."""
-    session = requests.Session()
-    csrf = csrf_from(session.get(base_url + "/login").text)
-    response = session.post(base_url + "/login", data={"email": email, "password": password, "csrf_token": csrf}, allow_redirects=False)
-    assert response.status_code == 303, response.text
-    csrf = csrf_from(session.get(base_url + "/").text)
-    cookie = "; ".join(f"{name}={value}" for name, value in session.cookies.items())
-    return session, csrf, cookie

@@ -5,7 +5,7 @@ import pytest
 
 from tests import conftest
 from tests.conftest import TEST_PASSWORD
-from tests.dashboard.conftest import csrf_from, log_in
+from tests.dashboard.helpers import csrf_from, log_in
 from webapp import create_app
 
 

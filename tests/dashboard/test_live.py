@@ -7,7 +7,7 @@ import pytest
 import requests
 import websocket
 
-from tests.dashboard.conftest import http_session
+from tests.dashboard.helpers import http_session
 from webapp.extensions import db
 from webapp.realtime.streams import LiveStreams
 from webapp.services import notifications

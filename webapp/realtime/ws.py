@@ -24,6 +24,7 @@ from webapp.realtime.streams import LOCAL
 CLIENT = "client"
 # The htmx ws extension reconnects after close codes 1006, 1011, 1012 and 1013.
 SERVICE_RESTART = 1012
+CLOSING_HANDSHAKE_SECONDS = 2
 
 
 @sock.route("/ws", bp=bp)
@@ -42,12 +43,19 @@ def dashboard_socket(ws):
                 return
             if (channel == LOCAL and kind == "shutdown") or kind == "devices":
                 # Reconnecting picks up the new set of devices, or another worker.
-                ws.close(SERVICE_RESTART, "reconnect")
+                _close(ws, SERVICE_RESTART, "reconnect")
                 return
             html = view.handle_message(event["text"]) if channel == CLIENT else view.render(event)
             db.session.remove()
             if html:
                 ws.send(html)
+
+
+def _close(ws, code, reason):
+    ws.close(code, reason)
+    # Let simple-websocket's reader take the browser's closing reply; else the server
+    # (gevent pywsgi) may read it as the next HTTP request on the connection.
+    ws.thread.join(CLOSING_HANDSHAKE_SECONDS)
 
 
 def _forward_client_messages(ws, subscription):

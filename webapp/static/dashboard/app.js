@@ -31,17 +31,25 @@
     if (status) status.textContent = { open: "Live", connecting: "Connecting…", closed: "Reconnecting…" }[state];
   }
 
+  // "Live" once the server's first message (a snapshot of everything live on the page) is in.
   document.addEventListener("htmx:wsConnecting", function () { setLiveState("connecting"); });
-  document.addEventListener("htmx:wsOpen", function () { liveSocketOpen = true; setLiveState("open"); });
+  document.addEventListener("htmx:wsOpen", function () { liveSocketOpen = true; });
+  document.addEventListener("htmx:wsAfterMessage", function () {
+    if (document.body.dataset.live !== "open") setLiveState("open");
+  });
   document.addEventListener("htmx:wsClose", function () { liveSocketOpen = false; setLiveState("closed"); });
+  // The notification stream reconnects by itself (EventSource); the state is kept for tests and styles.
+  document.addEventListener("htmx:sseOpen", function () { document.body.dataset.notifications = "open"; });
+  document.addEventListener("htmx:sseError", function () { document.body.dataset.notifications = "closed"; });
 
-  // A switch's form has both ws-send and hx-post: the WebSocket carries the toggle while it is
-  // open, the POST otherwise. Never both, and no toggle waits queued for a socket that is down.
+  // A switch's submit reaches both its form's hx-post and its wrapper's ws-send: the WebSocket
+  // carries the toggle while it is open, the POST otherwise. Never both, and no toggle waits
+  // queued for a socket that is down.
   document.addEventListener("htmx:wsConfigSend", function (event) {
     if (!liveSocketOpen) event.preventDefault();
   });
   document.addEventListener("htmx:confirm", function (event) {
-    if (liveSocketOpen && event.target.hasAttribute("ws-send")) event.preventDefault();
+    if (liveSocketOpen && event.target.matches("[data-live-toggle]")) event.preventDefault();
   });
 
   document.addEventListener("htmx:afterRequest", function (event) {
