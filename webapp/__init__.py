@@ -2,19 +2,15 @@
 import logging
 import os
 
-from flask import Flask, request
+from flask import Flask
 from sqlalchemy import event
 
 from webapp.config import Config, database_url
 from webapp.errors import register_error_handlers
-from webapp.extensions import db, limiter, migrate, sock
+from webapp.extensions import db, migrate, sock
 from webapp.json_provider import OrjsonProvider
-from webapp import vendor_assets
+from webapp import rate_limiting, vendor_assets
 from webapp.realtime.broker import create_broker
-
-# Endpoints outside rate limiting besides the device routes, which count per device.
-RATE_LIMIT_EXEMPT_ENDPOINTS = {"static", "apidocs.openapi_document", "apidocs.swagger_ui", "apidocs.redoc", "apidocs.asset"}
-
 
 def create_app(overrides=None):
     """The application: settings from the environment, then `overrides` (tests pass theirs)."""
@@ -29,8 +25,7 @@ def create_app(overrides=None):
     with app.app_context():
         _tune_database(db.engine)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
-    limiter.init_app(app)
-    limiter.request_filter(lambda: request.endpoint in RATE_LIMIT_EXEMPT_ENDPOINTS)
+    rate_limiting.init_app(app)
     sock.init_app(app)
     app.extensions["broker"] = create_broker(app.config)
     vendor_assets.init_app(app)

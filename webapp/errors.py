@@ -3,8 +3,11 @@
 `{"error": "<code>", "message": "<human text>"}` plus, for some codes, a
 field naming what failed (a rule denial names its `rule`).
 """
+import sqlalchemy.exc
 from flask import jsonify, request
 from werkzeug.exceptions import HTTPException
+
+from webapp.extensions import db
 
 
 class ApiError(Exception):
@@ -90,6 +93,14 @@ def error_response(error):
 
 def register_error_handlers(app):
     app.register_error_handler(ApiError, error_response)
+
+    @app.errorhandler(sqlalchemy.exc.OperationalError)
+    @app.errorhandler(sqlalchemy.exc.TimeoutError)
+    def database_unavailable(exc):
+        # The database is down, locked or out of connections: the client may retry; nothing was stored.
+        app.logger.warning("database unavailable on %s %s: %s", request.method, request.path, exc.__class__.__name__)
+        db.session.rollback()
+        return error_response(Unavailable("The database is unavailable; retry later.", headers={"Retry-After": "5"}))
 
     @app.errorhandler(HTTPException)
     def http_error(exc):

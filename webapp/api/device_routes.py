@@ -5,7 +5,7 @@ from webapp.api import bp
 from webapp.api.request_body import bearer_token, parse_body
 from webapp.client_address import client_address
 from webapp.errors import InvalidRequest
-from webapp.extensions import limiter
+from webapp.rate_limiting import exempt
 from webapp.openapi import operation
 from webapp.schemas import BatchIn, BatchOut, HealthOut, LatestOut, LegacyTelemetryOut, TelemetryIn, TelemetryOut
 from webapp.services import health, ingest, latest
@@ -15,7 +15,7 @@ DEVICE_ERRORS = {400: None, 403: None, 404: None, 413: None, 429: None}
 
 
 @bp.post("/devices/<device_id>/telemetry")
-@limiter.exempt
+@exempt
 @operation(
     "Post telemetry (V2)",
     tags=["device"],
@@ -30,7 +30,7 @@ def post_telemetry(device_id):
 
 
 @bp.post("/telemetry")
-@limiter.exempt
+@exempt
 @operation(
     "Post telemetry (legacy)",
     tags=["device"],
@@ -52,7 +52,7 @@ def post_legacy_telemetry():
 
 
 @bp.post("/devices/<device_id>/telemetry/batch")
-@limiter.exempt
+@exempt
 @operation(
     "Upload readings buffered offline",
     tags=["device"],
@@ -71,7 +71,7 @@ def post_telemetry_batch(device_id):
 
 
 @bp.get("/telemetry/latest")
-@limiter.exempt
+@exempt
 @operation(
     "Current state for the device",
     tags=["device"],
@@ -104,7 +104,7 @@ def get_latest():
 
 
 @bp.get("/health")
-@limiter.exempt
+@exempt
 @operation("Liveness and database reachability", tags=["device"], responses={200: HealthOut, 503: (HealthOut, "The database is unreachable.")})
 def get_health():
     report = health.health_report()

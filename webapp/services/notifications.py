@@ -43,6 +43,7 @@ def notify_owner(device_id, kind, text, now=None):
 
 
 def _claim_cooldown(device_id, kind, now):
+    """True if this call may notify: the cooldown window had passed, or this kind never notified."""
     cooldown_ms = current_app.config["NOTIFICATION_COOLDOWN"] * 1000
     claimed = db.session.execute(
         update(NotificationCooldown)
@@ -52,16 +53,18 @@ def _claim_cooldown(device_id, kind, now):
             NotificationCooldown.last_sent_ms <= now - cooldown_ms,
         )
         .values(last_sent_ms=now)
+        .returning(NotificationCooldown.kind)
         .execution_options(synchronize_session=False)
-    ).rowcount
-    if claimed:
+    ).first()
+    if claimed is not None:
         return True
     first = db.session.execute(
         sql.insert(NotificationCooldown)
         .values(device_id=device_id, kind=kind, last_sent_ms=now)
         .on_conflict_do_nothing()
-    ).rowcount
-    return first == 1
+        .returning(NotificationCooldown.kind)
+    ).first()
+    return first is not None
 
 
 def _count_muted(device_id, kind):

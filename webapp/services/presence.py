@@ -50,7 +50,7 @@ def mark_offline_stale_devices(now):
     """Mark offline every online device silent for longer than its timeout; the ids marked."""
     gone = db.session.execute(
         update(Device)
-        .where(Device.status == "online", Device.last_seen_ms < now - Device.offline_timeout * 1000)
+        .where(Device.status == "online", Device.last_seen_ms + Device.offline_timeout * 1000 < now)
         .values(status="offline")
         .returning(Device.id)
         .execution_options(synchronize_session=False)
