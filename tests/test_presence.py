@@ -99,3 +99,18 @@ def test_sweep_interval_is_a_fifth_of_the_smallest_timeout(app, make_device):
         interval = presence.sweep_interval(app.config)
 
     assert interval <= 1.0
+
+
+def test_flapping_device_notifies_once_per_cooldown_and_counts_the_rest(app, client, make_device):
+    device = make_device(offline_timeout=5)
+    for _ in range(4):
+        client.post(f"/devices/{device.id}/telemetry", json={"device_token": device.token, "data": {}})
+        silence(app, device, 60)
+        with app.app_context():
+            presence.mark_offline_stale_devices(now_ms())
+
+    with app.app_context():
+        stored = db.session.execute(
+            select(Notification.kind, Notification.muted_count).where(Notification.device_id == device.id).order_by(Notification.kind)
+        ).all()
+    assert stored == [("offline", 3), ("online", 3)]

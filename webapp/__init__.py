@@ -11,6 +11,9 @@ from webapp.extensions import db, migrate, sock
 from webapp.json_provider import OrjsonProvider
 from webapp import rate_limiting, vendor_assets
 from webapp.realtime.broker import create_broker
+from webapp.services.device_directory import DeviceDirectory
+from webapp.services.ingest_writer import IngestWriter
+from webapp.services.rate_limits import LocalWindows
 
 def create_app(overrides=None):
     """The application: settings from the environment, then `overrides` (tests pass theirs)."""
@@ -28,6 +31,9 @@ def create_app(overrides=None):
     rate_limiting.init_app(app)
     sock.init_app(app)
     app.extensions["broker"] = create_broker(app.config)
+    app.extensions["device_directory"] = DeviceDirectory(app.extensions["broker"])
+    app.extensions["ingest_writer"] = IngestWriter(app)
+    app.extensions["local_rate_windows"] = LocalWindows()
     vendor_assets.init_app(app)
 
     from webapp import api, apidocs, auth, cli

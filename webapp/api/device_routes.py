@@ -25,8 +25,8 @@ DEVICE_ERRORS = {400: None, 403: None, 404: None, 413: None, 429: None}
 )
 def post_telemetry(device_id):
     body = parse_body(TelemetryIn, current_app.config["MAX_BODY_BYTES"])
-    result = ingest.ingest_telemetry(body.device_token or bearer_token(), body.data, client_address(), device_id)
-    return jsonify(message="ok", device_id=result.state.device_id, data=result.state.data, timestamp=iso_ms(result.timestamp_ms))
+    stored = ingest.ingest_telemetry(body.device_token or bearer_token(), body.data, client_address(), device_id)
+    return jsonify(message="ok", device_id=stored.device_id, data=stored.view.data, timestamp=iso_ms(stored.timestamp_ms))
 
 
 @bp.post("/telemetry")
@@ -41,13 +41,13 @@ def post_telemetry(device_id):
 )
 def post_legacy_telemetry():
     body = parse_body(TelemetryIn, current_app.config["MAX_BODY_BYTES"])
-    result = ingest.ingest_telemetry(body.device_token or bearer_token(), body.data, client_address())
+    stored = ingest.ingest_telemetry(body.device_token or bearer_token(), body.data, client_address())
     return jsonify(
         message="ok",
-        device_id=result.state.device_id,
-        led_state=result.state.control,
-        data=result.state.data,
-        timestamp=iso_ms(result.timestamp_ms),
+        device_id=stored.device_id,
+        led_state=stored.view.control,
+        data=stored.view.data,
+        timestamp=iso_ms(stored.timestamp_ms),
     )
 
 
@@ -66,8 +66,8 @@ def post_telemetry_batch(device_id):
     if len(body.records) > current_app.config["MAX_BATCH_RECORDS"]:
         raise InvalidRequest(f"At most {current_app.config['MAX_BATCH_RECORDS']} records per batch.")
     records = [(record.ts, record.data) for record in body.records]
-    result = ingest.ingest_batch(body.device_token or bearer_token(), device_id, records, client_address())
-    return jsonify(accepted=result.accepted, duplicates=result.duplicates)
+    accepted, duplicates = ingest.ingest_batch(body.device_token or bearer_token(), device_id, records, client_address())
+    return jsonify(accepted=accepted, duplicates=duplicates)
 
 
 @bp.get("/telemetry/latest")
