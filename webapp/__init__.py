@@ -13,7 +13,7 @@ from webapp import rate_limiting, vendor_assets
 from webapp.realtime.broker import create_broker
 from webapp.services.device_directory import DeviceDirectory
 from webapp.services.ingest_writer import IngestWriter
-from webapp.services.rate_limits import LocalWindows
+from webapp.services.rate_limits import create_counter
 
 def create_app(overrides=None):
     """The application: settings from the environment, then `overrides` (tests pass theirs)."""
@@ -33,7 +33,7 @@ def create_app(overrides=None):
     app.extensions["broker"] = create_broker(app.config)
     app.extensions["device_directory"] = DeviceDirectory(app.extensions["broker"])
     app.extensions["ingest_writer"] = IngestWriter(app)
-    app.extensions["local_rate_windows"] = LocalWindows()
+    app.extensions["rate_counter"] = create_counter(app.config)
     vendor_assets.init_app(app)
 
     from webapp import api, apidocs, auth, cli
@@ -67,9 +67,6 @@ def _derive_settings(app):
             "pool_pre_ping": True,
             "pool_timeout": 10,
         }
-    config["RATELIMIT_STORAGE_URI"] = config["REDIS_URL"] or "memory://"
-    config["RATELIMIT_KEY_PREFIX"] = config["REDIS_KEY_PREFIX"]
-    config["RATELIMIT_HEADERS_ENABLED"] = True
     config["MAX_CONTENT_LENGTH"] = max(config["MAX_BODY_BYTES"], config["MAX_BATCH_BODY_BYTES"])
     config["SESSION_COOKIE_HTTPONLY"] = True
     config["SESSION_COOKIE_SAMESITE"] = "Lax"

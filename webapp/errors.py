@@ -106,8 +106,6 @@ def register_error_handlers(app):
     def http_error(exc):
         if not wants_json():
             return exc
-        if exc.code == 429:
-            return error_response(_rate_limited(exc))
         error = ApiError(exc.description or exc.name)
         error.status = exc.code
         error.code = _HTTP_CODES.get(exc.code, "http_error")
@@ -124,10 +122,3 @@ def register_error_handlers(app):
         error = ApiError("The server failed to handle this request.")
         error.status, error.code = 500, "internal_error"
         return error_response(error)
-
-
-def _rate_limited(exc):
-    """Flask-Limiter's 429 in our JSON shape, keeping its Retry-After."""
-    retry_after = exc.get_response().headers.get("Retry-After")
-    headers = {"Retry-After": retry_after} if retry_after else {}
-    return RateLimited(f"Rate limit exceeded: {exc.description}.", headers=headers)

@@ -1,18 +1,20 @@
-"""Flask-Limiter, one instance per application.
+"""Per-address rate limits on every route not marked `@exempt`.
 
-Flask-Limiter keeps its storage and default limits on the Limiter object, so
-a module-level instance would let the last app created in a process (tests
-make several) configure them all; hence one per app, in
-`app.extensions["rate_limiter"]`.
+The device routes are exempt here because services/rate_limits.py counts
+them per device, after authentication; static files, the docs and /health
+are exempt outright. Both kinds of limit count through the same counter
+(see services/rate_limits.py).
 
-Requests are limited per client address by RATELIMIT_DEFAULT, except views
-marked `@exempt`: static files, the docs, /health, and the device routes,
-which services/rate_limits.py counts per device instead.
+We count with the `limits` library directly rather than through
+Flask-Limiter (DESIGN.md's first choice): Flask-Limiter's request hooks
+cost about 5% of a device request even on exempt routes, it keeps its
+storage on a module-level instance that the last app created configures,
+and the device limits needed counting by hand anyway.
 """
 from flask import current_app, request
-from flask_limiter import Limiter
 
 from webapp.client_address import client_address
+from webapp.services.rate_limits import count_request
 
 
 def exempt(view):
@@ -21,18 +23,13 @@ def exempt(view):
 
 
 def init_app(app):
-    limiter = Limiter(key_func=client_address)
-    limiter.init_app(app)
-    limiter.request_filter(_is_exempt)
-    app.extensions["rate_limiter"] = limiter
+    app.before_request(_limit_by_address)
 
 
-def storage_limiter():
-    """The `limits` strategy object of this app's limiter, for counts kept by hand."""
-    return current_app.extensions["rate_limiter"].limiter
-
-
-def _is_exempt():
-    if request.endpoint == "static":
-        return True
-    return getattr(current_app.view_functions.get(request.endpoint), "rate_limit_exempt", False)
+def _limit_by_address():
+    view = current_app.view_functions.get(request.endpoint)
+    if view is None or request.endpoint == "static" or getattr(view, "rate_limit_exempt", False):
+        return
+    refused = count_request("RATELIMIT_DEFAULT", "address", client_address())
+    if refused is not None:
+        raise refused

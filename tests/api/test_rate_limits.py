@@ -114,3 +114,18 @@ def test_forwarded_for_is_used_behind_a_trusted_proxy(database_url, make_user):
 
     assert statuses == [200, 200, 200]
     app.extensions["broker"].close()
+
+
+def test_limits_keep_counting_in_the_worker_when_redis_is_down(caplog):
+    from limits import parse
+
+    from webapp.services.rate_limits import RedisWindows
+
+    counter = RedisWindows("redis://127.0.0.1:9/0")  # nothing listens on port 9
+    limit = parse("2 per 60 seconds")
+
+    results = [counter.hit(limit, ("p", "device", "d1"))[0] for _ in range(3)]
+
+    assert results == [True, True, False]
+    assert counter.redis_down
+    assert "Redis unreachable" in caplog.text

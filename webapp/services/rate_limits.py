@@ -1,22 +1,23 @@
-"""Rate limits keyed by device, so devices behind one NAT address do not starve each other.
+"""Counting requests against rate limits: per device on device routes, per address elsewhere.
 
-Other endpoints are limited per client address by Flask-Limiter's defaults
-(see rate_limiting.py); device endpoints count here, after authentication.
-With REDIS_URL the counts live in Redis (through Flask-Limiter's storage),
-shared by every worker. Without it there is one worker, and a plain
-in-process fixed window counts: the `limits` memory storage wakes a timer
-every 10 ms to expire keys, which cost more than the rest of a request.
+Counts are fixed windows. Without REDIS_URL there is one worker and they
+live in this process. With it they live in Redis, shared by every worker;
+if Redis stops answering, counting falls back to this process (limits then
+hold per worker) with a warning, and returns to Redis when it is back.
 """
 import functools
+import logging
 import math
 import threading
 import time
 
 from flask import current_app
-from limits import parse
+from limits import parse, strategies
+from limits.storage import storage_from_string
 
 from webapp.errors import RateLimited
-from webapp.rate_limiting import storage_limiter
+
+log = logging.getLogger(__name__)
 
 
 def count_device_request(device_id):
@@ -38,12 +39,7 @@ def count_request(limit_setting, scope, identity):
     if not config["RATELIMIT_ENABLED"]:
         return None
     limit = _parse(config[limit_setting])
-    key = (config["RATELIMIT_KEY_PREFIX"], scope, identity)
-    if config["REDIS_URL"]:
-        within = storage_limiter().hit(limit, *key)
-        reset_at = None if within else storage_limiter().get_window_stats(limit, *key)[0]
-    else:
-        within, reset_at = current_app.extensions["local_rate_windows"].hit(limit, key)
+    within, reset_at = current_app.extensions["rate_counter"].hit(limit, (config["REDIS_KEY_PREFIX"], scope, identity))
     if within:
         return None
     retry_after = max(1, math.ceil(reset_at - time.time()))
@@ -51,14 +47,18 @@ def count_request(limit_setting, scope, identity):
 
 
 class LocalWindows:
-    """Fixed-window counters of one process; a key's count resets when its window has passed."""
+    """Fixed-window counters of one process; a key's count restarts when its window has passed.
+
+    (The `limits` memory storage wakes a timer every 10 ms to expire keys,
+    which under load cost more than the rest of a device request.)
+    """
 
     def __init__(self):
         self._lock = threading.Lock()
         self._windows = {}
 
     def hit(self, limit, key):
-        """(within the limit, when the window resets as a Unix time)."""
+        """(within the limit, when the window ends as a Unix time)."""
         period = limit.get_expiry()
         now = time.time()
         window_start = now - now % period
@@ -69,6 +69,33 @@ class LocalWindows:
             count += 1
             self._windows[key] = (start, count)
         return count <= limit.amount, start + period
+
+
+class RedisWindows:
+    """Fixed-window counters in Redis, shared by every worker; local ones while Redis is down."""
+
+    def __init__(self, redis_url):
+        self._limiter = strategies.FixedWindowRateLimiter(storage_from_string(redis_url))
+        self._fallback = LocalWindows()
+        self.redis_down = False
+
+    def hit(self, limit, key):
+        try:
+            within = self._limiter.hit(limit, *key)
+            reset_at = time.time() if within else self._limiter.get_window_stats(limit, *key).reset_time
+        except Exception as exc:
+            if not self.redis_down:
+                log.warning("rate limits: Redis unreachable (%s); counting in this worker until it is back", exc)
+            self.redis_down = True
+            return self._fallback.hit(limit, key)
+        if self.redis_down:
+            log.warning("rate limits: Redis is back; counting there again")
+            self.redis_down = False
+        return within, reset_at
+
+
+def create_counter(config):
+    return RedisWindows(config["REDIS_URL"]) if config["REDIS_URL"] else LocalWindows()
 
 
 @functools.lru_cache(maxsize=8)
