@@ -45,7 +45,7 @@ class Reading {
  private:
   Field* slotFor(const char* key);
 
-  Field fields_[kMaxReadingFields];
+  Field fields_[kMaxReadingFields] = {};
   uint8_t count_ = 0;
 };
 
