@@ -40,8 +40,8 @@ firmware-deps:
 	for package in $(FW_DEBIAN_PACKAGES); do dpkg -s $$package >/dev/null 2>&1 || missing="$$missing $$package"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "firmware: installing$$missing"; \
-	  apt-get install -y --no-install-recommends $$missing || \
-	    { apt-get update && apt-get install -y --no-install-recommends $$missing; }; \
+	  apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends $$missing || \
+	    { apt-get update && apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends $$missing; }; \
 	fi
 
 firmware-test: $(FW_UNIT_TESTS) $(FW_SKETCH_STAMP)

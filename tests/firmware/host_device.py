@@ -3,6 +3,7 @@ the tests use it to look at the server (only what the API guide promises)."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import re
 import subprocess
@@ -20,13 +21,18 @@ PROGRAM = REPO_ROOT / "firmware" / "build" / "thingsnxt-host-device"
 
 def run_make(target: str) -> subprocess.CompletedProcess:
     """Runs a firmware.mk target from the repository root (installing the
-    Debian packages it needs when missing)."""
-    return subprocess.run(
-        ["make", "-j2", "-f", FIRMWARE_MAKEFILE, target],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-    )
+    Debian packages it needs when missing). One build at a time: test
+    workers running in parallel share the object files."""
+    lock_path = REPO_ROOT / "firmware" / "build" / ".make.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return subprocess.run(
+            ["make", "-j2", "-f", FIRMWARE_MAKEFILE, target],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+        )
 
 
 def build_host_device() -> Path:

@@ -2,6 +2,8 @@
 runs as a device against a real server and is checked through the server's
 API. The device's log (its serial output) tells the test when to look."""
 
+import time
+
 from .host_device import set_pin, upload_batch, wait_for_state
 
 TELEMETRY_OK = r"I: telemetry sent \(200\): v0=(?P<v0>\d) v1=(?P<v1>\d) seq=(?P<seq>\d+)"
@@ -45,12 +47,14 @@ def test_the_device_backs_off_through_a_server_restart_and_uploads_its_offline_b
     esp.wait_for_count(TELEMETRY_OK, 2)
 
     down = esp.mark()
+    stopped_at = time.monotonic()
     live_server.stop()
     try:
         esp.wait_for_count(BACKOFF, 4, after=down)
         esp.wait_for_count(KEPT_OFFLINE, 8, after=down)
     finally:
         live_server.start()
+    outage = time.monotonic() - stopped_at
     up = esp.mark()
     drained = esp.wait_for(r"uploaded \d+ buffered readings .*; 0 left", after=up, timeout=20)
     resumed = esp.wait_for(TELEMETRY_OK, after=up)
@@ -61,6 +65,8 @@ def test_the_device_backs_off_through_a_server_restart_and_uploads_its_offline_b
     for attempt, delay in enumerate(delays):
         step = min(200 * 2**attempt, 1600)
         assert step / 2 <= delay <= step, f"attempt {attempt}: waited {delay} ms"
+    # …and it really waited: all but the last wait fit in the outage.
+    assert sum(delays[:-1]) / 1000 <= outage
     # Nothing lost: every reading taken while the server was away is stored.
     assert not esp.matches(r"offline buffer full")
     assert_in_server_history(live_server, device, esp.matches(KEPT_OFFLINE, after=down, before=drained.index))

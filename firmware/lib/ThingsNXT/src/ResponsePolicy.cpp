@@ -1,5 +1,7 @@
 #include "ResponsePolicy.h"
 
+#include <algorithm>
+
 #include "Http.h"
 
 namespace thingsnxt {
@@ -17,31 +19,18 @@ Outcome classifyResponse(int status, const std::string& errorCode) {
 }
 
 uint32_t parseRetryAfterMs(const std::string& header) {
-  size_t begin = header.find_first_not_of(" \t");
-  size_t end = header.find_last_not_of(" \t");
+  // A day is more than any server means; clamping also rules out overflow.
+  constexpr uint32_t kMaxSeconds = 86400;
+  const size_t begin = header.find_first_not_of(" \t");
   if (begin == std::string::npos) return 0;
+  const size_t end = header.find_last_not_of(" \t");
   uint32_t seconds = 0;
   for (size_t i = begin; i <= end; ++i) {
-    char c = header[i];
+    const char c = header[i];
     if (c < '0' || c > '9') return 0;
-    // A day is more than any server means; clamp rather than overflow.
-    if (seconds > 86400) return 86400u * 1000u;
-    seconds = seconds * 10 + static_cast<uint32_t>(c - '0');
+    seconds = std::min<uint32_t>(seconds * 10 + static_cast<uint32_t>(c - '0'), kMaxSeconds);
   }
-  if (seconds > 86400) seconds = 86400;
   return seconds * 1000;
-}
-
-const char* describeOutcome(Outcome outcome) {
-  switch (outcome) {
-    case Outcome::Success: return "ok";
-    case Outcome::NotModified: return "not modified";
-    case Outcome::DropReading: return "refused";
-    case Outcome::Reprovision: return "credentials refused";
-    case Outcome::RateLimited: return "rate limited";
-    case Outcome::RetryLater: return "server unavailable";
-  }
-  return "?";
 }
 
 }  // namespace thingsnxt

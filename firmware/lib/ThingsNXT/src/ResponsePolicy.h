@@ -23,6 +23,4 @@ Outcome classifyResponse(int status, const std::string& errorCode);
 // HTTP-date form (the caller then falls back to its backoff).
 uint32_t parseRetryAfterMs(const std::string& header);
 
-const char* describeOutcome(Outcome outcome);
-
 }  // namespace thingsnxt
