@@ -19,10 +19,8 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <fstream>
 #include <random>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -118,12 +116,12 @@ uint32_t number(const std::string& text) {
   return static_cast<uint32_t>(value);
 }
 
-std::vector<std::string> certificateLines(const std::string& path) {
+// `set ca` followed by the PEM, as it would be pasted on the console.
+void addCertificateCommands(const std::string& path, std::vector<std::string>& commands) {
   std::ifstream file(path);
   if (!file) usage(("cannot read " + path).c_str());
-  std::vector<std::string> lines{"set ca"};
-  for (std::string line; std::getline(file, line);) lines.push_back(line);
-  return lines;
+  commands.push_back("set ca");
+  for (std::string line; std::getline(file, line);) commands.push_back(line);
 }
 
 Options parseOptions(int argc, char** argv) {
@@ -137,9 +135,7 @@ Options parseOptions(int argc, char** argv) {
     else if (flag == "--id") options.provisioning.push_back("set id " + value);
     else if (flag == "--token") options.provisioning.push_back("set token " + value);
     else if (flag == "--debug") options.provisioning.push_back("debug " + value);
-    else if (flag == "--ca-file") {
-      for (const std::string& line : certificateLines(value)) options.provisioning.push_back(line);
-    }
+    else if (flag == "--ca-file") addCertificateCommands(value, options.provisioning);
     else if (flag == "--telemetry-ms") s.telemetryIntervalMs = number(value);
     else if (flag == "--poll-ms") s.pollIntervalMs = number(value);
     else if (flag == "--health-ms") s.healthIntervalMs = number(value);
