@@ -6,7 +6,10 @@ import pytest
 from .contract_server import ContractServer
 from .host_device import REPO_ROOT, HostDevice, build_host_device
 
-# Fast, but inside the server's default rate limit (100 requests / 60 s per device).
+# Intervals for tests that run a device for a few seconds: fast, yet each
+# test stays well inside the server's default rate limit of 100 requests per
+# 60 s per device (a 429 would hold the device for Retry-After). Long-polls
+# are off unless a test asks: a held request would slow the server's stop().
 FAST_SETTINGS = {
     "telemetry_ms": 250,
     "poll_ms": 1000,
