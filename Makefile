@@ -8,7 +8,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: setup run migrate test test-unit ci clean
+.PHONY: setup run migrate test ci clean
+
+include firmware/firmware.mk
 
 ## setup: .venv with all runtime and dev dependencies, and the pinned browser assets (idempotent)
 setup: $(VENV)/.installed webapp/static/vendor/.fetched
@@ -32,13 +34,13 @@ run: migrate
 	$(BIN)/flask --app wsgi seed-demo
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
-## test: the whole suite
-test: setup
+## test: the whole suite (installs the Debian packages the firmware tests build with)
+test: setup firmware-deps
 	$(BIN)/python -m pytest
 
 ## ci: what CI runs: the suite on SQLite, then on PostgreSQL + Redis
 ci:
 	.ci/run
 
-clean:
+clean: firmware-clean
 	rm -rf $(VENV) .pytest_cache

@@ -1,9 +1,8 @@
-"""Fixtures for the firmware tests: the host build of the firmware as a
-device, and (until the real one is in this branch) a stand-in `live_server`."""
+"""Fixtures for the firmware tests: the host build of the firmware as a device
+(the server is tests/conftest.py's `live_server`)."""
 
 import pytest
 
-from .contract_server import ContractServer
 from .host_device import REPO_ROOT, HostDevice, build_host_device
 
 # Intervals for tests that run a device for a few seconds: fast, yet each
@@ -46,13 +45,3 @@ def start_device(host_device_program):
     for device in devices:
         device.stop()
 
-
-if not (REPO_ROOT / "webapp" / "__init__.py").exists():
-    # The server is not in this branch yet: serve the firmware tests a
-    # stand-in with the interface of tests/conftest.py's `live_server`.
-    @pytest.fixture
-    def live_server():
-        server = ContractServer()
-        server.start()
-        yield server
-        server.stop()
