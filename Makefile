@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: setup run migrate test ci clean
+.PHONY: setup run migrate test ci clean bench-deps bench bench-full
 
 include firmware/firmware.mk
 
@@ -37,6 +37,23 @@ run: migrate
 ## test: the whole suite (installs the Debian packages the firmware tests build with)
 test: setup firmware-deps
 	$(BIN)/python -m pytest
+
+## bench-deps: wrk from Debian and the ceilings' Python packages (FastAPI, uvicorn)
+bench-deps: setup
+	dpkg -s wrk >/dev/null 2>&1 || apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends wrk
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+
+## bench: the quick benchmarks (under 5 minutes) on the backend DATABASE_URL/REDIS_URL select
+bench: bench-deps
+	$(BIN)/python -m bench.ingest_bench --duration 10
+	$(BIN)/python -m bench.fleet_bench --steps 1000,2500,5000,7500,10000 --seconds 10
+	$(BIN)/python -m bench.toggle_bench --toggles 30 --poll-toggles 6
+
+## bench-full: longer runs and more steps
+bench-full: bench-deps
+	$(BIN)/python -m bench.ingest_bench --duration 30
+	$(BIN)/python -m bench.fleet_bench --steps 1000,2500,5000,7500,10000,12500,15000,20000 --seconds 30
+	$(BIN)/python -m bench.toggle_bench --toggles 100 --poll-toggles 20
 
 ## ci: what CI runs: the suite on SQLite, then on PostgreSQL + Redis
 ci:
