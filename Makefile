@@ -8,7 +8,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: setup run migrate test test-unit ci clean chromium
+.PHONY: setup run migrate test ci clean bench-deps bench bench-full chromium
+
+include firmware/firmware.mk
 
 ## setup: .venv with all runtime and dev dependencies, and the pinned browser assets (idempotent)
 setup: $(VENV)/.installed webapp/static/vendor/.fetched
@@ -32,17 +34,34 @@ run: migrate
 	$(BIN)/flask --app wsgi seed-demo
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
-## test: the whole suite
-test: setup chromium
+## test: the whole suite (installs the Debian packages the firmware tests build with)
+test: setup firmware-deps chromium
 	$(BIN)/python -m pytest
 
 ## chromium: Debian's Chromium, which the browser tests (tests/e2e) drive; installed only when missing
 chromium:
 	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
 
+## bench-deps: wrk from Debian and the ceilings' Python packages (FastAPI, uvicorn)
+bench-deps: setup
+	dpkg -s wrk >/dev/null 2>&1 || apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends wrk
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+
+## bench: the quick benchmarks (under 5 minutes) on the backend DATABASE_URL/REDIS_URL select
+bench: bench-deps
+	$(BIN)/python -m bench.ingest_bench --duration 10
+	$(BIN)/python -m bench.fleet_bench --steps 1000,2500,5000,7500,10000 --seconds 10
+	$(BIN)/python -m bench.toggle_bench --toggles 30 --poll-toggles 6
+
+## bench-full: longer runs and more steps
+bench-full: bench-deps
+	$(BIN)/python -m bench.ingest_bench --duration 30
+	$(BIN)/python -m bench.fleet_bench --steps 1000,2500,5000,7500,10000,12500,15000,20000 --seconds 30
+	$(BIN)/python -m bench.toggle_bench --toggles 100 --poll-toggles 20
+
 ## ci: what CI runs: the suite on SQLite, then on PostgreSQL + Redis
 ci:
 	.ci/run
 
-clean:
+clean: firmware-clean
 	rm -rf $(VENV) .pytest_cache

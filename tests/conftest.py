@@ -11,13 +11,17 @@ import pytest
 
 from tests import databases
 from webapp import create_app
+from werkzeug.security import generate_password_hash
+
 from webapp.extensions import db
+from webapp.models import User
+from webapp.services.clock import now_ms
 from webapp.services import devices, users
 
 TEST_PASSWORD = "correct horse battery"
 
 
-def test_settings(database_url):
+def settings_for_tests(database_url):
     """Settings every test app and test server share; Redis keys under a prefix of this run."""
     return {
         "DATABASE_URL": database_url,
@@ -39,7 +43,7 @@ def database_url(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def app(database_url):
-    app = create_app(test_settings(database_url) | {"TESTING": True})
+    app = create_app(settings_for_tests(database_url) | {"TESTING": True})
     with app.app_context():
         flask_migrate.upgrade()
     yield app
@@ -60,11 +64,22 @@ def client(app):
     return app.test_client()
 
 
+@pytest.fixture(scope="session")
+def test_password_hash():
+    return generate_password_hash(TEST_PASSWORD)
+
+
 @pytest.fixture
-def make_user(app):
+def make_user(app, test_password_hash):
+    """A new user with an API token. The password hash is computed once per run: hashing is slow by design."""
+
     def make(admin=False):
         with app.app_context():
-            user = users.create_user(f"user-{uuid.uuid4().hex[:10]}@example.com", TEST_PASSWORD, is_admin=admin)
+            user = User(
+                email=f"user-{uuid.uuid4().hex[:10]}@example.com", password_hash=test_password_hash, is_admin=admin, created_ms=now_ms()
+            )
+            db.session.add(user)
+            db.session.commit()
             token = users.create_api_token(user)
             return Account(user.id, user.email, token)
 
@@ -104,7 +119,7 @@ def live_server_factory(tmp_path_factory):
     servers = []
 
     def start(workers=1, **settings):
-        base = test_settings("")
+        base = settings_for_tests("")
         server = LiveServer(tmp_path_factory.mktemp("live"), base | settings, workers=workers)
         servers.append(server)
         return server.start()

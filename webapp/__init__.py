@@ -2,19 +2,18 @@
 import logging
 import os
 
-from flask import Flask, request
+from flask import Flask
 from sqlalchemy import event
 
 from webapp.config import Config, database_url
 from webapp.errors import register_error_handlers
-from webapp.extensions import db, limiter, migrate, sock
+from webapp.extensions import db, migrate, sock
 from webapp.json_provider import OrjsonProvider
-from webapp import vendor_assets
+from webapp import rate_limiting, vendor_assets
 from webapp.realtime.broker import create_broker
-
-# Endpoints outside rate limiting besides the device routes, which count per device.
-RATE_LIMIT_EXEMPT_ENDPOINTS = {"static", "apidocs.openapi_document", "apidocs.swagger_ui", "apidocs.redoc", "apidocs.asset"}
-
+from webapp.services.device_directory import DeviceDirectory
+from webapp.services.ingest_writer import IngestWriter
+from webapp.services.rate_limits import create_counter
 
 def create_app(overrides=None):
     """The application: settings from the environment, then `overrides` (tests pass theirs)."""
@@ -29,10 +28,12 @@ def create_app(overrides=None):
     with app.app_context():
         _tune_database(db.engine)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
-    limiter.init_app(app)
-    limiter.request_filter(lambda: request.endpoint in RATE_LIMIT_EXEMPT_ENDPOINTS)
+    rate_limiting.init_app(app)
     sock.init_app(app)
     app.extensions["broker"] = create_broker(app.config)
+    app.extensions["device_directory"] = DeviceDirectory(app.extensions["broker"])
+    app.extensions["ingest_writer"] = IngestWriter(app)
+    app.extensions["rate_counter"] = create_counter(app.config)
     vendor_assets.init_app(app)
 
     from webapp import api, apidocs, auth, cli, dashboard
@@ -69,9 +70,6 @@ def _derive_settings(app):
             "pool_pre_ping": True,
             "pool_timeout": 10,
         }
-    config["RATELIMIT_STORAGE_URI"] = config["REDIS_URL"] or "memory://"
-    config["RATELIMIT_KEY_PREFIX"] = config["REDIS_KEY_PREFIX"]
-    config["RATELIMIT_HEADERS_ENABLED"] = True
     config["MAX_CONTENT_LENGTH"] = max(config["MAX_BODY_BYTES"], config["MAX_BATCH_BODY_BYTES"])
     config["SESSION_COOKIE_HTTPONLY"] = True
     config["SESSION_COOKIE_SAMESITE"] = "Lax"

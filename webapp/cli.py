@@ -4,7 +4,7 @@ import json
 import secrets
 
 import click
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from pydantic import ValidationError
 
 from webapp.api.request_body import describe_validation_error
@@ -98,6 +98,7 @@ def device_rules(device_id, rules_file):
 
 
 @click.command("seed-demo")
+@with_appcontext
 @_fail_on_api_error
 def seed_demo():
     """Create the demo admin and device once; later runs say they exist."""

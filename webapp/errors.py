@@ -3,8 +3,11 @@
 `{"error": "<code>", "message": "<human text>"}` plus, for some codes, a
 field naming what failed (a rule denial names its `rule`).
 """
+import sqlalchemy.exc
 from flask import jsonify, request
 from werkzeug.exceptions import HTTPException
+
+from webapp.extensions import db
 
 
 class ApiError(Exception):
@@ -97,12 +100,18 @@ def error_response(error):
 def register_error_handlers(app):
     app.register_error_handler(ApiError, error_response)
 
+    @app.errorhandler(sqlalchemy.exc.OperationalError)
+    @app.errorhandler(sqlalchemy.exc.TimeoutError)
+    def database_unavailable(exc):
+        # The database is down, locked or out of connections: the client may retry; nothing was stored.
+        app.logger.warning("database unavailable on %s %s: %s", request.method, request.path, exc.__class__.__name__)
+        db.session.rollback()
+        return error_response(Unavailable("The database is unavailable; retry later.", headers={"Retry-After": "5"}))
+
     @app.errorhandler(HTTPException)
     def http_error(exc):
         if not wants_json():
             return exc
-        if exc.code == 429:
-            return error_response(_rate_limited(exc))
         error = ApiError(exc.description or exc.name)
         error.status = exc.code
         error.code = _HTTP_CODES.get(exc.code, "http_error")
@@ -119,10 +128,3 @@ def register_error_handlers(app):
         error = ApiError("The server failed to handle this request.")
         error.status, error.code = 500, "internal_error"
         return error_response(error)
-
-
-def _rate_limited(exc):
-    """Flask-Limiter's 429 in our JSON shape, keeping its Retry-After."""
-    retry_after = exc.get_response().headers.get("Retry-After")
-    headers = {"Retry-After": retry_after} if retry_after else {}
-    return RateLimited(f"Rate limit exceeded: {exc.description}.", headers=headers)

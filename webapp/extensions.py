@@ -1,11 +1,8 @@
-"""The Flask extensions, created unbound and initialised by `create_app`."""
-from flask_limiter import Limiter
+"""The Flask extensions, created unbound and initialised by `create_app` (the rate limiter: see rate_limiting.py)."""
 from flask_migrate import Migrate
 from flask_sock import Sock
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase
-
-from webapp.client_address import client_address
 
 
 class Base(DeclarativeBase):
@@ -14,5 +11,4 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
-limiter = Limiter(key_func=client_address)
 sock = Sock()

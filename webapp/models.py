@@ -58,8 +58,6 @@ class Device(db.Model):
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     denied_count: Mapped[int] = mapped_column(BigInteger, default=0)
     retention_days: Mapped[int | None] = mapped_column(Integer)
-    state_version: Mapped[int] = mapped_column(BigInteger, default=0)
-    state_changed_ms: Mapped[int | None] = mapped_column(BigInteger)
     created_ms: Mapped[int] = mapped_column(BigInteger)
 
     owner: Mapped[User] = relationship(back_populates="devices")

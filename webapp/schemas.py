@@ -16,7 +16,7 @@ Value = Union[
 ]
 Data = Annotated[dict[Key, Value], Field(max_length=MAX_KEYS)]
 State = Annotated[dict[str, Value], Field(description="Current state: reported values, desired values for control pins.")]
-DeviceToken = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+DeviceToken = Annotated[str, StringConstraints(max_length=200)]
 Timestamp = Annotated[str, Field(description="UTC ISO-8601 with milliseconds, e.g. 2026-11-27T17:10:00.123Z")]
 DeviceId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{24}$")]
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 17:18:37.925632
+Create Date: 2026-11-27 17:30:25.428745
 
 """
 from alembic import op
@@ -55,8 +55,6 @@ def upgrade():
     sa.Column('disabled', sa.Boolean(), nullable=False),
     sa.Column('denied_count', sa.BigInteger(), nullable=False),
     sa.Column('retention_days', sa.Integer(), nullable=True),
-    sa.Column('state_version', sa.BigInteger(), nullable=False),
-    sa.Column('state_changed_ms', sa.BigInteger(), nullable=True),
     sa.Column('created_ms', sa.BigInteger(), nullable=False),
     sa.ForeignKeyConstraint(['owner_id'], ['users.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),

@@ -23,15 +23,16 @@ class Dashboard:
         self.socket = websocket.create_connection(base_url.replace("http", "ws", 1) + "/ws" + query, cookie=cookie, origin=base_url, timeout=DEADLINE)
         self.snapshot = self.socket.recv()
 
-    def receive_until(self, text):
-        """Messages up to and including the first that contains `text`."""
-        received = []
+    def receive_until(self, *texts):
+        """Messages up to and including the one by which every one of `texts` has come."""
+        received, missing = [], set(texts)
         deadline = time.monotonic() + DEADLINE
         while time.monotonic() < deadline:
             received.append(self.socket.recv())
-            if text in received[-1]:
+            missing = {text for text in missing if text not in received[-1]}
+            if not missing:
                 return received
-        raise AssertionError(f"no message with {text!r} within {DEADLINE} s; got {received}")
+        raise AssertionError(f"no message with {missing!r} within {DEADLINE} s; got {received}")
 
     def close_code(self):
         """The status code of the close frame the server sends next (messages before it are skipped)."""
@@ -87,7 +88,7 @@ def test_websocket_sends_a_snapshot_then_the_devices_changes(threaded_server, da
     dashboard.receive_until(f'id="widgets-{device.id}"')
 
     post_telemetry(threaded_server, device, {"temperature": 23.75})
-    messages = dashboard.receive_until("23.75")
+    messages = dashboard.receive_until("23.75", ">Online</span>")
 
     assert f'<span class="badge badge-offline" id="status-{device.id}" hx-swap-oob="true">Offline</span>' in dashboard.snapshot
     assert f'id="widgets-{device.id}" hx-swap-oob="true"' in dashboard.snapshot

@@ -1,7 +1,10 @@
 """The overview, device pages, adding devices, settings, tokens, notifications and admin pages."""
 import re
 
+from sqlalchemy import select
+
 from webapp.extensions import db
+from webapp.models import Notification
 from webapp.services import notifications
 
 
@@ -147,7 +150,8 @@ def test_admin_page_is_forbidden_to_users(browser_for, make_user):
 def test_notifications_page_lists_them_with_muted_repeats_and_marks_them_read(app, client, browser_for, make_device):
     device = make_device(name="Flappy")
     with app.app_context():
-        first = notifications.notify_owner(device.id, "offline", "went offline").id
+        notifications.notify_owner(device.id, "offline", "went offline")
+        first = db.session.scalar(select(Notification.id).where(Notification.device_id == device.id))
         notifications.notify_owner(device.id, "offline", "went offline")
         notifications.notify_owner(device.id, "offline", "went offline")
         notifications.notify_owner(device.id, "online", "came online")
@@ -168,7 +172,8 @@ def test_notifications_page_lists_them_with_muted_repeats_and_marks_them_read(ap
 def test_marking_another_users_notification_read_changes_nothing(app, browser_for, make_user, make_device):
     device = make_device(name="Theirs")
     with app.app_context():
-        theirs = notifications.notify_owner(device.id, "offline", "went offline").id
+        notifications.notify_owner(device.id, "offline", "went offline")
+        theirs = db.session.scalar(select(Notification.id).where(Notification.device_id == device.id))
         db.session.remove()
 
     browser_for(make_user()).htmx("POST", "/notifications/read", data={"id": str(theirs)})

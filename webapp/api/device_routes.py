@@ -5,7 +5,7 @@ from webapp.api import bp
 from webapp.api.request_body import bearer_token, parse_body
 from webapp.client_address import client_address
 from webapp.errors import InvalidRequest
-from webapp.extensions import limiter
+from webapp.rate_limiting import exempt
 from webapp.openapi import operation
 from webapp.schemas import BatchIn, BatchOut, HealthOut, LatestOut, LegacyTelemetryOut, TelemetryIn, TelemetryOut
 from webapp.services import health, ingest, latest
@@ -15,7 +15,7 @@ DEVICE_ERRORS = {400: None, 403: None, 404: None, 413: None, 429: None}
 
 
 @bp.post("/devices/<device_id>/telemetry")
-@limiter.exempt
+@exempt
 @operation(
     "Post telemetry (V2)",
     tags=["device"],
@@ -25,12 +25,12 @@ DEVICE_ERRORS = {400: None, 403: None, 404: None, 413: None, 429: None}
 )
 def post_telemetry(device_id):
     body = parse_body(TelemetryIn, current_app.config["MAX_BODY_BYTES"])
-    result = ingest.ingest_telemetry(body.device_token or bearer_token(), body.data, client_address(), device_id)
-    return jsonify(message="ok", device_id=result.state.device_id, data=result.state.data, timestamp=iso_ms(result.timestamp_ms))
+    stored = ingest.ingest_telemetry(body.device_token or bearer_token(), body.data, client_address(), device_id)
+    return jsonify(message="ok", device_id=stored.device_id, data=stored.view.data, timestamp=iso_ms(stored.timestamp_ms))
 
 
 @bp.post("/telemetry")
-@limiter.exempt
+@exempt
 @operation(
     "Post telemetry (legacy)",
     tags=["device"],
@@ -41,18 +41,18 @@ def post_telemetry(device_id):
 )
 def post_legacy_telemetry():
     body = parse_body(TelemetryIn, current_app.config["MAX_BODY_BYTES"])
-    result = ingest.ingest_telemetry(body.device_token or bearer_token(), body.data, client_address())
+    stored = ingest.ingest_telemetry(body.device_token or bearer_token(), body.data, client_address())
     return jsonify(
         message="ok",
-        device_id=result.state.device_id,
-        led_state=result.state.control,
-        data=result.state.data,
-        timestamp=iso_ms(result.timestamp_ms),
+        device_id=stored.device_id,
+        led_state=stored.view.control,
+        data=stored.view.data,
+        timestamp=iso_ms(stored.timestamp_ms),
     )
 
 
 @bp.post("/devices/<device_id>/telemetry/batch")
-@limiter.exempt
+@exempt
 @operation(
     "Upload readings buffered offline",
     tags=["device"],
@@ -66,12 +66,12 @@ def post_telemetry_batch(device_id):
     if len(body.records) > current_app.config["MAX_BATCH_RECORDS"]:
         raise InvalidRequest(f"At most {current_app.config['MAX_BATCH_RECORDS']} records per batch.")
     records = [(record.ts, record.data) for record in body.records]
-    result = ingest.ingest_batch(body.device_token or bearer_token(), device_id, records, client_address())
-    return jsonify(accepted=result.accepted, duplicates=result.duplicates)
+    accepted, duplicates = ingest.ingest_batch(body.device_token or bearer_token(), device_id, records, client_address())
+    return jsonify(accepted=accepted, duplicates=duplicates)
 
 
 @bp.get("/telemetry/latest")
-@limiter.exempt
+@exempt
 @operation(
     "Current state for the device",
     tags=["device"],
@@ -104,7 +104,7 @@ def get_latest():
 
 
 @bp.get("/health")
-@limiter.exempt
+@exempt
 @operation("Liveness and database reachability", tags=["device"], responses={200: HealthOut, 503: (HealthOut, "The database is unreachable.")})
 def get_health():
     report = health.health_report()

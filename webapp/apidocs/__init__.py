@@ -8,7 +8,7 @@ from importlib.resources import files
 
 from flask import Blueprint, current_app, jsonify, render_template, send_from_directory
 
-from webapp.extensions import limiter
+from webapp.rate_limiting import exempt
 from webapp.openapi import build_document
 
 bp = Blueprint("apidocs", __name__)
@@ -20,25 +20,25 @@ ASSETS = {
 
 
 @bp.get("/openapi.json")
-@limiter.exempt
+@exempt
 def openapi_document():
     return jsonify(_document(current_app._get_current_object()))
 
 
 @bp.get("/docs")
-@limiter.exempt
+@exempt
 def swagger_ui():
     return render_template("apidocs/swagger.html")
 
 
 @bp.get("/redoc")
-@limiter.exempt
+@exempt
 def redoc():
     return render_template("apidocs/redoc.html")
 
 
 @bp.get("/docs/assets/<ui>/<path:filename>")
-@limiter.exempt
+@exempt
 def asset(ui, filename):
     if ui not in ASSETS:
         return jsonify(error="not_found", message="No such documentation asset."), 404

@@ -71,6 +71,11 @@ class MemoryBroker:
     def publish(self, channel, event):
         self._deliver_locally(channel, event)
 
+    def publish_many(self, messages):
+        """Publish (channel, event) pairs in order."""
+        for channel, event in messages:
+            self.publish(channel, event)
+
     def _deliver_locally(self, channel, event):
         with self._lock:
             subscribers = tuple(self._by_channel.get(channel, ()))
@@ -100,6 +105,13 @@ class RedisBroker(MemoryBroker):
 
     def publish(self, channel, event):
         self._redis.publish(self._prefix + channel, orjson.dumps(event))
+
+    def publish_many(self, messages):
+        # One round trip for the lot: the ingest writer publishes a whole transaction's events at once.
+        pipeline = self._redis.pipeline(transaction=False)
+        for channel, event in messages:
+            pipeline.publish(self._prefix + channel, orjson.dumps(event))
+        pipeline.execute()
 
     def _ensure_listener(self):
         # Started on first use, inside the worker, so never before gevent patches it.

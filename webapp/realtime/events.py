@@ -17,31 +17,24 @@ def broker():
 
 
 def publish_state(view, changed, source):
-    """The state of a device changed: `changed` holds the keys that did, with their new values."""
-    broker().publish(
-        device_channel(view.device_id),
-        {
-            "type": "state",
-            "device_id": view.device_id,
-            "version": view.version,
-            "source": source,
-            "changed": changed,
-            "data": view.data,
-            "pending": sorted(view.pending()),
-            "timestamp": iso_ms(view.changed_ms),
-        },
-    )
+    broker().publish(*state_message(view, changed, source))
 
 
-def publish_status(device_id, status, at_ms):
-    broker().publish(
-        device_channel(device_id),
-        {"type": "status", "device_id": device_id, "status": status, "timestamp": iso_ms(at_ms)},
-    )
+def state_message(view, changed, source):
+    """A report (source "device") or a toggle ("desired") set `changed`; `data` is the whole state after it."""
+    return device_channel(view.device_id), {
+        "type": "state",
+        "device_id": view.device_id,
+        "source": source,
+        "changed": changed,
+        "data": view.data,
+        "pending": sorted(view.pending()),
+        "timestamp": iso_ms(view.changed_ms),
+    }
 
 
-def publish_token_rotated(device_id):
-    broker().publish(device_channel(device_id), {"type": "token_rotated", "device_id": device_id})
+def status_message(device_id, status, at_ms):
+    return device_channel(device_id), {"type": "status", "device_id": device_id, "status": status, "timestamp": iso_ms(at_ms)}
 
 
 def publish_rule_denied(device_id, rule, reason, at_ms):

@@ -11,8 +11,7 @@ def iso_ms(ms):
     """`2026-11-27T17:10:00.123Z`, the one timestamp format of the API; None stays None."""
     if ms is None:
         return None
-    moment = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z"
 
 
 def parse_timestamp_ms(value):

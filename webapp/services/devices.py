@@ -1,24 +1,13 @@
 """Devices: registering them, their tokens, who may see them, and authenticating them."""
-from dataclasses import dataclass
-
 from flask import current_app
 from sqlalchemy import select
 
 from webapp.errors import Forbidden, InvalidToken, NotFound
 from webapp.extensions import db
 from webapp.models import Device
-from webapp.realtime import events
 from webapp.services import tokens, users
+from webapp.services.device_directory import directory
 from webapp.services.clock import now_ms
-
-
-@dataclass(frozen=True, slots=True)
-class DeviceIdentity:
-    """What the ingest path needs to know about an authenticated device."""
-
-    id: str
-    owner_id: int
-    disabled: bool
 
 
 def create_device(owner, name, offline_timeout=None):
@@ -34,7 +23,6 @@ def create_device(owner, name, offline_timeout=None):
         offline_timeout=offline_timeout or current_app.config["OFFLINE_TIMEOUT"],
         disabled=False,
         denied_count=0,
-        state_version=0,
         presence_claim=0,
         created_ms=now_ms(),
     )
@@ -61,7 +49,7 @@ def rotate_device_token(device):
     device.token_hash = token_hash
     device.token_prefix = prefix
     db.session.commit()
-    events.publish_token_rotated(device.id)
+    directory().device_changed(device.id)
     return token
 
 
@@ -93,37 +81,36 @@ def update_device(device, changes):
     for name, value in changes.items():
         setattr(device, name, value)
     db.session.commit()
+    directory().device_changed(device.id)
     return device
 
 
 def delete_device(device):
+    device_id = device.id
     db.session.delete(device)
     db.session.commit()
+    directory().device_changed(device_id)
 
 
 def authenticate_device(token, device_id=None):
-    """The device this token belongs to.
+    """The identity of the device this token belongs to.
 
     With `device_id` (the V2 routes), an unknown id is 404 and a token of
     another device is 403; without it (legacy routes) the token alone finds
     the device.
     """
     if device_id is not None:
-        row = db.session.execute(
-            select(Device.id, Device.owner_id, Device.disabled, Device.token_hash).where(Device.id == device_id)
-        ).first()
-        if row is None:
+        device = directory().by_id(device_id)
+        if device is None:
             raise NotFound(f"No device with id {device_id}.")
         if not token:
             raise InvalidToken("A device token is required: send it as device_token or Authorization: Bearer.")
-        if not tokens.token_matches(token, row.token_hash):
+        if not tokens.token_matches(token, device.token_hash):
             raise InvalidToken("The device token is not valid for this device.")
-    else:
-        if not token:
-            raise InvalidToken("A device token is required: send it as device_token or Authorization: Bearer.")
-        row = db.session.execute(
-            select(Device.id, Device.owner_id, Device.disabled).where(Device.token_hash == tokens.hash_token(token))
-        ).first()
-        if row is None:
-            raise InvalidToken("The device token is not valid.")
-    return DeviceIdentity(row.id, row.owner_id, row.disabled)
+        return device
+    if not token:
+        raise InvalidToken("A device token is required: send it as device_token or Authorization: Bearer.")
+    device = directory().by_token(token)
+    if device is None:
+        raise InvalidToken("The device token is not valid.")
+    return device

@@ -7,7 +7,7 @@ a device, a repeat is not stored anew but counted on that notification
 so with any number of workers one notification is sent per window.
 """
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
 from webapp.extensions import db
 from webapp.models import Device, Notification, NotificationCooldown
@@ -17,67 +17,92 @@ from webapp.services.clock import iso_ms, now_ms
 
 
 def notify_owner(device_id, kind, text, now=None):
-    """Tell the device's owner "<device name> <text>", unless the cooldown mutes it.
+    """Tell the device's owner "<device name> <text>", unless the cooldown mutes it."""
+    notify_owners(kind, {device_id: text}, now)
 
-    The Notification stored, or None when muted.
+
+def notify_owners(kind, texts, now=None):
+    """Tell each device's owner "<device name> <text>" for `texts` {device_id: text}, in one transaction.
+
+    Devices within their cooldown for `kind` are not notified again; their
+    last notification counts one more muted repeat instead. Many devices
+    change state at once (a server restart brings a whole fleet online), so
+    this costs a handful of statements however many there are. Returns the
+    (user id, notification as published) pairs sent.
     """
     now = now or now_ms()
-    device = db.session.execute(select(Device.owner_id, Device.name).where(Device.id == device_id)).first()
-    if device is None:
-        return None
-    owner_id, message = device.owner_id, f"{device.name} {text}"
-    if not _claim_cooldown(device_id, kind, now):
-        _count_muted(device_id, kind)
-        return None
-    notification = Notification(user_id=owner_id, device_id=device_id, kind=kind, message=message, created_ms=now, muted_count=0)
-    db.session.add(notification)
-    db.session.flush()
-    db.session.execute(
-        update(NotificationCooldown)
-        .where(NotificationCooldown.device_id == device_id, NotificationCooldown.kind == kind)
-        .values(notification_id=notification.id)
-    )
-    db.session.commit()
-    events.publish_notification(owner_id, describe(notification))
-    return notification
-
-
-def _claim_cooldown(device_id, kind, now):
-    cooldown_ms = current_app.config["NOTIFICATION_COOLDOWN"] * 1000
-    claimed = db.session.execute(
-        update(NotificationCooldown)
-        .where(
-            NotificationCooldown.device_id == device_id,
-            NotificationCooldown.kind == kind,
-            NotificationCooldown.last_sent_ms <= now - cooldown_ms,
-        )
-        .values(last_sent_ms=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    devices = {
+        row.id: row
+        for row in db.session.execute(select(Device.id, Device.owner_id, Device.name).where(Device.id.in_(list(texts))))
+    }
+    if not devices:
+        return []
+    claimed = _claim_cooldowns(list(devices), kind, now)
+    _count_muted([device_id for device_id in devices if device_id not in claimed], kind)
+    created = []
     if claimed:
-        return True
-    first = db.session.execute(
-        sql.insert(NotificationCooldown)
-        .values(device_id=device_id, kind=kind, last_sent_ms=now)
-        .on_conflict_do_nothing()
-        # An INSERT's rowcount is -1 on PostgreSQL (psycopg) unless asked to be kept.
-        .execution_options(preserve_rowcount=True)
-    ).rowcount
-    return first == 1
-
-
-def _count_muted(device_id, kind):
-    notification_id = db.session.scalar(
-        select(NotificationCooldown.notification_id).where(NotificationCooldown.device_id == device_id, NotificationCooldown.kind == kind)
-    )
-    if notification_id is not None:
+        created = db.session.scalars(
+            insert(Notification).returning(Notification),
+            [
+                {"user_id": devices[device_id].owner_id, "device_id": device_id, "kind": kind,
+                 "message": f"{devices[device_id].name} {texts[device_id]}", "created_ms": now, "muted_count": 0}
+                for device_id in sorted(claimed)
+            ],
+        ).all()
         db.session.execute(
-            update(Notification)
-            .where(Notification.id == notification_id)
-            .values(muted_count=Notification.muted_count + 1)
+            update(NotificationCooldown),
+            [{"device_id": n.device_id, "kind": kind, "notification_id": n.id} for n in created],
+        )
+    published = [(notification.user_id, describe(notification)) for notification in created]
+    db.session.commit()
+    for user_id, notification in published:
+        events.publish_notification(user_id, notification)
+    return published
+
+
+def _claim_cooldowns(device_ids, kind, now):
+    """The devices this call may notify: their cooldown window has passed, or this kind never notified."""
+    cooldown_ms = current_app.config["NOTIFICATION_COOLDOWN"] * 1000
+    claimed = set(
+        db.session.scalars(
+            update(NotificationCooldown)
+            .where(
+                NotificationCooldown.device_id.in_(device_ids),
+                NotificationCooldown.kind == kind,
+                NotificationCooldown.last_sent_ms <= now - cooldown_ms,
+            )
+            .values(last_sent_ms=now)
+            .returning(NotificationCooldown.device_id)
             .execution_options(synchronize_session=False)
         )
-    db.session.commit()
+    )
+    first_time = [device_id for device_id in device_ids if device_id not in claimed]
+    if first_time:
+        claimed.update(
+            db.session.scalars(
+                sql.insert(NotificationCooldown)
+                .values([{"device_id": device_id, "kind": kind, "last_sent_ms": now} for device_id in first_time])
+                .on_conflict_do_nothing()
+                .returning(NotificationCooldown.device_id)
+            )
+        )
+    return claimed
+
+
+def _count_muted(device_ids, kind):
+    if not device_ids:
+        return
+    last_sent = (
+        select(NotificationCooldown.notification_id)
+        .where(NotificationCooldown.device_id.in_(device_ids), NotificationCooldown.kind == kind)
+        .scalar_subquery()
+    )
+    db.session.execute(
+        update(Notification)
+        .where(Notification.id.in_(last_sent))
+        .values(muted_count=Notification.muted_count + 1)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def describe(notification):

@@ -2,13 +2,13 @@
 
 Each transition is made by one atomic UPDATE, so with any number of workers
 exactly one request or sweep makes it and announces it: the sweep's UPDATE …
-RETURNING lists the devices it took offline, and a request coming online
-writes a random claim id that it alone reads back.
+RETURNING lists the devices it took offline; the ingest writer's UPDATE that
+marks devices seen writes a random claim id where it changes the status and
+reads back which devices it took online (services/ingest_writer.py).
 """
 import logging
-import secrets
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import func, select, update
 
 from webapp.extensions import db
 from webapp.models import Device
@@ -18,54 +18,27 @@ from webapp.services import notifications
 log = logging.getLogger(__name__)
 
 
-def _claim_id():
-    return secrets.randbits(62) + 1
-
-
-def mark_seen(view, now, state_changed=False):
-    """Record a request from the device in the caller's transaction; True if it just came online.
-
-    `state_changed` also moves the state version, which `view` then shows.
-    """
-    claim = _claim_id()
-    values = {
-        "last_seen_ms": now,
-        "status": "online",
-        "presence_claim": case((Device.status == "online", Device.presence_claim), else_=claim),
-    }
-    if state_changed:
-        values.update(state_version=Device.state_version + 1, state_changed_ms=now)
-    row = db.session.execute(
-        update(Device)
-        .where(Device.id == view.device_id)
-        .values(values)
-        .returning(Device.presence_claim, Device.state_version, Device.state_changed_ms)
-        .execution_options(synchronize_session=False)
-    ).one()
-    view.version, view.changed_ms = row.state_version, row.state_changed_ms
-    return row.presence_claim == claim
-
-
 def mark_offline_stale_devices(now):
     """Mark offline every online device silent for longer than its timeout; the ids marked."""
     gone = db.session.execute(
         update(Device)
-        .where(Device.status == "online", Device.last_seen_ms < now - Device.offline_timeout * 1000)
+        .where(Device.status == "online", Device.last_seen_ms + Device.offline_timeout * 1000 < now)
         .values(status="offline")
         .returning(Device.id)
         .execution_options(synchronize_session=False)
     ).scalars().all()
     db.session.commit()
-    for device_id in gone:
-        announce(device_id, "offline", now)
+    announce(gone, "offline", now)
     return gone
 
 
-def announce(device_id, status, now):
-    """Tell dashboards and the owner that the device went `status` (after the transition committed)."""
-    events.publish_status(device_id, status, now)
+def announce(device_ids, status, now):
+    """Tell dashboards and owners that these devices went `status` (after the transitions committed)."""
+    if not device_ids:
+        return
+    events.broker().publish_many([events.status_message(device_id, status, now) for device_id in device_ids])
     text = "came online" if status == "online" else "went offline"
-    notifications.notify_owner(device_id, status, text, now)
+    notifications.notify_owners(status, {device_id: text for device_id in device_ids}, now)
 
 
 def sweep_interval(config):

@@ -14,6 +14,7 @@ from webapp.extensions import db
 from webapp.models import Device, Rule
 from webapp.realtime import events
 from webapp.services import notifications, values
+from webapp.services.device_directory import directory
 from webapp.services.clock import now_ms
 
 DEVICE_DISABLED = "device_disabled"
@@ -31,6 +32,7 @@ def replace_rules(device, rules):
             Rule(device_id=device.id, position=position, name=rule.name, type=rule.type, params=orjson.dumps(params).decode(), denied_count=0)
         )
     db.session.commit()
+    directory().device_changed(device.id)
     return device_rules(device.id)
 
 
@@ -62,9 +64,8 @@ def enforce_rules(device, readings, source_ip):
 def _first_denial(device, readings, source_ip):
     if device.disabled:
         return None, DEVICE_DISABLED, "the device is disabled."
-    for rule in device_rules(device.id):
-        params = orjson.loads(rule.params)
-        reason = _CHECKS[rule.type](params, readings, source_ip)
+    for rule in directory().rules(device.id):
+        reason = _CHECKS[rule.type](rule.params, readings, source_ip)
         if reason is not None:
             return rule.id, rule.name, reason
     return None

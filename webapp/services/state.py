@@ -1,27 +1,30 @@
-"""The current state of a device: reported values, desired values of control pins, its version.
+"""The current state of a device: reported values, and desired values of control pins.
 
-The version counts every change of stored state; it is the device's ETag and
-what a long-poll waits on.
+The ETag is a hash of what the device would receive, so it changes exactly
+when that does, on any worker, with nothing extra to store.
 """
+import hashlib
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, update
+import orjson
+from sqlalchemy import update
 
 from webapp.extensions import db
-from webapp.models import Device, DeviceState
+from webapp.models import DeviceState
 from webapp.realtime import events
 from webapp.services import sql, values
 from webapp.services.clock import now_ms
+
+READ_STATES = "SELECT device_id, key, reported, reported_ms, desired, desired_ms FROM device_state WHERE device_id IN :ids"
 
 
 @dataclass
 class StateView:
     device_id: str
-    version: int
-    changed_ms: int | None
     reported: dict = field(default_factory=dict)
     control: dict = field(default_factory=dict)
     reported_ms: dict = field(default_factory=dict)
+    changed_ms: int | None = None
 
     @property
     def data(self):
@@ -30,7 +33,7 @@ class StateView:
 
     @property
     def etag(self):
-        return f"v{self.version}"
+        return etag_of(self.data)
 
     def pending(self):
         """Control pins whose device has not yet reported the desired value."""
@@ -41,39 +44,43 @@ class StateView:
         }
 
 
+def etag_of(data):
+    return hashlib.blake2b(orjson.dumps(data, option=orjson.OPT_SORT_KEYS), digest_size=8).hexdigest()
+
+
+def read_states(connection, device_ids):
+    """StateViews of these devices in one query: {device_id: StateView} (devices with no state are absent)."""
+    views = {}
+    if not device_ids:
+        return views
+    rows = sql.DriverCursor(connection).execute(READ_STATES, {"ids": sorted(set(device_ids))}).fetchall()
+    for device_id, key, reported, reported_ms, desired, desired_ms in rows:
+        view = views.get(device_id) or views.setdefault(device_id, StateView(device_id))
+        if reported is not None:
+            view.reported[key] = values.decode(reported)
+            view.reported_ms[key] = reported_ms
+        if desired is not None:
+            view.control[key] = values.decode(desired)
+        changed = max(reported_ms or 0, desired_ms or 0) or None
+        if changed is not None and (view.changed_ms is None or changed > view.changed_ms):
+            view.changed_ms = changed
+    return views
+
+
 def read_state(device_id):
-    """The device's state, in one query; None when there is no such device."""
-    rows = db.session.execute(
-        select(Device.state_version, Device.state_changed_ms, DeviceState.key, DeviceState.reported, DeviceState.reported_ms, DeviceState.desired)
-        .select_from(Device)
-        .outerjoin(DeviceState, DeviceState.device_id == Device.id)
-        .where(Device.id == device_id)
-    ).all()
-    if not rows:
-        return None
-    view = StateView(device_id, rows[0].state_version, rows[0].state_changed_ms)
-    for row in rows:
-        if row.key is None:
-            continue
-        if row.reported is not None:
-            view.reported[row.key] = values.decode(row.reported)
-            view.reported_ms[row.key] = row.reported_ms
-        if row.desired is not None:
-            view.control[row.key] = values.decode(row.desired)
-    return view
+    """The device's state, read through the request's session."""
+    return read_states(db.session.connection(), [device_id]).get(device_id) or StateView(device_id)
 
 
 def set_desired(device_id, key, value):
     """Make `key` a control pin with `value` as desired, release waiting long-polls, tell dashboards."""
-    now = now_ms()
     insert = sql.insert(DeviceState)
     db.session.execute(
-        insert.values(device_id=device_id, key=key, desired=values.encode(value), desired_ms=now).on_conflict_do_update(
+        insert.values(device_id=device_id, key=key, desired=values.encode(value), desired_ms=now_ms()).on_conflict_do_update(
             index_elements=["device_id", "key"],
             set_={"desired": insert.excluded.desired, "desired_ms": insert.excluded.desired_ms},
         )
     )
-    bump_version(device_id, now)
     view = read_state(device_id)
     db.session.commit()
     events.publish_state(view, changed={key: value}, source="desired")
@@ -82,42 +89,31 @@ def set_desired(device_id, key, value):
 
 def release_control(device_id, key):
     """Make `key` an ordinary key again: its value is what the device reports, as before it was a control pin."""
-    now = now_ms()
     db.session.execute(
         update(DeviceState).where(DeviceState.device_id == device_id, DeviceState.key == key).values(desired=None, desired_ms=None)
     )
-    bump_version(device_id, now)
     view = read_state(device_id)
     db.session.commit()
     events.publish_state(view, changed={key: view.data.get(key)}, source="desired")
     return view
 
 
-def bump_version(device_id, now):
-    db.session.execute(
-        update(Device).where(Device.id == device_id).values(state_version=Device.state_version + 1, state_changed_ms=now)
-    )
+def wait_for_change(device_id, seen_etag, timeout, broker):
+    """The device's state once its ETag differs from `seen_etag`, or after `timeout` seconds.
 
-
-def wait_for_change(device_id, seen_version, timeout, broker):
-    """The device's state once its version differs from `seen_version`, or after `timeout` seconds.
-
-    Subscribes before reading, so a change committed in between is not missed;
-    holds no database connection while it waits.
+    Subscribes before reading, so a change committed in between is not
+    missed; holds no database connection while it waits.
     """
     with broker.subscribe([events.device_channel(device_id)]) as subscription:
         view = read_state(device_id)
         db.session.commit()
-        if view.version != seen_version:
-            return view
         deadline = now_ms() + timeout * 1000
-        while (remaining_ms := deadline - now_ms()) > 0:
+        while view.etag == seen_etag and (remaining_ms := deadline - now_ms()) > 0:
             message = subscription.get(timeout=remaining_ms / 1000)
             if message is None:
                 break
-            _, event = message
-            if event.get("type") == "state" and event.get("version") != seen_version:
-                break
-    view = read_state(device_id)
-    db.session.commit()
+            event = message[1]
+            if event.get("type") == "state" and etag_of(event["data"]) != seen_etag:
+                view = read_state(device_id)
+                db.session.commit()
     return view

@@ -1,0 +1,80 @@
+// ThingsNXT ESP32 device firmware.
+//
+// Posts readings (the LED pins v0/v1 and the board's sensors) every 10 s,
+// follows the state people set in the dashboard through a long-poll on
+// /telemetry/latest and drives the LEDs from it, keeps readings in RAM while
+// the server or WiFi is away and uploads them when it is back. Provisioned
+// over the serial monitor (115200 baud; type `help`).
+//
+// The protocol lives in the ThingsNXT library (firmware/lib/ThingsNXT), which
+// is the same code the host tests run; the headers next to this file adapt
+// it to the ESP32 (WiFi, HTTPClient, Preferences, ArduinoJson 7).
+// See firmware/README.md for wiring, building and the memory budget, and
+// docs/ESP32_TELEMETRY_API_GUIDE.md for the API it speaks.
+
+#include <Arduino.h>
+#include <ThingsNXT.h>
+
+#include "ArduinoJsonAdapter.h"
+#include "BoardSensors.h"
+#include "Esp32Board.h"
+#include "Esp32Http.h"
+#include "PreferencesConfigStore.h"
+#include "SerialSink.h"
+#include "WifiLink.h"
+#include "board_config.h"
+
+using thingsnxt::ConsoleEffect;
+
+SerialSink serialSink;
+thingsnxt::Log logger(serialSink);
+Esp32Board esp32;
+Esp32HttpTransport http;
+ArduinoJsonReader jsonReader;
+ArduinoJsonWriter jsonWriter;
+thingsnxt::PinMap pins;
+BoardSensors sensors;
+thingsnxt::DeviceClient client(board::clientSettings(), esp32, http, jsonReader, jsonWriter, pins, sensors, logger);
+PreferencesConfigStore store;
+thingsnxt::DeviceConfig config;
+thingsnxt::Console console(config, store, client, logger, serialSink);
+WifiLink wifi(logger);
+thingsnxt::LineAssembler serialInput;
+
+static void handleConsoleLine(const std::string& line) {
+  switch (console.handleLine(line)) {
+    case ConsoleEffect::ApiConfigChanged:
+      client.configure(config);
+      break;
+    case ConsoleEffect::WifiConfigChanged:
+      wifi.begin(config);
+      break;
+    case ConsoleEffect::Reboot:
+      Serial.flush();
+      ESP.restart();
+      break;
+    case ConsoleEffect::None:
+      break;
+  }
+}
+
+void setup() {
+  Serial.begin(board::kSerialBaud);
+  store.load(config);
+  logger.setLevel(config.debugLevel);
+  for (const board::PinConfig& pin : board::kPinMap) pins.bind(pin.key, pin.gpio, pin.activeHigh);
+  // SNTP runs in the background; readings get a wall-clock time once it answers.
+  configTime(0, 0, board::kNtpServer, board::kNtpFallbackServer);
+  wifi.begin(config);
+  client.begin(config);
+  logger.info("ThingsNXT firmware %s ready; type `help`", board::kFirmwareVersion);
+}
+
+void loop() {
+  while (Serial.available() > 0) {
+    if (serialInput.feed(static_cast<char>(Serial.read()))) handleConsoleLine(serialInput.line());
+  }
+  client.setNetworkUp(wifi.maintain(esp32.monotonicMs()));
+  client.tick();
+  delay(5);  // lets the WiFi and idle tasks run; nothing here waits for anything
+}

@@ -1,0 +1,79 @@
+# Firmware host build: include from the repository Makefile
+# (`include firmware/firmware.mk`) or run `make -f firmware/firmware.mk <target>`.
+#
+#   firmware-deps          install g++, libcurl, nlohmann-json and doctest from Debian when missing
+#   firmware-test          build and run the core's unit tests, and type-check the sketch
+#                          against host stubs of the Arduino APIs it uses
+#   firmware-fil           build the host device program used by tests/firmware
+#   firmware-clean
+#
+# Everything is built with -Wall -Wextra -Werror and AddressSanitizer. The
+# core also gets UBSan and -O1 (which sharpens GCC's warnings), and is
+# compiled without exceptions and RTTI, as on the ESP32; the tests and host
+# adapters stay at -O0, since json.hpp and doctest take minutes otherwise.
+
+FIRMWARE_DIR := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
+FW_BUILD := $(FIRMWARE_DIR)/build
+FW_DEBIAN_PACKAGES := g++ libcurl4-openssl-dev nlohmann-json3-dev doctest-dev
+
+FW_CXX ?= g++
+FW_WARNINGS := -Wall -Wextra -Werror
+FW_CXXFLAGS := -std=c++17 $(FW_WARNINGS) -g -fno-omit-frame-pointer -MMD -MP
+FW_LINK_FLAGS := -fsanitize=address,undefined
+FW_CORE_DIR := $(FIRMWARE_DIR)/lib/ThingsNXT/src
+FW_INCLUDES := -I$(FW_CORE_DIR) -I$(FIRMWARE_DIR)/host
+
+FW_CORE_SRC := $(wildcard $(FW_CORE_DIR)/*.cpp)
+FW_TEST_SRC := $(wildcard $(FIRMWARE_DIR)/host/tests/*.cpp) $(FIRMWARE_DIR)/host/NlohmannJson.cpp
+FW_HOST_SRC := $(FIRMWARE_DIR)/host/host_device.cpp $(FIRMWARE_DIR)/host/NlohmannJson.cpp $(FIRMWARE_DIR)/host/CurlHttp.cpp
+fw_objects = $(patsubst $(FIRMWARE_DIR)/%.cpp,$(FW_BUILD)/obj/%.o,$(1))
+
+FW_UNIT_TESTS := $(FW_BUILD)/thingsnxt-unit-tests
+FW_HOST_DEVICE := $(FW_BUILD)/thingsnxt-host-device
+FW_SKETCH := $(FIRMWARE_DIR)/esp32_production_ready/esp32_production_ready.ino
+FW_SKETCH_STAMP := $(FW_BUILD)/sketch-typecheck.stamp
+
+.PHONY: firmware-deps firmware-test firmware-fil firmware-clean
+
+firmware-deps:
+	@missing=""; \
+	for package in $(FW_DEBIAN_PACKAGES); do dpkg -s $$package >/dev/null 2>&1 || missing="$$missing $$package"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "firmware: installing$$missing"; \
+	  apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends $$missing || \
+	    { apt-get update && apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends $$missing; }; \
+	fi
+
+firmware-test: $(FW_UNIT_TESTS) $(FW_SKETCH_STAMP)
+	$(FW_UNIT_TESTS)
+
+firmware-fil: $(FW_HOST_DEVICE)
+
+firmware-clean:
+	rm -rf $(FW_BUILD)
+
+FW_EXTRA := -O0 -fsanitize=address
+$(call fw_objects,$(FW_CORE_SRC)): FW_EXTRA := -O1 -fsanitize=address,undefined -fno-exceptions -fno-rtti
+
+$(FW_BUILD)/obj/%.o: $(FIRMWARE_DIR)/%.cpp | firmware-deps
+	@mkdir -p $(dir $@)
+	$(FW_CXX) $(FW_CXXFLAGS) $(FW_EXTRA) $(FW_INCLUDES) -c $< -o $@
+
+$(FW_UNIT_TESTS): $(call fw_objects,$(FW_CORE_SRC) $(FW_TEST_SRC))
+	$(FW_CXX) $(FW_LINK_FLAGS) $^ -o $@
+
+$(FW_HOST_DEVICE): $(call fw_objects,$(FW_CORE_SRC) $(FW_HOST_SRC))
+	$(FW_CXX) $(FW_LINK_FLAGS) $^ -lcurl -o $@
+
+# No ESP32 toolchain here: type-check the sketch and its adapters against
+# declarations of the Arduino, WiFi, HTTPClient, Preferences and ArduinoJson 7
+# APIs they use (host/arduino_stubs). Catches syntax and type errors in our
+# code; cannot catch a wrong transcription of a library's API in the stubs.
+$(FW_SKETCH_STAMP): $(FW_SKETCH) $(wildcard $(FIRMWARE_DIR)/esp32_production_ready/*.h) \
+                    $(wildcard $(FIRMWARE_DIR)/host/arduino_stubs/*.h) $(wildcard $(FW_CORE_DIR)/*.h) | firmware-deps
+	@mkdir -p $(dir $@)
+	$(FW_CXX) -std=gnu++17 $(FW_WARNINGS) -fsyntax-only -x c++ -I$(FIRMWARE_DIR)/host/arduino_stubs \
+	  -I$(FIRMWARE_DIR)/esp32_production_ready -I$(FW_CORE_DIR) $(FW_SKETCH)
+	@touch $@
+
+-include $(shell find $(FW_BUILD)/obj -name '*.d' 2>/dev/null)

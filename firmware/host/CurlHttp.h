@@ -1,0 +1,28 @@
+// The core's HttpTransport on the host, with libcurl (Debian's
+// libcurl4-openssl-dev). The device's twin is Esp32Http.h.
+#pragma once
+
+#include <curl/curl.h>
+
+#include <string>
+
+#include "Http.h"
+
+namespace thingsnxt {
+
+class CurlHttpTransport : public HttpTransport {
+ public:
+  CurlHttpTransport();
+  ~CurlHttpTransport() override;
+  CurlHttpTransport(const CurlHttpTransport&) = delete;
+  CurlHttpTransport& operator=(const CurlHttpTransport&) = delete;
+
+  void setRootCa(const std::string& pem) override { rootCa_ = pem; }
+  HttpResponse send(const HttpRequest& request) override;
+
+ private:
+  CURL* curl_;  // one handle for every request, so connections are kept alive
+  std::string rootCa_;
+};
+
+}  // namespace thingsnxt

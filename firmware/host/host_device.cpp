@@ -1,0 +1,210 @@
+// The ThingsNXT device, built for Linux from the same core as the ESP32
+// sketch: libcurl instead of HTTPClient, nlohmann::json instead of
+// ArduinoJson, stdin/stdout instead of Serial, GPIO writes printed. Used by
+// the firmware-in-the-loop tests and for trying a server without hardware.
+//
+//   thingsnxt-host-device --url http://127.0.0.1:5000 --id <id> --token <token>
+//                         [--telemetry-ms 10000] [--poll-ms 5000] [--health-ms 60000]
+//                         [--long-poll-s 25] [--timeout-ms 10000]
+//                         [--backoff-base-ms 1000] [--backoff-cap-ms 60000]
+//                         [--buffer 120] [--batch 25] [--ca-file PEM] [--debug 1] [--seed N]
+//
+// Provisioning commands (`help`) are read from stdin, as the sketch reads them
+// from Serial; the command-line credentials go through the same commands.
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "CurlHttp.h"
+#include "NlohmannJson.h"
+#include "ThingsNXT.h"
+
+namespace {
+
+using namespace thingsnxt;
+
+volatile std::sig_atomic_t stopRequested = 0;
+
+class StdoutSink : public TextSink {
+ public:
+  void writeLine(const char* line) override {
+    std::fputs(line, stdout);
+    std::fputc('\n', stdout);
+    std::fflush(stdout);  // the tests read the log line by line
+  }
+};
+
+class HostBoard : public Board {
+ public:
+  explicit HostBoard(uint32_t seed) : random_(seed), start_(std::chrono::steady_clock::now()) {}
+
+  uint64_t monotonicMs() override {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start_).count();
+  }
+  uint64_t epochMs() override {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+  uint32_t random32() override { return random_(); }
+  uint32_t freeHeapBytes() override { return 0; }  // not meaningful on a PC
+  void setPinOutput(int) override {}
+  // The host's "LEDs": the level each output is driven to.
+  void writePin(int gpio, bool high) override {
+    std::printf("gpio %d -> %s\n", gpio, high ? "HIGH" : "LOW");
+    std::fflush(stdout);
+  }
+
+ private:
+  std::mt19937 random_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+// The host keeps its "Preferences" for the life of the process.
+class MemoryConfigStore : public ConfigStore {
+ public:
+  bool load(DeviceConfig& config) override {
+    config = saved_;
+    return true;
+  }
+  bool save(const DeviceConfig& config) override {
+    saved_ = config;
+    return true;
+  }
+
+ private:
+  DeviceConfig saved_;
+};
+
+// A sequence number lets a test tell every reading apart in the server's
+// history; the temperature is a plausible sensor value.
+class CountingSensor : public SensorSource {
+ public:
+  void read(Reading& reading) override {
+    ++sequence_;
+    reading.add("seq", sequence_);
+    reading.add("temperature", 20.0 + (sequence_ % 50) / 10.0);
+  }
+
+ private:
+  int32_t sequence_ = 0;
+};
+
+struct Options {
+  ClientSettings settings;
+  std::vector<std::string> provisioning;  // console commands
+  uint32_t seed = std::random_device()();
+};
+
+[[noreturn]] void usage(const char* problem) {
+  std::fprintf(stderr, "thingsnxt-host-device: %s (see the comment at the top of host_device.cpp)\n", problem);
+  std::exit(2);
+}
+
+uint32_t number(const std::string& text) {
+  char* end = nullptr;
+  const unsigned long value = std::strtoul(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0') usage(("not a number: " + text).c_str());
+  return static_cast<uint32_t>(value);
+}
+
+// `set ca` followed by the PEM, as it would be pasted on the console.
+void addCertificateCommands(const std::string& path, std::vector<std::string>& commands) {
+  std::ifstream file(path);
+  if (!file) usage(("cannot read " + path).c_str());
+  commands.push_back("set ca");
+  for (std::string line; std::getline(file, line);) commands.push_back(line);
+}
+
+Options parseOptions(int argc, char** argv) {
+  Options options;
+  ClientSettings& s = options.settings;
+  for (int i = 1; i < argc; i += 2) {
+    const std::string flag = argv[i];
+    if (i + 1 >= argc) usage(("missing value for " + flag).c_str());
+    const std::string value = argv[i + 1];
+    if (flag == "--url") options.provisioning.push_back("set url " + value);
+    else if (flag == "--id") options.provisioning.push_back("set id " + value);
+    else if (flag == "--token") options.provisioning.push_back("set token " + value);
+    else if (flag == "--debug") options.provisioning.push_back("debug " + value);
+    else if (flag == "--ca-file") addCertificateCommands(value, options.provisioning);
+    else if (flag == "--telemetry-ms") s.telemetryIntervalMs = number(value);
+    else if (flag == "--poll-ms") s.pollIntervalMs = number(value);
+    else if (flag == "--health-ms") s.healthIntervalMs = number(value);
+    else if (flag == "--long-poll-s") s.longPollMaxSeconds = number(value);
+    else if (flag == "--timeout-ms") s.requestTimeoutMs = number(value);
+    else if (flag == "--backoff-base-ms") s.backoffBaseMs = number(value);
+    else if (flag == "--backoff-cap-ms") s.backoffCapMs = number(value);
+    else if (flag == "--buffer") s.bufferCapacity = number(value);
+    else if (flag == "--batch") s.batchSize = number(value);
+    else if (flag == "--seed") options.seed = number(value);
+    else usage(("unknown option " + flag).c_str());
+  }
+  return options;
+}
+
+void requestStop(int) { stopRequested = 1; }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options options = parseOptions(argc, argv);
+  std::signal(SIGTERM, requestStop);
+  std::signal(SIGINT, requestStop);
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+
+  StdoutSink out;
+  Log log(out);
+  HostBoard board(options.seed);
+  CurlHttpTransport http;
+  NlohmannJsonReader reader;
+  NlohmannJsonWriter writer;
+  PinMap pins;
+  pins.bind("v0", 2);
+  pins.bind("v1", 4);
+  CountingSensor sensor;
+  DeviceClient client(options.settings, board, http, reader, writer, pins, sensor, log);
+  MemoryConfigStore store;
+  DeviceConfig config;
+  Console console(config, store, client, log, out);
+  for (const std::string& command : options.provisioning) console.handleLine(command);
+  client.begin(config);
+  log.info("host device started");
+
+  LineAssembler input;
+  bool stdinOpen = true;
+  bool rebootRequested = false;
+  while (!stopRequested && !rebootRequested) {
+    client.tick();
+    pollfd pending = {STDIN_FILENO, POLLIN, 0};
+    // The poll timeout is the loop's pause, like a short delay() in loop().
+    if (!stdinOpen || poll(&pending, 1, 10) <= 0) {
+      if (!stdinOpen) usleep(10 * 1000);
+      continue;
+    }
+    char chunk[256];
+    const ssize_t length = read(STDIN_FILENO, chunk, sizeof chunk);
+    stdinOpen = length > 0;
+    for (ssize_t i = 0; i < length; ++i) {
+      if (!input.feed(chunk[i])) continue;
+      switch (console.handleLine(input.line())) {
+        case ConsoleEffect::ApiConfigChanged: client.configure(config); break;
+        case ConsoleEffect::WifiConfigChanged: log.info("wifi: the host uses its own network; saved only"); break;
+        case ConsoleEffect::Reboot: rebootRequested = true; break;
+        case ConsoleEffect::None: break;
+      }
+    }
+  }
+  client.reportStats(out);
+  log.info("host device stopped");
+  curl_global_cleanup();
+  return 0;
+}

@@ -1,0 +1,297 @@
+// Test doubles for the core's ports: a board whose clock the test moves, a
+// server that answers like the real API (and can be made to fail), and a sink
+// that keeps what was logged.
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "NlohmannJson.h"
+#include "ThingsNXT.h"
+
+namespace fakes {
+
+using namespace thingsnxt;
+using nlohmann::json;
+
+// 2026-11-27T17:10:00.000Z
+constexpr uint64_t kEpochAtBoot = 1795799400000ull;
+
+class FakeBoard : public Board {
+ public:
+  uint64_t now = 0;
+  bool wallClockKnown = true;
+  uint32_t nextRandom = 0;
+  std::vector<std::pair<int, bool>> pinWrites;
+
+  uint64_t monotonicMs() override { return now; }
+  uint64_t epochMs() override { return wallClockKnown ? kEpochAtBoot + now : 0; }
+  uint32_t random32() override { return nextRandom; }
+  uint32_t freeHeapBytes() override { return 123456; }
+  void setPinOutput(int) override {}
+  void writePin(int gpio, bool high) override { pinWrites.emplace_back(gpio, high); }
+  bool level(int gpio) const {
+    for (auto it = pinWrites.rbegin(); it != pinWrites.rend(); ++it) {
+      if (it->first == gpio) return it->second;
+    }
+    return false;
+  }
+};
+
+inline HttpResponse answer(int status, const json& body = json::object()) {
+  HttpResponse response;
+  response.status = status;
+  response.body = body.dump();
+  return response;
+}
+
+inline HttpResponse error(int status, const std::string& code) {
+  return answer(status, {{"error", code}, {"message", "test says " + code}});
+}
+
+inline HttpResponse noAnswer() {
+  HttpResponse response;
+  response.networkError = "Connection refused";
+  return response;
+}
+
+enum class Endpoint { Telemetry, Batch, Latest, Health, Other };
+
+inline Endpoint endpointOf(const HttpRequest& request) {
+  const std::string& url = request.url;
+  if (url.find("/telemetry/batch") != std::string::npos) return Endpoint::Batch;
+  if (url.find("/telemetry/latest") != std::string::npos) return Endpoint::Latest;
+  if (url.find("/telemetry") != std::string::npos) return Endpoint::Telemetry;
+  if (url.find("/health") != std::string::npos) return Endpoint::Health;
+  return Endpoint::Other;
+}
+
+// Answers like the ThingsNXT server: current state with desired control
+// pins, ETags, long-polls that hold (moving the board's clock) until the wait
+// ends or a change set with changeAt() happens, batch results. answerNext()
+// overrides the next answer of one endpoint; `reachable = false` makes every
+// request fail as if the server were down.
+class FakeServer : public HttpTransport {
+ public:
+  explicit FakeServer(FakeBoard& board) : board_(board) {}
+
+  json state = {{"v0", 0}, {"v1", 0}};
+  bool reachable = true;
+  bool holdsLongPolls = true;
+  std::vector<HttpRequest> requests;
+  std::vector<uint64_t> sentAtMs;  // board time of each request
+  std::vector<int> statuses;       // the status each request was answered with
+  std::string rootCa;
+
+  void setDesired(const std::string& key, int value) {
+    state[key] = value;
+    ++version_;
+  }
+  // A person toggles `key` at board time `atMs`.
+  void changeAt(uint64_t atMs, const std::string& key, int value) { changes_.push_back({atMs, key, value}); }
+  std::string etag() const { return "\"v" + std::to_string(version_) + "\""; }
+
+  std::vector<HttpRequest> sent(Endpoint endpoint) const {
+    std::vector<HttpRequest> matching;
+    for (const HttpRequest& request : requests) {
+      if (endpointOf(request) == endpoint) matching.push_back(request);
+    }
+    return matching;
+  }
+
+  std::vector<uint64_t> sentAt(Endpoint endpoint) const {
+    std::vector<uint64_t> times;
+    for (size_t i = 0; i < requests.size(); ++i) {
+      if (endpointOf(requests[i]) == endpoint) times.push_back(sentAtMs[i]);
+    }
+    return times;
+  }
+
+  // The records of the batch uploads the server accepted, in order.
+  std::vector<json> storedRecords() const {
+    std::vector<json> records;
+    for (size_t i = 0; i < requests.size(); ++i) {
+      if (endpointOf(requests[i]) != Endpoint::Batch || statuses[i] != 200) continue;
+      const json body = json::parse(requests[i].body);
+      for (const json& record : body["records"]) records.push_back(record);
+    }
+    return records;
+  }
+
+  void answerNext(Endpoint endpoint, const HttpResponse& response) { overrides_.emplace_back(endpoint, response); }
+
+  void setRootCa(const std::string& pem) override { rootCa = pem; }
+
+  HttpResponse send(const HttpRequest& request) override {
+    requests.push_back(request);
+    sentAtMs.push_back(board_.now);
+    const HttpResponse response = respond(request);
+    statuses.push_back(response.status);
+    return response;
+  }
+
+ private:
+  struct Change {
+    uint64_t atMs;
+    std::string key;
+    int value;
+  };
+
+  // Applies the changes due by `untilMs`; true if there was one.
+  bool applyChanges(uint64_t untilMs) {
+    bool applied = false;
+    for (auto it = changes_.begin(); it != changes_.end();) {
+      if (it->atMs > untilMs) {
+        ++it;
+        continue;
+      }
+      if (board_.now < it->atMs) board_.now = it->atMs;
+      setDesired(it->key, it->value);
+      it = changes_.erase(it);
+      applied = true;
+    }
+    return applied;
+  }
+
+  HttpResponse respond(const HttpRequest& request) {
+    applyChanges(board_.now);
+    for (auto it = overrides_.begin(); it != overrides_.end(); ++it) {
+      if (it->first != endpointOf(request)) continue;
+      const HttpResponse response = it->second;
+      overrides_.erase(it);
+      return response;
+    }
+    if (!reachable) return noAnswer();
+    switch (endpointOf(request)) {
+      case Endpoint::Telemetry: return telemetry(request);
+      case Endpoint::Batch: {
+        const json body = json::parse(request.body);
+        return answer(200, {{"accepted", body["records"].size()}, {"duplicates", 0}});
+      }
+      case Endpoint::Latest: return latest(request);
+      case Endpoint::Health: return answer(200, {{"status", "ok"}, {"database", "ok"}});
+      case Endpoint::Other: break;
+    }
+    return error(404, "not_found");
+  }
+
+  HttpResponse telemetry(const HttpRequest& request) {
+    const json body = json::parse(request.body);
+    for (const auto& item : body["data"].items()) {
+      // Control pins are owned by the server: a report does not change them.
+      if (item.key() != "v0" && item.key() != "v1") state[item.key()] = item.value();
+    }
+    ++version_;
+    return answer(200, {{"message", "ok"}, {"data", state}, {"timestamp", "2026-11-27T17:10:00.000Z"}});
+  }
+
+  HttpResponse latest(const HttpRequest& request) {
+    const size_t wait = request.url.find("wait=");
+    if (request.ifNoneMatch == etag()) {
+      const uint64_t holdMs = wait != std::string::npos && holdsLongPolls ? std::stoul(request.url.substr(wait + 5)) * 1000 : 0;
+      if (!applyChanges(board_.now + holdMs)) {
+        board_.now += holdMs;
+        HttpResponse response;
+        response.status = 304;
+        response.etag = etag();
+        return response;
+      }
+    }
+    HttpResponse response = answer(200, {{"device_id", "0123456789abcdef01234567"}, {"data", state}});
+    response.etag = etag();
+    return response;
+  }
+
+  FakeBoard& board_;
+  int version_ = 1;
+  std::deque<std::pair<Endpoint, HttpResponse>> overrides_;
+  std::vector<Change> changes_;
+};
+
+class RecordingSink : public TextSink {
+ public:
+  std::vector<std::string> lines;
+  void writeLine(const char* line) override { lines.emplace_back(line); }
+  bool contains(const std::string& text) const {
+    for (const std::string& line : lines) {
+      if (line.find(text) != std::string::npos) return true;
+    }
+    return false;
+  }
+};
+
+class MemoryStore : public ConfigStore {
+ public:
+  DeviceConfig saved;
+  int saves = 0;
+  bool load(DeviceConfig& config) override {
+    config = saved;
+    return true;
+  }
+  bool save(const DeviceConfig& config) override {
+    saved = config;
+    ++saves;
+    return true;
+  }
+};
+
+class FixedSensor : public SensorSource {
+ public:
+  void read(Reading& reading) override { reading.add("temperature", 21.5); }
+};
+
+inline DeviceConfig provisionedConfig() {
+  DeviceConfig config;
+  config.deviceId = "0123456789abcdef01234567";
+  config.deviceToken = "tok_abcdefghijklmnopqrstuvwxyz0123456789ABCDE";
+  config.apiBaseUrl = "http://192.168.1.20:5000";
+  return config;
+}
+
+// A complete device on a fake board talking to a fake server.
+struct Rig {
+  explicit Rig(ClientSettings s = ClientSettings()) : settings(s) {
+    pins.bind("v0", 2);
+    pins.bind("v1", 4, /*activeHigh=*/false);
+    client.reset(new DeviceClient(settings, board, server, reader, writer, pins, sensor, log));
+  }
+
+  void start(const DeviceConfig& config = provisionedConfig()) { client->begin(config); }
+
+  // Runs the loop for `ms` of device time, in 10 ms steps.
+  void runFor(uint64_t ms) {
+    const uint64_t end = board.now + ms;
+    while (board.now < end) {
+      client->tick();
+      board.now += 10;
+    }
+  }
+
+  // Runs the loop until `done` or `limitMs` of device time passed.
+  template <typename Predicate>
+  bool runUntil(Predicate done, uint64_t limitMs = 600000) {
+    const uint64_t end = board.now + limitMs;
+    while (board.now < end) {
+      if (done()) return true;
+      client->tick();
+      board.now += 10;
+    }
+    return done();
+  }
+
+  ClientSettings settings;
+  FakeBoard board;
+  FakeServer server{board};
+  NlohmannJsonReader reader;
+  NlohmannJsonWriter writer;
+  PinMap pins;
+  FixedSensor sensor;
+  RecordingSink sink;
+  Log log{sink};
+  std::unique_ptr<DeviceClient> client;
+};
+
+}  // namespace fakes

@@ -1,0 +1,91 @@
+#include "Messages.h"
+
+#include <cstring>
+
+#include "IsoTime.h"
+
+namespace thingsnxt {
+
+namespace {
+
+void writeData(JsonWriter& json, const Reading& reading) {
+  json.openObject("data");
+  for (size_t i = 0; i < reading.size(); ++i) {
+    const Field& field = reading.field(i);
+    switch (field.kind) {
+      case Field::Kind::Int: json.add(field.key, field.integer); break;
+      case Field::Kind::Number: json.add(field.key, field.number); break;
+      case Field::Kind::Bool: json.add(field.key, field.boolean); break;
+    }
+  }
+  json.close();
+}
+
+// Switches are set by people and scripts: accept true/false, numbers, and
+// the usual words, and leave anything else alone.
+int8_t switchValue(const JsonValue& value) {
+  switch (value.type) {
+    case JsonType::Bool: return value.boolean ? 1 : 0;
+    case JsonType::Number: return value.number != 0 ? 1 : 0;
+    case JsonType::String:
+      if (value.text == "1" || value.text == "on" || value.text == "true") return 1;
+      if (value.text == "0" || value.text == "off" || value.text == "false") return 0;
+      return -1;
+    default: return -1;
+  }
+}
+
+int32_t integerMember(const JsonReader& json, const char* key) {
+  JsonValue value = json.member(key);
+  return value.type == JsonType::Number ? static_cast<int32_t>(value.number) : 0;
+}
+
+}  // namespace
+
+std::string telemetryBody(JsonWriter& json, const std::string& token, const Reading& reading) {
+  json.begin();
+  json.add("device_token", token.c_str());
+  writeData(json, reading);
+  return json.finish();
+}
+
+std::string batchBody(JsonWriter& json, const std::string& token, const OfflineBuffer& buffer, size_t count) {
+  json.begin();
+  json.add("device_token", token.c_str());
+  json.openArray("records");
+  for (size_t i = 0; i < count; ++i) {
+    const Reading& reading = buffer.at(i);
+    json.openObject(nullptr);
+    json.add("ts", formatIsoUtc(reading.takenAtEpochMs).c_str());
+    writeData(json, reading);
+    json.close();
+  }
+  json.close();
+  return json.finish();
+}
+
+DesiredPins readDesiredPins(const JsonReader& json, const PinMap& pins) {
+  DesiredPins desired;
+  memset(desired.value, -1, sizeof desired.value);
+  for (size_t i = 0; i < pins.size(); ++i) desired.value[i] = switchValue(json.member("data", pins.at(i).key));
+  return desired;
+}
+
+ServerError readServerError(JsonReader& json, const std::string& body) {
+  ServerError error;
+  if (!json.parse(body)) return error;
+  error.code = json.member("error").text;
+  error.message = json.member("message").text;
+  error.rule = json.member("rule").text;
+  return error;
+}
+
+BatchResult readBatchResult(JsonReader& json, const std::string& body) {
+  BatchResult result;
+  if (!json.parse(body)) return result;
+  result.accepted = integerMember(json, "accepted");
+  result.duplicates = integerMember(json, "duplicates");
+  return result;
+}
+
+}  // namespace thingsnxt

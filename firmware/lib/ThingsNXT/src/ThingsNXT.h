@@ -1,0 +1,23 @@
+// ThingsNXT device client: the portable core. Nothing here includes Arduino
+// headers; the sketch (or the host program) supplies Board, HttpTransport,
+// JsonReader/JsonWriter, ConfigStore and TextSink.
+#pragma once
+
+#include "ApiUrls.h"
+#include "Backoff.h"
+#include "Board.h"
+#include "Config.h"
+#include "Console.h"
+#include "DeviceClient.h"
+#include "Http.h"
+#include "IsoTime.h"
+#include "Json.h"
+#include "LineAssembler.h"
+#include "Log.h"
+#include "Messages.h"
+#include "OfflineBuffer.h"
+#include "PinMap.h"
+#include "Provisioning.h"
+#include "Reading.h"
+#include "ResponsePolicy.h"
+#include "Schedule.h"

@@ -1,0 +1,104 @@
+"""Firmware in the loop: the firmware's core, built for the host with libcurl,
+runs as a device against a real server and is checked through the server's
+API. The device's log (its serial output) tells the test when to look."""
+
+import time
+
+from .host_device import set_pin, upload_batch, wait_for_state
+
+TELEMETRY_OK = r"I: telemetry sent \(200\): v0=(?P<v0>\d) v1=(?P<v1>\d) seq=(?P<seq>\d+)"
+KEPT_OFFLINE = r"kept offline: ts=(?P<ts>\S+) .*seq=(?P<seq>\d+)"
+BACKOFF = r"server unavailable \(.*\); backing off (?P<ms>\d+) ms"
+REQUEST = r"^D: (GET|POST) "
+
+
+def assert_in_server_history(server, device, kept):
+    """Every reading the device kept offline is stored on the server: uploading
+    the same (device, ts) again is recognised as a duplicate of each."""
+    records = [{"ts": line["ts"], "data": {"seq": int(line["seq"])}} for line in kept]
+    assert upload_batch(server.url, device, records) == {"accepted": 0, "duplicates": len(records)}
+
+
+def test_a_toggle_set_through_the_api_reaches_the_led_and_is_reported_back(live_server, start_device):
+    owner = "fil-toggle@example.com"
+    device = live_server.create_device(owner_email=owner)
+    api_token = live_server.api_token(owner)
+    # Telemetry only every 30 s and plain polls only every 30 s: a toggle seen
+    # within seconds came through the long-poll.
+    esp = start_device(live_server, device, telemetry_ms=30000, poll_ms=30000, long_poll_s=25)
+    esp.wait_for(TELEMETRY_OK)
+    esp.wait_for(r"D: GET \S+/telemetry/latest -> 200")  # holds the first ETag; long-polls from here
+
+    for value, level in ((1, "HIGH"), (0, "LOW")):
+        before = esp.mark()
+        set_pin(live_server.url, api_token, device["device_id"], "v0", value)
+        applied = esp.wait_for(rf"applied v0={value} \(gpio 2\) from poll", after=before, timeout=5)
+        esp.wait_for(rf"^gpio 2 -> {level}$", after=before, timeout=1)
+        report = esp.wait_for(TELEMETRY_OK, after=applied.index, timeout=5)
+        assert report["v0"] == str(value)
+        seq = int(report["seq"])
+        state = wait_for_state(live_server.url, device["device_token"], lambda data: data.get("seq", 0) >= seq)
+        assert state["v0"] == value
+
+
+def test_the_device_backs_off_through_a_server_restart_and_uploads_its_offline_buffer(live_server, start_device):
+    device = live_server.create_device(owner_email="fil-restart@example.com")
+    esp = start_device(live_server, device)
+    esp.wait_for_count(TELEMETRY_OK, 2)
+
+    down = esp.mark()
+    stopped_at = time.monotonic()
+    live_server.stop()
+    try:
+        esp.wait_for_count(BACKOFF, 4, after=down)
+        esp.wait_for_count(KEPT_OFFLINE, 8, after=down)
+    finally:
+        live_server.start()
+    outage = time.monotonic() - stopped_at
+    up = esp.mark()
+    drained = esp.wait_for(r"uploaded \d+ buffered readings .*; 0 left", after=up, timeout=20)
+    resumed = esp.wait_for(TELEMETRY_OK, after=up)
+
+    # Backing off: each wait in the upper half of a step that doubles from
+    # 200 ms up to the 1.6 s cap.
+    delays = [int(line["ms"]) for line in esp.matches(BACKOFF, after=down, before=up)]
+    for attempt, delay in enumerate(delays):
+        step = min(200 * 2**attempt, 1600)
+        assert step / 2 <= delay <= step, f"attempt {attempt}: waited {delay} ms"
+    # …and it really waited: all but the last wait fit in the outage.
+    assert sum(delays[:-1]) / 1000 <= outage
+    # Nothing lost: every reading taken while the server was away is stored.
+    assert not esp.matches(r"offline buffer full")
+    assert_in_server_history(live_server, device, esp.matches(KEPT_OFFLINE, after=down, before=drained.index))
+    # And the device is live again.
+    seq = int(resumed["seq"])
+    wait_for_state(live_server.url, device["device_token"], lambda data: data.get("seq", 0) >= seq)
+
+
+def test_refused_credentials_stop_the_device_until_it_is_reprovisioned_over_serial(live_server, start_device):
+    device = live_server.create_device(owner_email="fil-provisioning@example.com")
+    wrong_token = "W" * 43
+    esp = start_device(live_server, {"device_id": device["device_id"], "device_token": wrong_token})
+
+    stopped = esp.wait_for(r"E: telemetry: credentials refused \(HTTP 403 invalid_token")
+    esp.wait_for_count(KEPT_OFFLINE, 4, after=stopped.index)
+    # Stopped means stopped: no request since the refusal, however many readings.
+    assert not esp.matches(REQUEST, after=stopped.index + 1)
+
+    fixed = esp.mark()
+    esp.send(f"set token {device['device_token']}")
+    esp.wait_for(r"^ok: token saved$", after=fixed)
+    esp.wait_for(TELEMETRY_OK, after=fixed)
+    esp.wait_for(r"uploaded \d+ buffered readings .*; 0 left", after=fixed)
+    assert_in_server_history(live_server, device, esp.matches(KEPT_OFFLINE, before=fixed))
+
+    # An id the server does not know stops it the same way, until corrected.
+    moved = esp.mark()
+    esp.send("set id " + "0" * 24)
+    esp.wait_for(r"credentials refused \(HTTP 404", after=moved)
+    corrected = esp.mark()
+    esp.send(f"set id {device['device_id']}")
+    esp.wait_for(r"^ok: device id saved$", after=corrected)
+    back = esp.wait_for(TELEMETRY_OK, after=corrected)
+    seq = int(back["seq"])
+    wait_for_state(live_server.url, device["device_token"], lambda data: data.get("seq", 0) >= seq)

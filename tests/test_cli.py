@@ -1,0 +1,87 @@
+"""The `flask --app wsgi …` commands of the README and the issue."""
+import json
+import uuid
+
+from webapp.services import users
+
+
+def email():
+    return f"cli-{uuid.uuid4().hex[:8]}@example.com"
+
+
+def test_user_create_and_api_token(app, client):
+    runner, address = app.test_cli_runner(), email()
+
+    created = runner.invoke(args=["user", "create", address, "--password", "long enough pw", "--admin"])
+    token = runner.invoke(args=["user", "api-token", address]).output.strip()
+
+    assert created.exit_code == 0 and "admin" in created.output
+    assert client.get("/api/devices", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+
+def test_user_create_refuses_short_password_and_duplicates(app):
+    runner, address = app.test_cli_runner(), email()
+
+    short = runner.invoke(args=["user", "create", address, "--password", "short"])
+    runner.invoke(args=["user", "create", address, "--password", "long enough pw"])
+    again = runner.invoke(args=["user", "create", address, "--password", "long enough pw"])
+
+    assert short.exit_code == 1 and "8 characters" in short.output
+    assert again.exit_code == 1 and "exists" in again.output
+
+
+def test_device_create_json_then_rotate(app, client):
+    runner, owner = app.test_cli_runner(), email()
+    runner.invoke(args=["user", "create", owner, "--password", "long enough pw"])
+
+    created = json.loads(runner.invoke(args=["device", "create", "--owner", owner, "Garage", "--json"]).output)
+    rotated = runner.invoke(args=["device", "rotate-token", created["device_id"]])
+
+    new_token = rotated.output.split("device_token:")[1].strip()
+    post = lambda token: client.post(f"/devices/{created['device_id']}/telemetry", json={"device_token": token, "data": {}})  # noqa: E731
+    assert post(created["device_token"]).status_code == 403
+    assert post(new_token).status_code == 200
+
+
+def test_device_create_for_unknown_owner_fails_cleanly(app):
+    result = app.test_cli_runner().invoke(args=["device", "create", "--owner", "nobody@example.com", "X"])
+
+    assert result.exit_code == 1
+    assert "No user" in result.output
+
+
+def test_rotate_unknown_device_fails_cleanly(app):
+    result = app.test_cli_runner().invoke(args=["device", "rotate-token", "ffffffffffffffffffffffff"])
+
+    assert result.exit_code == 1 and "No device" in result.output
+
+
+def test_seed_demo_creates_once_and_prints_working_credentials(database_url, tmp_path):
+    import flask_migrate
+
+    from tests.databases import create_database, drop_database
+    from webapp import create_app
+
+    url = create_database(tmp_path)
+    app = create_app({"DATABASE_URL": url, "REDIS_URL": "", "TESTING": True})
+    with app.app_context():
+        flask_migrate.upgrade()
+    runner = app.test_cli_runner()
+
+    first = runner.invoke(args=["seed-demo"]).output
+    second = runner.invoke(args=["seed-demo"]).output
+
+    lines = dict(line.strip().split(":", 1) for line in first.splitlines()[1:])
+    login_email, password = [part.strip() for part in lines["dashboard login"].split("/")]
+    device_id, token = lines["device id"].strip(), lines["device token"].strip()
+    with app.app_context():
+        assert users.authenticate_user(login_email, password).is_admin
+    posted = app.test_client().post(f"/devices/{device_id}/telemetry", json={"device_token": token, "data": {"v0": 1}})
+    assert posted.status_code == 200
+    assert "exists" in second and token not in second
+    app.extensions["broker"].close()
+    with app.app_context():
+        from webapp.extensions import db
+
+        db.engine.dispose()
+    drop_database(url)

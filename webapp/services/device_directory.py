@@ -1,0 +1,125 @@
+"""Who a device token belongs to and which rules bind that device, cached in each worker process.
+
+Every device request needs both; reading them from the database each time
+cost more than the rest of the request. An entry is forgotten the moment the
+device changes (token rotated, disabled, rules replaced, deleted): at once
+in the process that made the change, and on the other workers as soon as
+the `devices` broadcast reaches them.
+"""
+import threading
+from dataclasses import dataclass
+
+import orjson
+from flask import current_app
+from sqlalchemy import select
+
+from webapp.extensions import db
+from webapp.models import Device, Rule
+from webapp.services import tokens
+
+CHANNEL = "devices"
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceIdentity:
+    """What the ingest path needs to know about an authenticated device."""
+
+    id: str
+    owner_id: int
+    disabled: bool
+    token_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class CachedRule:
+    id: int
+    name: str
+    type: str
+    params: dict
+
+
+class DeviceDirectory:
+    def __init__(self, broker):
+        self._broker = broker
+        self._lock = threading.Lock()
+        self._by_token_hash = {}
+        self._by_id = {}
+        self._rules = {}
+        self._listener = None
+        # Bumped by every forget: a load that began before it must not store what it read.
+        self._generation = 0
+
+    def by_token(self, token):
+        """The identity owning `token`, or None."""
+        self._listen_for_changes()
+        token_hash = tokens.hash_token(token)
+        identity = self._by_token_hash.get(token_hash)
+        if identity is None:
+            identity = self._load(Device.token_hash == token_hash)
+        return identity
+
+    def by_id(self, device_id):
+        """The identity of device `device_id`, or None."""
+        self._listen_for_changes()
+        identity = self._by_id.get(device_id)
+        if identity is None:
+            identity = self._load(Device.id == device_id)
+        return identity
+
+    def rules(self, device_id):
+        self._listen_for_changes()
+        rules = self._rules.get(device_id)
+        if rules is None:
+            generation = self._generation
+            rows = db.session.execute(
+                select(Rule.id, Rule.name, Rule.type, Rule.params).where(Rule.device_id == device_id).order_by(Rule.position)
+            ).all()
+            rules = tuple(CachedRule(row.id, row.name, row.type, orjson.loads(row.params)) for row in rows)
+            with self._lock:
+                if generation == self._generation:
+                    self._rules[device_id] = rules
+        return rules
+
+    def device_changed(self, device_id):
+        """Forget the device here and tell every other worker to."""
+        self.forget(device_id)
+        self._broker.publish(CHANNEL, {"type": "device_changed", "device_id": device_id})
+
+    def forget(self, device_id):
+        with self._lock:
+            self._generation += 1
+            identity = self._by_id.pop(device_id, None)
+            if identity is not None:
+                self._by_token_hash.pop(identity.token_hash, None)
+            self._rules.pop(device_id, None)
+
+    def _load(self, condition):
+        generation = self._generation
+        row = db.session.execute(select(Device.id, Device.owner_id, Device.disabled, Device.token_hash).where(condition)).first()
+        if row is None:
+            return None
+        identity = DeviceIdentity(row.id, row.owner_id, row.disabled, row.token_hash)
+        with self._lock:
+            if generation == self._generation:
+                self._by_id[identity.id] = identity
+                self._by_token_hash[identity.token_hash] = identity
+        return identity
+
+    def _listen_for_changes(self):
+        # Started on first use, inside the serving process, so never before gevent patches it.
+        if self._listener is None:
+            with self._lock:
+                if self._listener is None:
+                    subscription = self._broker.subscribe([CHANNEL])
+                    self._listener = threading.Thread(target=self._forget_changed, args=(subscription,), name="device-directory", daemon=True)
+                    self._listener.start()
+
+    def _forget_changed(self, subscription):
+        while True:
+            message = subscription.get(timeout=None)
+            if message is not None:
+                self.forget(message[1]["device_id"])
+
+
+def directory():
+    return current_app.extensions["device_directory"]

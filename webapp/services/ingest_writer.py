@@ -1,0 +1,215 @@
+"""Group commit: one writer per process stores every ingest, many requests per transaction.
+
+A request hands its readings to the writer and waits; the writer takes all
+that is queued, writes it in one transaction of a few statements, commits,
+and only then answers each waiting request. An answer therefore always
+means "stored". Under gevent the queue fills while the writer works, so the
+busier the server, the larger (and cheaper per reading) each transaction.
+
+If a transaction fails, the writer retries its jobs one by one, so one bad
+job (say, a timestamp collision with another worker) fails alone.
+
+The statements are plain SQL that SQLite (3.35+) and PostgreSQL both run:
+this is the one path where statement-building overhead matters.
+"""
+import logging
+import queue
+import secrets
+import threading
+from dataclasses import dataclass, field
+
+from webapp.extensions import db
+from webapp.realtime import events
+from webapp.services import presence, sql, state, values
+from webapp.services.clock import now_ms
+
+log = logging.getLogger(__name__)
+
+MAX_JOBS_PER_TRANSACTION = 500
+
+INSERT_READINGS = (
+    "INSERT INTO readings (device_id, key, ts_ms, num, value) VALUES (:device_id, :key, :ts_ms, :num, :value) ON CONFLICT DO NOTHING"
+)
+# A newer report replaces the state; an older one (from a batch upload) only goes to history.
+UPSERT_REPORTED = (
+    "INSERT INTO device_state (device_id, key, reported, reported_ms) VALUES (:device_id, :key, :reported, :reported_ms) "
+    "ON CONFLICT (device_id, key) DO UPDATE SET reported = excluded.reported, reported_ms = excluded.reported_ms "
+    "WHERE device_state.reported_ms IS NULL OR device_state.reported_ms <= excluded.reported_ms"
+)
+# The claim id written only where the status changes tells which devices this statement took online.
+MARK_SEEN = (
+    "UPDATE devices SET last_seen_ms = :now, status = 'online', "
+    "presence_claim = CASE WHEN status = 'online' THEN presence_claim ELSE :claim END "
+    "WHERE id IN :ids RETURNING id, presence_claim"
+)
+KNOWN_TIMESTAMPS = "SELECT DISTINCT ts_ms FROM readings WHERE device_id = :device_id AND ts_ms IN :timestamps"
+
+
+@dataclass
+class Job:
+    """Readings of one device to store: (ts_ms, data) pairs, ts None meaning "now"; none for a poll.
+
+    Every job marks its device seen, and comes back with the device's state.
+    """
+
+    device_id: str
+    records: list
+    idempotent: bool = False
+    done: threading.Event = field(default_factory=threading.Event)
+    view: state.StateView | None = None
+    accepted: int = 0
+    timestamp_ms: int = 0
+    error: BaseException | None = None
+
+
+class IngestWriter:
+    def __init__(self, app):
+        self._app = app
+        self._jobs = queue.SimpleQueue()
+        # What a transaction announces (events, presence) goes out from a thread of its own: never slows the writer.
+        self._announcements = queue.SimpleQueue()
+        self._threads = None
+        self._start_lock = threading.Lock()
+        self._last_ts = {}
+
+    def write(self, job):
+        """Store the job's readings; returns once committed (or raises the job's error)."""
+        self._ensure_running()
+        self._jobs.put(job)
+        job.done.wait()
+        if job.error is not None:
+            raise job.error
+        return job
+
+    def _ensure_running(self):
+        # Started on first use, inside the serving process, so never before gevent patches it.
+        if self._threads is None:
+            with self._start_lock:
+                if self._threads is None:
+                    self._threads = [
+                        threading.Thread(target=self._write_forever, name="ingest-writer", daemon=True),
+                        threading.Thread(target=self._announce_forever, name="ingest-announcer", daemon=True),
+                    ]
+                    for thread in self._threads:
+                        thread.start()
+
+    def _write_forever(self):
+        while True:
+            batch = _take_all(self._jobs, MAX_JOBS_PER_TRANSACTION)
+            with self._app.app_context():
+                self._write_batch(batch)
+                db.session.remove()
+
+    def _announce_forever(self):
+        while True:
+            announcements = _take_all(self._announcements, MAX_JOBS_PER_TRANSACTION)
+            with self._app.app_context():
+                try:
+                    self._announce(announcements)
+                except Exception:
+                    log.exception("announcing ingested readings failed")
+                db.session.remove()
+
+    def _write_batch(self, batch):
+        try:
+            announcements = self._store(batch)
+        except Exception as exc:
+            if len(batch) == 1:
+                log.warning("ingest of device %s failed: %s", batch[0].device_id, exc)
+                batch[0].error = exc
+                batch[0].done.set()
+                return
+            for job in batch:
+                self._write_batch([job])
+            return
+        for job in batch:
+            job.done.set()
+        self._announcements.put(announcements)
+
+    def _store(self, batch):
+        now = now_ms()
+        with db.engine.begin() as connection:
+            cursor = sql.DriverCursor(connection)
+            for job in batch:
+                self._timestamp(job, now)
+                if job.idempotent:
+                    self._drop_known(cursor, job)
+            readings = [
+                {"device_id": job.device_id, "key": key, "ts_ms": ts, "num": values.numeric(value), "value": values.encode(value)}
+                for job in batch
+                for ts, data in job.records
+                for key, value in data.items()
+            ]
+            if readings:
+                cursor.executemany(INSERT_READINGS, readings)
+            newest = self._newest_per_key(batch)
+            if newest:
+                cursor.executemany(UPSERT_REPORTED, newest)
+            device_ids = sorted({job.device_id for job in batch})
+            claim = secrets.randbits(62) + 1
+            seen = cursor.execute(MARK_SEEN, {"now": now, "claim": claim, "ids": device_ids}).fetchall()
+            views = state.read_states(connection, device_ids)
+        messages = []
+        for job in batch:
+            job.view = views.get(job.device_id) or state.StateView(job.device_id)
+            reported = {key: value for _, data in sorted(job.records, key=lambda record: record[0]) for key, value in data.items()}
+            if reported:
+                messages.append(events.state_message(job.view, changed=reported, source="device"))
+        return {"messages": messages, "online": [device_id for device_id, stored_claim in seen if stored_claim == claim], "now": now}
+
+    def _timestamp(self, job, now):
+        """Give live readings strictly increasing timestamps per device: history is keyed by (device, key, ts)."""
+        timed = []
+        for ts, data in job.records:
+            if ts is None:
+                ts = max(now, self._last_ts.get(job.device_id, 0) + 1)
+                self._last_ts[job.device_id] = ts
+            timed.append((ts, data))
+        job.records = timed
+        job.accepted = len(timed)
+        job.timestamp_ms = max((ts for ts, _ in timed), default=now)
+
+    @staticmethod
+    def _drop_known(cursor, job):
+        """Keep the records whose ts neither history nor an earlier record of the job holds."""
+        timestamps = sorted({ts for ts, _ in job.records})
+        known = {row[0] for row in cursor.execute(KNOWN_TIMESTAMPS, {"device_id": job.device_id, "timestamps": timestamps}).fetchall()}
+        fresh = []
+        for ts, data in job.records:
+            if ts not in known:
+                known.add(ts)
+                fresh.append((ts, data))
+        job.accepted = len(fresh)
+        job.records = fresh
+
+    @staticmethod
+    def _newest_per_key(batch):
+        newest = {}
+        for job in batch:
+            for ts, data in job.records:
+                for key, value in data.items():
+                    held = newest.get((job.device_id, key))
+                    if held is None or held["reported_ms"] <= ts:
+                        newest[(job.device_id, key)] = {"device_id": job.device_id, "key": key, "reported": values.encode(value), "reported_ms": ts}
+        return list(newest.values())
+
+    @staticmethod
+    def _announce(announcements):
+        events.broker().publish_many([message for announcement in announcements for message in announcement["messages"]])
+        online = [device_id for announcement in announcements for device_id in announcement["online"]]
+        presence.announce(online, "online", announcements[-1]["now"])
+
+
+def _take_all(jobs, limit):
+    """The next item, waiting for it, and whatever else is queued, up to `limit` in all."""
+    taken = [jobs.get()]
+    while len(taken) < limit:
+        try:
+            taken.append(jobs.get_nowait())
+        except queue.Empty:
+            break
+    return taken
+
+
+def ingest_writer(app):
+    return app.extensions["ingest_writer"]
