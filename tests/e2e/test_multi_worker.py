@@ -77,10 +77,40 @@ def test_dashboard_on_one_worker_sees_telemetry_posted_through_the_other(two_wor
     )
     posted = connection.getresponse()
     posted.read()
-    update = dashboard.recv()
+    online = f'id="status-{device["device_id"]}" hx-swap-oob="true">Online</span>'
+    updates = [dashboard.recv()]
+    while online not in updates[-1]:
+        updates.append(dashboard.recv())
     connection.close()
     dashboard.close()
 
     assert dashboard_worker is not None and posting_worker != dashboard_worker
     assert posted.status == 200
-    assert f'id="status-{device["device_id"]}" hx-swap-oob="true">Online</span>' in update
+    assert f'<time id="seen-{device["device_id"]}"' in "".join(updates)
+
+
+def test_a_regenerated_token_is_refused_at_once_by_the_other_worker_too(two_workers):
+    admin = two_workers.create_user(admin=True)
+    device = two_workers.create_device(name="Rotated")
+    session, csrf, _ = http_session(two_workers.url, admin, PASSWORD)
+    old_token_body = json.dumps({"device_token": device["device_token"], "data": {"v0": 1}})
+    # A connection per worker, each having accepted the old token (so each worker knows it).
+    first, first_worker = connection_to_another_worker(two_workers, busy_worker=None)
+    second, _ = connection_to_another_worker(two_workers, busy_worker=first_worker)
+    for connection in (first, second):
+        connection.request("POST", f"/devices/{device['device_id']}/telemetry", body=old_token_body)
+        accepted = connection.getresponse()
+        accepted.read()
+        assert accepted.status == 200
+
+    regenerated = session.post(f"{two_workers.url}/devices/{device['device_id']}/token", headers={"X-CSRF-Token": csrf, "HX-Request": "true"}, timeout=TIMEOUT)
+    statuses = []
+    for connection in (first, second):
+        connection.request("POST", f"/devices/{device['device_id']}/telemetry", body=old_token_body)
+        response = connection.getresponse()
+        response.read()
+        statuses.append(response.status)
+        connection.close()
+
+    assert regenerated.status_code == 200 and "shown only this once" in regenerated.text
+    assert statuses == [403, 403]
