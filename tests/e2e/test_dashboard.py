@@ -83,6 +83,10 @@ def test_toggle_reaches_the_device_and_settles_when_it_reports(page, live_server
     assert seen.status_code == 200 and seen.json()["data"]["v0"] == 1
     expect(page.locator(".switch-state")).to_have_text("On")
     expect(switch).to_have_attribute("aria-checked", "true")
+    expect(switch).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(switch).to_have_attribute("aria-checked", "false")
+    expect(page.locator(".switch-state")).to_have_text("Off · pending")
 
 
 def test_toggle_falls_back_to_a_post_while_the_websocket_is_down(page, live_server):

@@ -31,11 +31,20 @@
     if (status) status.textContent = { open: "Live", connecting: "Connecting…", closed: "Reconnecting…" }[state];
   }
 
+  // A live update may replace the element that has the keyboard focus (a switch just toggled):
+  // give the focus to its replacement, as htmx does for its own requests.
+  var focusedId = null;
+  document.addEventListener("htmx:wsBeforeMessage", function () {
+    focusedId = document.activeElement && document.activeElement.id;
+  });
+
   // "Live" once the server's first message (a snapshot of everything live on the page) is in.
   document.addEventListener("htmx:wsConnecting", function () { setLiveState("connecting"); });
   document.addEventListener("htmx:wsOpen", function () { liveSocketOpen = true; });
   document.addEventListener("htmx:wsAfterMessage", function () {
     if (document.body.dataset.live !== "open") setLiveState("open");
+    var replacement = focusedId && document.getElementById(focusedId);
+    if (replacement && replacement !== document.activeElement) replacement.focus();
   });
   document.addEventListener("htmx:wsClose", function () { liveSocketOpen = false; setLiveState("closed"); });
   // The notification stream reconnects by itself (EventSource); the state is kept for tests and styles.
