@@ -136,7 +136,7 @@ def test_admin_page_lists_users_and_devices_and_regenerates_any_token(client, br
     regenerated = browser.htmx("POST", f"/devices/{device.id}/token")
 
     assert device.owner.email in html and admin.email in html and "Fleet member" in html
-    assert f"Regenerate token for Fleet member" in html
+    assert "Regenerate token for Fleet member" in html
     assert regenerated.status_code == 200
     assert client.post(f"/devices/{device.id}/telemetry", json={"device_token": device.token, "data": {"v0": 1}}).status_code == 403
 
