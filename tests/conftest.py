@@ -132,3 +132,11 @@ def live_server_factory(tmp_path_factory):
 def live_server(live_server_factory):
     """One gunicorn + gevent server (one worker) for the tests of a module."""
     return live_server_factory()
+
+
+@pytest.fixture
+def settle(app):
+    """Wait until the ingest writer has stored and announced everything sent so far."""
+    from webapp.services.ingest_writer import ingest_writer
+
+    return ingest_writer(app).drain
