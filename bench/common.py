@@ -48,6 +48,7 @@ def start_thingsnxt(workers=None, **settings):
         "SECRET_KEY": "bench-secret",
         "RATELIMIT_DEVICE": "1000000 per 60 seconds",
         "RATELIMIT_DEFAULT": "1000000 per 60 seconds",
+        "RATELIMIT_AUTH_FAILURES": "1000000 per 60 seconds",
     }
     server = LiveServer(tempfile.mkdtemp(prefix="thingsnxt-bench-"), base | settings, workers=workers or default_workers())
     return server.start()

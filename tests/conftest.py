@@ -30,6 +30,7 @@ def settings_for_tests(database_url):
         "SECRET_KEY": "test-secret-key",
         "RATELIMIT_DEFAULT": "100000 per 60 seconds",
         "RATELIMIT_DEVICE": "100000 per 60 seconds",
+        "RATELIMIT_AUTH_FAILURES": "100000 per 60 seconds",
     }
 
 

@@ -72,6 +72,7 @@ class Config:
     RATELIMIT_ENABLED = True
     RATELIMIT_DEFAULT = "100 per 60 seconds"
     RATELIMIT_DEVICE = "100 per 60 seconds"
+    RATELIMIT_AUTH_FAILURES = "30 per 60 seconds"
 
     # Presence
     OFFLINE_TIMEOUT = 60
