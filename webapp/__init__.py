@@ -10,6 +10,7 @@ from webapp.extensions import db, migrate, sock
 from webapp.json_provider import OrjsonProvider
 from webapp import metrics, rate_limiting, request_log, security_headers, vendor_assets
 from webapp.realtime.broker import create_broker
+from webapp.sessions import CookieSessions
 from webapp.services.device_directory import DeviceDirectory
 from webapp.services.ingest_writer import IngestWriter
 from webapp.services.rate_limits import create_counter
@@ -18,6 +19,7 @@ def create_app(overrides=None):
     """The application: settings from the environment, then `overrides` (tests pass theirs)."""
     app = Flask(__name__, instance_relative_config=True)
     app.json = OrjsonProvider(app)
+    app.session_interface = CookieSessions()
     app.config.update(Config.from_environment())
     app.config.update(overrides or {})
     check_production_settings(app.config)

@@ -52,11 +52,17 @@ def init_app(app):
     def start_timer():
         g.metrics_started = time.perf_counter()
 
+    counters, timers = {}, {}
+
     @app.after_request
     def count_request(response):
         endpoint = request.endpoint or "unmatched"
-        REQUESTS.labels(request.method, endpoint, response.status_code).inc()
-        LATENCY.labels(endpoint).observe(time.perf_counter() - g.get("metrics_started", time.perf_counter()))
+        key = (request.method, endpoint, response.status_code)
+        # Labelled children are looked up once: .labels() costs as much again as .inc().
+        counter = counters.get(key) or counters.setdefault(key, REQUESTS.labels(*key))
+        timer = timers.get(endpoint) or timers.setdefault(endpoint, LATENCY.labels(endpoint))
+        counter.inc()
+        timer.observe(time.perf_counter() - g.get("metrics_started", time.perf_counter()))
         return response
 
 

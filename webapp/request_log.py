@@ -9,7 +9,7 @@ import logging
 import re
 import sys
 import time
-import uuid
+import secrets
 
 import orjson
 from flask import g, has_request_context, request
@@ -61,7 +61,7 @@ def init_app(app):
     @app.before_request
     def assign_request_id():
         offered = request.headers.get("X-Request-ID", "")
-        g.request_id = offered if REQUEST_ID.match(offered) else uuid.uuid4().hex
+        g.request_id = offered if REQUEST_ID.match(offered) else secrets.token_hex(16)
         g.request_started = time.perf_counter()
 
     @app.after_request
