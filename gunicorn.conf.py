@@ -1,7 +1,9 @@
 """gunicorn settings: gevent workers, bind address and worker count from webapp/config.py."""
 import importlib.util
 import os
+import shutil
 import sys
+import tempfile
 
 # Loaded by path, not imported as webapp.config: importing the package here
 # would load psycopg in the master before gevent patches the workers.
@@ -25,6 +27,18 @@ def on_starting(server):
             "Refusing to start %d workers without REDIS_URL: rate limits, live updates and long-polls "
             "must be shared between worker processes. Set REDIS_URL or use WEB_CONCURRENCY=1." % server.cfg.workers
         )
+    # Every worker writes its metrics here; /metrics sums them (prometheus_client multiprocess mode).
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="thingsnxt-metrics-")
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    shutil.rmtree(os.environ.get("PROMETHEUS_MULTIPROC_DIR", ""), ignore_errors=True)
 
 
 def post_worker_init(worker):

@@ -48,6 +48,7 @@ def start_thingsnxt(workers=None, **settings):
         "SECRET_KEY": "bench-secret",
         "RATELIMIT_DEVICE": "1000000 per 60 seconds",
         "RATELIMIT_DEFAULT": "1000000 per 60 seconds",
+        "RATELIMIT_AUTH_FAILURES": "1000000 per 60 seconds",
     }
     server = LiveServer(tempfile.mkdtemp(prefix="thingsnxt-bench-"), base | settings, workers=workers or default_workers())
     return server.start()
@@ -129,7 +130,7 @@ def wrk(url, script, script_args, connections=64, duration=10, threads=2):
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     output = subprocess.run(
         ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration}s", "--timeout", "10s", "-s", script, url, "--", *script_args],
-        capture_output=True, text=True, check=True,
+        capture_output=True, text=True, check=True, env={**os.environ, "LUA_PATH": os.path.join(ROOT, "bench", "lua", "?.lua") + ";;"},
     ).stdout
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     line = next(line for line in output.splitlines() if line.startswith("WRK_RESULT "))

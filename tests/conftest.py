@@ -31,6 +31,7 @@ def settings_for_tests(database_url):
         "RATELIMIT_DEFAULT": "100000 per 60 seconds",
         "RATELIMIT_DEVICE": "100000 per 60 seconds",
         "RATELIMIT_LOGIN": "100000 per 60 seconds",
+        "RATELIMIT_AUTH_FAILURES": "100000 per 60 seconds",
     }
 
 
@@ -133,3 +134,11 @@ def live_server_factory(tmp_path_factory):
 def live_server(live_server_factory):
     """One gunicorn + gevent server (one worker) for the tests of a module."""
     return live_server_factory()
+
+
+@pytest.fixture
+def settle(app):
+    """Wait until the ingest writer has stored and announced everything sent so far."""
+    from webapp.services.ingest_writer import ingest_writer
+
+    return ingest_writer(app).drain

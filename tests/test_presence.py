@@ -26,11 +26,12 @@ def silence(app, device, seconds):
         db.session.commit()
 
 
-def test_first_request_marks_online_and_notifies_once(app, client, make_device):
+def test_first_request_marks_online_and_notifies_once(app, client, make_device, settle):
     device = make_device(name="Boiler")
 
     for _ in range(3):
         client.post(f"/devices/{device.id}/telemetry", json={"device_token": device.token, "data": {"t": 1}})
+    settle()
 
     assert status(app, device) == "online"
     assert notifications_of(app, device, "online") == ["Boiler came online"]
@@ -101,10 +102,11 @@ def test_sweep_interval_is_a_fifth_of_the_smallest_timeout(app, make_device):
     assert interval <= 1.0
 
 
-def test_flapping_device_notifies_once_per_cooldown_and_counts_the_rest(app, client, make_device):
+def test_flapping_device_notifies_once_per_cooldown_and_counts_the_rest(app, client, make_device, settle):
     device = make_device(offline_timeout=5)
     for _ in range(4):
         client.post(f"/devices/{device.id}/telemetry", json={"device_token": device.token, "data": {}})
+        settle()
         silence(app, device, 60)
         with app.app_context():
             presence.mark_offline_stale_devices(now_ms())

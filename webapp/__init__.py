@@ -1,16 +1,16 @@
 """ThingsNXT: an IoT platform for ESP32 devices."""
-import logging
 import os
 
 from flask import Flask
 from sqlalchemy import event
 
-from webapp.config import Config, database_url
+from webapp.config import Config, check_production_settings, database_url
 from webapp.errors import register_error_handlers
 from webapp.extensions import db, migrate, sock
 from webapp.json_provider import OrjsonProvider
-from webapp import rate_limiting, vendor_assets
+from webapp import metrics, rate_limiting, request_log, security_headers, vendor_assets
 from webapp.realtime.broker import create_broker
+from webapp.sessions import CookieSessions
 from webapp.services.device_directory import DeviceDirectory
 from webapp.services.ingest_writer import IngestWriter
 from webapp.services.rate_limits import create_counter
@@ -19,8 +19,10 @@ def create_app(overrides=None):
     """The application: settings from the environment, then `overrides` (tests pass theirs)."""
     app = Flask(__name__, instance_relative_config=True)
     app.json = OrjsonProvider(app)
+    app.session_interface = CookieSessions()
     app.config.update(Config.from_environment())
     app.config.update(overrides or {})
+    check_production_settings(app.config)
     _derive_settings(app)
     os.makedirs(app.instance_path, exist_ok=True)
 
@@ -28,7 +30,10 @@ def create_app(overrides=None):
     with app.app_context():
         _tune_database(db.engine)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
+    request_log.init_app(app)
     rate_limiting.init_app(app)
+    security_headers.init_app(app)
+    metrics.init_app(app)
     sock.init_app(app)
     app.extensions["broker"] = create_broker(app.config)
     app.extensions["device_directory"] = DeviceDirectory(app.extensions["broker"])
@@ -46,7 +51,6 @@ def create_app(overrides=None):
     realtime_routes.init_app(app)
     cli.register(app)
     register_error_handlers(app)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return app
 
 

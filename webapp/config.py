@@ -32,11 +32,16 @@ def database_url(raw, instance_path):
     return raw
 
 
+DEFAULT_SECRET_KEY = "dev-insecure-secret-key"
+MIN_PRODUCTION_SECRET_LENGTH = 32
+
+
 class Config:
     """Defaults for every setting; `Config.from_environment()` applies the environment."""
 
     # Core
-    SECRET_KEY = "dev-insecure-secret-key"
+    ENVIRONMENT = "development"
+    SECRET_KEY = DEFAULT_SECRET_KEY
     DATABASE_URL = ""
     REDIS_URL = ""
     REDIS_KEY_PREFIX = "thingsnxt:"
@@ -48,6 +53,10 @@ class Config:
     WEB_CONCURRENCY = 1
     WORKER_CONNECTIONS = 1000
     TRUSTED_PROXIES = 0
+
+    # Observability
+    ACCESS_LOG = False
+    METRICS_TOKEN = ""
 
     # Browser assets: from the CDN with SRI, or (1) served by this app from static/vendor/
     SERVE_VENDOR_ASSETS = False
@@ -63,6 +72,7 @@ class Config:
     RATELIMIT_ENABLED = True
     RATELIMIT_DEFAULT = "100 per 60 seconds"
     RATELIMIT_DEVICE = "100 per 60 seconds"
+    RATELIMIT_AUTH_FAILURES = "30 per 60 seconds"
 
     # Presence
     OFFLINE_TIMEOUT = 60
@@ -94,3 +104,15 @@ class Config:
             else:
                 settings[name] = _str(name, default)
         return settings
+
+
+def check_production_settings(config):
+    """Refuse to run in production with settings that are only safe on a developer's machine."""
+    if config["ENVIRONMENT"] != "production":
+        return
+    if config["SECRET_KEY"] == DEFAULT_SECRET_KEY or len(config["SECRET_KEY"]) < MIN_PRODUCTION_SECRET_LENGTH:
+        raise RuntimeError(
+            f"ENVIRONMENT=production needs SECRET_KEY set to a random value of at least {MIN_PRODUCTION_SECRET_LENGTH} "
+            "characters (e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))'): "
+            "the default key would let anyone forge session cookies."
+        )

@@ -3,6 +3,7 @@
 -- wrk threads, wrk connections (the Lua side cannot see -t and -c).
 -- Each wrk thread takes every n-th device; each connection waits delay() between requests,
 -- so the load is paced (open loop, approximately) rather than as fast as answers come.
+local report = require("report") -- LUA_PATH points at bench/lua (bench/common.py sets it)
 statuses = {} -- global: done() reads it from each thread
 local threads = {}
 local thread_count = 0
@@ -67,20 +68,5 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local merged = {}
-  for _, thread in ipairs(threads) do
-    for status, count in pairs(thread:get("statuses")) do
-      merged[status] = (merged[status] or 0) + count
-    end
-  end
-  local parts = {}
-  for status, count in pairs(merged) do
-    parts[#parts + 1] = string.format('"%d":%d', status, count)
-  end
-  io.write(string.format(
-    'WRK_RESULT {"requests":%d,"duration_us":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,"max_us":%d,' ..
-    '"socket_errors":%d,"statuses":{%s}}\n',
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(90), latency:percentile(99),
-    latency.max, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-    table.concat(parts, ",")))
+  report.done(threads, summary, latency)
 end

@@ -129,3 +129,18 @@ def test_limits_keep_counting_in_the_worker_when_redis_is_down(caplog):
     assert results == [True, True, False]
     assert counter.redis_down
     assert "Redis unreachable" in caplog.text
+
+
+def test_failed_token_attempts_from_one_address_are_throttled(database_url, make_device):
+    app = create_app(settings_for_tests(database_url) | {"RATELIMIT_AUTH_FAILURES": "3 per 60 seconds"})
+    client, device = app.test_client(), make_device()
+
+    guesses = [
+        client.post(f"/devices/{device.id}/telemetry", json={"device_token": f"guess-{i}", "data": {}}, environ_base={"REMOTE_ADDR": "203.0.113.66"}).status_code
+        for i in range(5)
+    ]
+    honest = client.post(f"/devices/{device.id}/telemetry", json={"device_token": device.token, "data": {}}, environ_base={"REMOTE_ADDR": "203.0.113.67"})
+
+    assert guesses == [403, 403, 403, 429, 429]
+    assert honest.status_code == 200
+    app.extensions["broker"].close()

@@ -51,19 +51,18 @@ class DeviceDirectory:
 
     def by_token(self, token):
         """The identity owning `token`, or None."""
-        self._listen_for_changes()
         token_hash = tokens.hash_token(token)
-        identity = self._by_token_hash.get(token_hash)
-        if identity is None:
-            identity = self._load(Device.token_hash == token_hash)
-        return identity
+        return self._lookup(self._by_token_hash, token_hash, Device.token_hash)
 
     def by_id(self, device_id):
         """The identity of device `device_id`, or None."""
+        return self._lookup(self._by_id, device_id, Device.id)
+
+    def _lookup(self, cache, key, column):
         self._listen_for_changes()
-        identity = self._by_id.get(device_id)
+        identity = cache.get(key)
         if identity is None:
-            identity = self._load(Device.id == device_id)
+            identity = self._load(column == key)
         return identity
 
     def rules(self, device_id):

@@ -7,7 +7,7 @@ which answers once its readings are committed.
 """
 from flask import current_app
 
-from webapp.errors import InvalidRequest
+from webapp.errors import InvalidRequest, InvalidToken, NotFound
 from webapp.extensions import db
 from webapp.services import devices, rate_limits, rules
 from webapp.services.clock import now_ms, parse_timestamp_ms
@@ -40,7 +40,14 @@ def record_poll(token, source_ip):
 
 def admit_device(token, device_id, readings, source_ip):
     """The authenticated device, once its rules and its rate limit let this request through."""
-    device = devices.authenticate_device(token, device_id)
+    try:
+        device = devices.authenticate_device(token, device_id)
+    except (InvalidToken, NotFound):
+        # Guessing tokens or ids from one address is throttled: past the limit, failures answer 429.
+        refused = rate_limits.count_request("RATELIMIT_AUTH_FAILURES", "auth-failure", source_ip)
+        if refused is not None:
+            raise refused from None
+        raise
     over_limit = rate_limits.count_device_request(device.id)
     rules.enforce_rules(device, readings, source_ip)
     if over_limit is not None:

@@ -18,6 +18,7 @@ import secrets
 import threading
 from dataclasses import dataclass, field
 
+from webapp import metrics
 from webapp.extensions import db
 from webapp.realtime import events
 from webapp.services import presence, sql, state, values
@@ -65,9 +66,9 @@ class Job:
 class IngestWriter:
     def __init__(self, app):
         self._app = app
-        self._jobs = queue.SimpleQueue()
+        self._jobs = queue.Queue()
         # What a transaction announces (events, presence) goes out from a thread of its own: never slows the writer.
-        self._announcements = queue.SimpleQueue()
+        self._announcements = queue.Queue()
         self._threads = None
         self._start_lock = threading.Lock()
         self._last_ts = {}
@@ -80,6 +81,11 @@ class IngestWriter:
         if job.error is not None:
             raise job.error
         return job
+
+    def drain(self):
+        """Wait until everything queued so far is written and announced (for shutdown and tests)."""
+        self._jobs.join()
+        self._announcements.join()
 
     def _ensure_running(self):
         # Started on first use, inside the serving process, so never before gevent patches it.
@@ -99,6 +105,7 @@ class IngestWriter:
             with self._app.app_context():
                 self._write_batch(batch)
                 db.session.remove()
+            _done_with(self._jobs, batch)
 
     def _announce_forever(self):
         while True:
@@ -109,6 +116,7 @@ class IngestWriter:
                 except Exception:
                     log.exception("announcing ingested readings failed")
                 db.session.remove()
+            _done_with(self._announcements, announcements)
 
     def _write_batch(self, batch):
         try:
@@ -122,6 +130,7 @@ class IngestWriter:
             for job in batch:
                 self._write_batch([job])
             return
+        metrics.READINGS.inc(announcements.pop("readings"))
         for job in batch:
             job.done.set()
         self._announcements.put(announcements)
@@ -142,6 +151,7 @@ class IngestWriter:
             ]
             if readings:
                 cursor.executemany(INSERT_READINGS, readings)
+            readings_stored = len(readings)
             newest = self._newest_per_key(batch)
             if newest:
                 cursor.executemany(UPSERT_REPORTED, newest)
@@ -155,7 +165,12 @@ class IngestWriter:
             reported = {key: value for _, data in sorted(job.records, key=lambda record: record[0]) for key, value in data.items()}
             if reported:
                 messages.append(events.state_message(job.view, changed=reported, source="device"))
-        return {"messages": messages, "online": [device_id for device_id, stored_claim in seen if stored_claim == claim], "now": now}
+        return {
+            "messages": messages,
+            "online": [device_id for device_id, stored_claim in seen if stored_claim == claim],
+            "now": now,
+            "readings": readings_stored,
+        }
 
     def _timestamp(self, job, now):
         """Give live readings strictly increasing timestamps per device: history is keyed by (device, key, ts)."""
@@ -209,6 +224,11 @@ def _take_all(jobs, limit):
         except queue.Empty:
             break
     return taken
+
+
+def _done_with(items_queue, items):
+    for _ in items:
+        items_queue.task_done()
 
 
 def ingest_writer(app):

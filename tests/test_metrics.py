@@ -1,0 +1,52 @@
+"""/metrics: off by default, guarded by its token, and summed over every gunicorn worker."""
+import os
+import re
+
+import pytest
+import requests
+
+from webapp.services.ingest_writer import ingest_writer
+
+
+def metric(text, name):
+    """The sum of a metric's samples in a Prometheus text exposition."""
+    return sum(float(value) for value in re.findall(rf"^{name}(?:{{[^}}]*}})? ([0-9.e+]+)$", text, re.M))
+
+
+def test_metrics_are_off_without_a_token(client):
+    assert client.get("/metrics").status_code == 404
+
+
+def test_metrics_need_the_token(app, client, make_device):
+    app.config["METRICS_TOKEN"] = "scrape-secret"
+    try:
+        device = make_device()
+        client.post(f"/devices/{device.id}/telemetry", json={"device_token": device.token, "data": {"a": 1, "b": 2}})
+        ingest_writer(app).drain()
+        refused = client.get("/metrics", headers={"Authorization": "Bearer guess"})
+        scraped = client.get("/metrics", headers={"Authorization": "Bearer scrape-secret"})
+    finally:
+        app.config["METRICS_TOKEN"] = ""
+
+    assert refused.status_code == 401
+    text = scraped.get_data(as_text=True)
+    assert metric(text, "thingsnxt_readings_ingested_total") >= 2
+    assert metric(text, "thingsnxt_devices_online") >= 1
+    assert 'endpoint="api.post_telemetry"' in text
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="two workers need REDIS_URL (CI runs the suite again with Redis)")
+def test_metrics_sum_every_worker(live_server_factory):
+    server = live_server_factory(workers=2, METRICS_TOKEN="scrape-secret")
+    device = server.create_device()
+    for number in range(40):
+        # A new connection each time, so that both workers get some.
+        posted = requests.post(
+            f"{server.url}/devices/{device['device_id']}/telemetry", json={"device_token": device["device_token"], "data": {"n": number}}, timeout=10
+        )
+        assert posted.ok
+    text = requests.get(f"{server.url}/metrics", headers={"Authorization": "Bearer scrape-secret"}, timeout=10).text
+
+    posts = re.findall(r'^thingsnxt_http_requests_total\{[^}]*endpoint="api.post_telemetry"[^}]*status="200"[^}]*\} ([0-9.e+]+)$', text, re.M)
+    assert sum(float(count) for count in posts) == 40
+    assert metric(text, "thingsnxt_readings_ingested_total") == 40
