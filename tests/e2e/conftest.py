@@ -18,3 +18,20 @@ def browser_type_launch_args(browser_type_launch_args):
 @pytest.fixture(scope="module")
 def live_server(live_server_factory):
     return live_server_factory(**SERVER_SETTINGS)
+
+
+@pytest.fixture(autouse=True)
+def no_script_errors_nor_policy_violations(request):
+    """Every page of every browser test runs without an uncaught script error or a Content-Security-Policy refusal.
+
+    (Failed loads are not counted: some tests make them on purpose, a 404 or a refused WebSocket.)
+    """
+    if "page" not in request.fixturenames:
+        yield
+        return
+    page = request.getfixturevalue("page")
+    problems = []
+    page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    page.on("console", lambda message: problems.append(message.text) if "Content Security Policy" in message.text else None)
+    yield
+    assert problems == []
