@@ -192,3 +192,17 @@ def test_a_widget_of_one_device_is_not_reachable_through_another(browser_for, ma
     response = browser.htmx("POST", f"/devices/{second.id}/widgets/{widget_id}/toggle", data={"value": "1"})
 
     assert response.status_code == 404
+
+
+def test_a_toggled_switch_comes_back_as_it_was_shown_on_the_overview_or_the_device_page(browser_for, make_device):
+    device = make_device()
+    browser = browser_for(device.owner)
+    (widget_id,) = widget_ids(add_widget(browser, device, kind="switch", label="Lamp"))
+    toggle = f"/devices/{device.id}/widgets/{widget_id}/toggle"
+
+    on_overview = browser.htmx("POST", toggle, data={"value": "1"}).get_data(as_text=True)
+    on_device_page = browser.htmx("POST", toggle, data={"value": "0", "editable": "1"}).get_data(as_text=True)
+
+    assert 'name="editable"' not in browser.get("/").get_data(as_text=True)
+    assert "Remove" not in on_overview and 'aria-checked="true"' in on_overview
+    assert "Remove" in on_device_page and 'name="editable" value="1"' in on_device_page

@@ -3,7 +3,7 @@
 A switch toggles over the WebSocket (realtime/ws.py); the POST here is the
 fallback the page uses while the WebSocket is down.
 """
-from flask import render_template
+from flask import render_template, request
 
 from webapp.auth.current_user import current_user, login_required
 from webapp.dashboard import bp
@@ -45,7 +45,9 @@ def remove_widget(device_id, widget_id):
 @login_required
 def toggle_switch(device_id, widget_id):
     widget, view = widgets.set_switch(current_user(), widget_id, on=form_int("value") != 0, device_id=device_id)
-    return render_template("dashboard/_widget.html", widget=widget, data=view.data, pending=view.pending(), editable=True)
+    # The switch says whether it sits on the device page, with the widget's edit buttons, or on the overview.
+    editable = request.form.get("editable") == "1"
+    return render_template("dashboard/_widget.html", widget=widget, data=view.data, pending=view.pending(), editable=editable)
 
 
 def _widget_grid(device_id, close_editor=False):
