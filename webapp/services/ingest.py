@@ -15,7 +15,7 @@ from webapp.errors import InvalidRequest
 from webapp.extensions import db
 from webapp.models import DeviceState, Reading
 from webapp.realtime import events
-from webapp.services import devices, presence, rate_limits, rules, sql, state, values
+from webapp.services import devices, presence, rate_limits, rules, sql, state, values, webhooks
 from webapp.services.clock import now_ms, parse_timestamp_ms
 
 
@@ -115,6 +115,7 @@ def _store(device, timed, now, duplicates=0):
     view = state.read_state(device.id)
     changed = _apply_reported(view, timed)
     went_online = presence.mark_seen(view, now, state_changed=bool(changed))
+    webhooks.enqueue_telemetry(device.id, timed, now)
     db.session.commit()
 
     if went_online:

@@ -1,6 +1,6 @@
 """Notifications to device owners, with a per-device, per-kind cooldown against flapping spam.
 
-Kinds: `online`, `offline`, `rule_denied` (and more as features add them).
+Kinds: `online`, `offline`, `rule_denied`, `webhook_failing` (and more as features add them).
 Within NOTIFICATION_COOLDOWN seconds of the last notification of a kind for
 a device, a repeat is not stored anew but counted on that notification
 ("3 more while muted"). The cooldown is claimed with one conditional UPDATE,
@@ -27,7 +27,7 @@ def notify_owner(device_id, kind, text, now=None):
         return None
     owner_id, message = device.owner_id, f"{device.name} {text}"
     if not _claim_cooldown(device_id, kind, now):
-        _count_muted(device_id, kind)
+        _count_muted(owner_id, device_id, kind)
         return None
     notification = Notification(user_id=owner_id, device_id=device_id, kind=kind, message=message, created_ms=now, muted_count=0)
     db.session.add(notification)
@@ -56,26 +56,33 @@ def _claim_cooldown(device_id, kind, now):
     ).rowcount
     if claimed:
         return True
+    # RETURNING, not rowcount: psycopg reports -1 rows for INSERT … ON CONFLICT.
     first = db.session.execute(
         sql.insert(NotificationCooldown)
         .values(device_id=device_id, kind=kind, last_sent_ms=now)
         .on_conflict_do_nothing()
-    ).rowcount
-    return first == 1
+        .returning(NotificationCooldown.kind)
+    ).first()
+    return first is not None
 
 
-def _count_muted(device_id, kind):
+def _count_muted(owner_id, device_id, kind):
+    """Count a muted repeat on the notification that opened the cooldown, and tell live dashboards."""
     notification_id = db.session.scalar(
         select(NotificationCooldown.notification_id).where(NotificationCooldown.device_id == device_id, NotificationCooldown.kind == kind)
     )
+    muted_count = None
     if notification_id is not None:
-        db.session.execute(
+        muted_count = db.session.scalar(
             update(Notification)
             .where(Notification.id == notification_id)
             .values(muted_count=Notification.muted_count + 1)
+            .returning(Notification.muted_count)
             .execution_options(synchronize_session=False)
         )
     db.session.commit()
+    if muted_count is not None:
+        events.publish_notification_muted(owner_id, {"id": notification_id, "device_id": device_id, "kind": kind, "muted_count": muted_count})
 
 
 def describe(notification):

@@ -8,12 +8,13 @@ writes a random claim id that it alone reads back.
 import logging
 import secrets
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import BigInteger, case, func, literal, select, update
 
 from webapp.extensions import db
 from webapp.models import Device
 from webapp.realtime import events
-from webapp.services import notifications
+from webapp.services.clock import now_ms
+from webapp.services import notifications, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -43,22 +44,45 @@ def mark_seen(view, now, state_changed=False):
         .execution_options(synchronize_session=False)
     ).one()
     view.version, view.changed_ms = row.state_version, row.state_changed_ms
-    return row.presence_claim == claim
+    went_online = row.presence_claim == claim
+    if went_online:
+        webhooks.enqueue_status([view.device_id], "online", now)
+    return went_online
 
 
 def mark_offline_stale_devices(now):
     """Mark offline every online device silent for longer than its timeout; the ids marked."""
-    gone = db.session.execute(
-        update(Device)
-        .where(Device.status == "online", Device.last_seen_ms < now - Device.offline_timeout * 1000)
-        .values(status="offline")
-        .returning(Device.id)
-        .execution_options(synchronize_session=False)
-    ).scalars().all()
+    gone = dict(
+        db.session.execute(
+            update(Device)
+            # `now` typed BIGINT: PostgreSQL would otherwise bind it as the INTEGER of offline_timeout.
+            .where(Device.status == "online", Device.last_seen_ms < literal(now, BigInteger) - Device.offline_timeout * 1000)
+            .values(status="offline")
+            .returning(Device.id, Device.last_seen_ms)
+            .execution_options(synchronize_session=False)
+        ).all()
+    )
+    webhooks.enqueue_status(gone, "offline", now, last_seen_ms=gone)
     db.session.commit()
     for device_id in gone:
         announce(device_id, "offline", now)
-    return gone
+    _republish_back_online(gone)
+    return list(gone)
+
+
+def _republish_back_online(device_ids):
+    """Set right the dashboards of devices that came back while the sweep announced them offline.
+
+    A request may commit "online" just after the sweep committed "offline" and
+    publish before the sweep does; the last status event must be "online".
+    Read after publishing: a request committing later publishes after us.
+    """
+    if not device_ids:
+        return
+    back = db.session.scalars(select(Device.id).where(Device.id.in_(list(device_ids)), Device.status == "online")).all()
+    db.session.commit()
+    for device_id in back:
+        events.publish_status(device_id, "online", now_ms())
 
 
 def announce(device_id, status, now):
