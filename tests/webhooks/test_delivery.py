@@ -2,6 +2,7 @@
 import hashlib
 import hmac
 import socket
+import threading
 
 from sqlalchemy import func, select, update
 
@@ -328,3 +329,44 @@ def test_old_finished_deliveries_are_pruned_and_pending_ones_kept(app, client, m
         assert db.session.scalar(select(func.count()).select_from(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook["id"])) == 1
         db.session.remove()
     assert attempts(client, device) == []
+
+
+def test_concurrent_workers_never_claim_the_same_delivery(app, client, make_device, make_webhook, receiver):
+    device = make_device()
+    webhook = make_webhook(device, receiver.url)
+    for n in range(20):
+        post(client, device, {"n": n})
+    mine = {row.id for row in deliveries(app, webhook["id"])}
+    barrier, claimed, lock = threading.Barrier(6), [], threading.Lock()
+
+    def worker():
+        barrier.wait()
+        with app.app_context():
+            while True:
+                _, rows = webhook_delivery.claim_due(now_ms(), 3)
+                if not rows:
+                    break
+                with lock:
+                    claimed.extend(row.id for row in rows)
+            db.session.remove()
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    ours = [row_id for row_id in claimed if row_id in mine]
+    assert sorted(ours) == sorted(mine)
+    assert len(ours) == len(set(ours)) == 20
+
+
+def test_deleting_a_device_deletes_its_webhooks_and_their_log(app, client, make_device, make_webhook, receiver, deliver_until):
+    device = make_device()
+    webhook = make_webhook(device, receiver.url)
+    post(client, device, {"v0": 1})
+    deliver_until(lambda: receiver.received(device.id), what="the delivery")
+
+    assert client.delete(f"/api/devices/{device.id}", headers=device.owner.headers).status_code == 204
+    assert deliveries(app, webhook["id"]) == []
+    assert webhook_row(app, webhook["id"]) is None

@@ -18,6 +18,10 @@ from webapp.services import notifications, webhooks
 
 log = logging.getLogger(__name__)
 
+# The shortest offline_timeout the API accepts (schemas.DeviceUpdateIn), in seconds.
+SHORTEST_API_TIMEOUT = 5
+MIN_SWEEP_INTERVAL = 0.2
+
 
 def _claim_id():
     return secrets.randbits(62) + 1
@@ -93,9 +97,14 @@ def announce(device_id, status, now):
 
 
 def sweep_interval(config):
-    """Seconds between sweeps: a fifth of the smallest timeout, so offline shows by 1.2 × timeout."""
+    """Seconds between sweeps: a fifth of the smallest timeout, so offline shows by 1.2 × timeout.
+
+    Never more than a fifth of the shortest timeout the API accepts: a device
+    created or changed on another worker with that timeout is then swept in
+    time without this worker hearing of it.
+    """
     if config["PRESENCE_SWEEP_INTERVAL"] > 0:
         return config["PRESENCE_SWEEP_INTERVAL"]
-    smallest = db.session.scalar(select(func.min(Device.offline_timeout))) or config["OFFLINE_TIMEOUT"]
+    smallest = db.session.scalar(select(func.min(Device.offline_timeout)))
     db.session.commit()
-    return max(0.5, min(smallest, config["OFFLINE_TIMEOUT"]) / 5)
+    return max(MIN_SWEEP_INTERVAL, min(smallest or SHORTEST_API_TIMEOUT, SHORTEST_API_TIMEOUT) / 5)
