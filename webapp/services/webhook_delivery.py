@@ -41,9 +41,10 @@ RESPONSE_SNIPPET_BYTES = 200
 def deliver_due(now=None):
     """Claim up to WEBHOOK_BATCH_SIZE due deliveries and attempt them; how many were claimed."""
     now = now or now_ms()
+    claimed_at = time.monotonic()
     claim, rows = claim_due(now, current_app.config["WEBHOOK_BATCH_SIZE"])
     for webhook_id, group in groupby(rows, key=lambda row: row.webhook_id):
-        _deliver_in_order(webhook_id, list(group), claim)
+        _deliver_in_order(webhook_id, list(group), claim, claimed_at)
     return len(rows)
 
 
@@ -95,13 +96,17 @@ def lease_ms():
     return max(config["WEBHOOK_LEASE_MS"], 2 * config["WEBHOOK_TIMEOUT"] * 1000)
 
 
-def _deliver_in_order(webhook_id, rows, claim):
-    """Send one webhook's rows oldest first, stopping at the first failure (which pauses the webhook)."""
+def _deliver_in_order(webhook_id, rows, claim, leased_at):
+    """Send one webhook's rows oldest first, stopping at the first failure (which pauses the webhook).
+
+    Before each send, a lease half used up is renewed, so no row's lease can
+    run out while it is being sent (the lease is at least two timeouts).
+    """
     webhook = db.session.execute(select(Webhook.id, Webhook.device_id, Webhook.url, Webhook.secret).where(Webhook.id == webhook_id)).first()
     db.session.commit()
     if webhook is None:
         return
-    pending, leased_at = list(rows), time.monotonic()
+    pending = list(rows)
     while pending:
         if time.monotonic() - leased_at > lease_ms() / 2000:
             pending, leased_at = _renew(pending, claim), time.monotonic()
