@@ -42,8 +42,10 @@ def _sweep_presence_forever(app, stop):
 
 
 def deliver_webhooks_forever(app, stop, lane=0):
-    """One delivery lane: deliver due webhook events until `stop`; idle, poll every WEBHOOK_POLL_INTERVAL_MS.
+    """One delivery lane: deliver due webhook events until `stop`.
 
+    Idle, it waits until this worker commits new deliveries, or for
+    WEBHOOK_POLL_INTERVAL_MS (retries that came due, other workers' events).
     Several lanes per worker keep one slow receiver from holding up the others.
     """
     pruned_at = time.monotonic()
@@ -60,4 +62,5 @@ def deliver_webhooks_forever(app, stop, lane=0):
             finally:
                 app.extensions["sqlalchemy"].session.remove()
         if not claimed:
-            stop.wait(app.config["WEBHOOK_POLL_INTERVAL_MS"] / 1000)
+            webhooks.deliveries_queued.wait(app.config["WEBHOOK_POLL_INTERVAL_MS"] / 1000)
+            webhooks.deliveries_queued.clear()

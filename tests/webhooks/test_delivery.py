@@ -4,11 +4,13 @@ import hmac
 import socket
 import threading
 
+import pytest
+
 from sqlalchemy import func, select, update
 
 from webapp.extensions import db
 from webapp.models import Device, Notification, Webhook, WebhookDelivery
-from webapp.services import presence, webhook_delivery
+from webapp.services import presence, webhook_delivery, webhooks
 from webapp.services.clock import now_ms
 
 
@@ -270,10 +272,11 @@ def test_batch_uploads_send_one_event_per_new_record(app, client, make_device, m
     assert len(deliveries(app, webhook["id"])) == 3
 
 
+@pytest.mark.parametrize("scheme", ["http", "https"])
 def test_a_host_that_rebinds_to_a_private_address_is_refused_at_delivery(
-    app, client, make_device, make_webhook, receiver, webhook_settings, deliver_until, monkeypatch
+    app, client, make_device, make_webhook, receiver, webhook_settings, deliver_until, monkeypatch, scheme
 ):
-    """DNS rebinding: public when the webhook is saved, loopback when delivering."""
+    """DNS rebinding: public when the webhook is saved, loopback when delivering (refused before any TLS)."""
     webhook_settings("WEBHOOK_ALLOW_PRIVATE", False)
     real_getaddrinfo = socket.getaddrinfo
     answers = iter(["93.184.216.34"])
@@ -285,7 +288,7 @@ def test_a_host_that_rebinds_to_a_private_address_is_refused_at_delivery(
 
     monkeypatch.setattr(socket, "getaddrinfo", rebinding)
     device = make_device()
-    webhook = make_webhook(device, f"http://rebind.example:{receiver.port}/hook")
+    webhook = make_webhook(device, f"{scheme}://rebind.example:{receiver.port}/hook")
     post(client, device, {"v0": 1})
 
     deliver_until(lambda: attempts(client, device), what="an attempt")
@@ -321,8 +324,6 @@ def test_old_finished_deliveries_are_pruned_and_pending_ones_kept(app, client, m
     post(client, device, {"v0": 2})
 
     with app.app_context():
-        from webapp.services import webhooks
-
         webhooks.prune_log(now_ms() + 8 * 86_400_000)
         remaining = db.session.scalars(select(WebhookDelivery.status).where(WebhookDelivery.webhook_id == webhook["id"])).all()
         assert remaining == ["pending"]
@@ -370,3 +371,22 @@ def test_deleting_a_device_deletes_its_webhooks_and_their_log(app, client, make_
     assert client.delete(f"/api/devices/{device.id}", headers=device.owner.headers).status_code == 204
     assert deliveries(app, webhook["id"]) == []
     assert webhook_row(app, webhook["id"]) is None
+
+
+def test_only_a_commit_that_queued_deliveries_wakes_the_delivery_lanes(app, client, make_device, make_webhook, receiver):
+    hooked, plain = make_device(), make_device()
+    make_webhook(hooked, receiver.url)
+    webhooks.deliveries_queued.clear()
+
+    post(client, plain, {"v0": 1})
+    assert not webhooks.deliveries_queued.is_set()
+    post(client, hooked, {"v0": 1})
+    assert webhooks.deliveries_queued.is_set()
+
+    webhooks.deliveries_queued.clear()
+    with app.app_context():
+        webhooks.enqueue_telemetry(hooked.id, [(now_ms(), {"v0": 2})], now_ms())
+        db.session.rollback()
+        db.session.commit()
+        db.session.remove()
+    assert not webhooks.deliveries_queued.is_set()

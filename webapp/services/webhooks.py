@@ -7,10 +7,12 @@ deliver the outbox later (services/webhook_delivery.py); the ingest path
 pays one indexed SELECT, and the INSERT only when a webhook subscribes.
 """
 import secrets
+import threading
 
 import orjson
 from flask import current_app
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, event, select, update
+from sqlalchemy.orm import Session
 
 from webapp.errors import Conflict, NotFound
 from webapp.extensions import db
@@ -36,6 +38,22 @@ def _subscribed(to_devices):
 _SUBSCRIBED_ONE = _subscribed(_webhooks.c.device_id == bindparam("device_id"))
 _SUBSCRIBED_ANY = _subscribed(_webhooks.c.device_id.in_(bindparam("device_ids", expanding=True)))
 _INSERT_DELIVERIES = WebhookDelivery.__table__.insert()
+
+# Set once a transaction that queued deliveries has committed in this process: wakes its delivery
+# lanes at once (the worker that took the event delivers it); polling covers retries and the rest.
+deliveries_queued = threading.Event()
+_QUEUED = "webhook_deliveries_queued"
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_delivery_lanes(session):
+    if session.info.pop(_QUEUED, False):
+        deliveries_queued.set()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_queued(session):
+    session.info.pop(_QUEUED, None)
 
 
 # The outbox
@@ -87,7 +105,7 @@ def _enqueue(event, device_ids, payloads_of, now):
     `payloads_of(device_id)` is called only for devices with a webhook for `event`.
     """
     if not device_ids:
-        return 0
+        return
     connection = db.session.connection()
     pattern = f"%,{event},%"
     if len(device_ids) == 1:
@@ -95,7 +113,7 @@ def _enqueue(event, device_ids, payloads_of, now):
     else:
         subscribed = connection.execute(_SUBSCRIBED_ANY, {"device_ids": list(device_ids), "pattern": pattern}).all()
     if not subscribed:
-        return 0
+        return
     encoded = {}
     for webhook in subscribed:
         if webhook.device_id not in encoded:
@@ -116,7 +134,7 @@ def _enqueue(event, device_ids, payloads_of, now):
         for payload in encoded[webhook.device_id]
     ]
     connection.execute(_INSERT_DELIVERIES, rows)
-    return len(rows)
+    db.session.info[_QUEUED] = True
 
 
 # Managing webhooks
