@@ -50,3 +50,8 @@ def user_channel(user_id):
 
 def publish_notification(user_id, notification):
     broker().publish(user_channel(user_id), {"type": "notification", **notification})
+
+
+def publish_notification_muted(user_id, muted):
+    """A repeat muted by the cooldown: `muted` is {id, device_id, kind, muted_count} of the notification it counts on."""
+    broker().publish(user_channel(user_id), {"type": "notification_muted", **muted})
