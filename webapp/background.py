@@ -1,21 +1,28 @@
-"""Work each worker process does beside requests: the presence sweep, and ending live streams on exit.
+"""Work each worker process does beside requests: the presence sweep, webhook delivery, and ending live streams on exit.
 
 Started by gunicorn's post_worker_init hook (after gevent has patched the
-worker), never by create_app, so tests and CLI commands start no threads.
+worker, so these threads are greenlets), never by create_app, so tests and
+CLI commands start no threads.
 """
 import logging
 import threading
+import time
 
-from webapp.services import presence
+from webapp.services import presence, webhook_delivery, webhooks
 from webapp.services.clock import now_ms
 
 log = logging.getLogger(__name__)
+
+# Finished webhook deliveries are pruned this often (per worker).
+PRUNE_INTERVAL = 600
 
 
 def start_background_tasks(app, worker_alive=None):
     """`worker_alive` (gunicorn's worker.alive) turning false means the worker is stopping."""
     stop = threading.Event()
     threading.Thread(target=_sweep_presence_forever, args=(app, stop), name="presence-sweep", daemon=True).start()
+    for lane in range(app.config["WEBHOOK_CONCURRENCY"]):
+        threading.Thread(target=deliver_webhooks_forever, args=(app, stop, lane), name=f"webhooks-{lane}", daemon=True).start()
     if worker_alive is not None:
         threading.Thread(target=_end_live_streams_on_exit, args=(app, worker_alive, stop), name="live-streams-exit", daemon=True).start()
     return stop
@@ -31,6 +38,7 @@ def _end_live_streams_on_exit(app, worker_alive, stop):
 
 def _sweep_presence_forever(app, stop):
     while not stop.is_set():
+        started = time.monotonic()
         with app.app_context():
             try:
                 presence.mark_offline_stale_devices(now_ms())
@@ -40,4 +48,30 @@ def _sweep_presence_forever(app, stop):
                 interval = 1.0
             finally:
                 app.extensions["sqlalchemy"].session.remove()
-        stop.wait(interval)
+        # On a fixed schedule, so a slow sweep does not stretch the 1.2 × timeout bound.
+        stop.wait(max(0.0, interval - (time.monotonic() - started)))
+
+
+def deliver_webhooks_forever(app, stop, lane=0):
+    """One delivery lane: deliver due webhook events until `stop`.
+
+    Idle, it waits until this worker commits new deliveries, or for
+    WEBHOOK_POLL_INTERVAL_MS (retries that came due, other workers' events).
+    Several lanes per worker keep one slow receiver from holding up the others.
+    """
+    pruned_at = time.monotonic()
+    while not stop.is_set():
+        claimed = 0
+        with app.app_context():
+            try:
+                claimed = webhook_delivery.deliver_due()
+                if lane == 0 and time.monotonic() - pruned_at > PRUNE_INTERVAL:
+                    webhooks.prune_log(now_ms())
+                    pruned_at = time.monotonic()
+            except Exception:
+                log.exception("webhook delivery failed; retrying")
+            finally:
+                app.extensions["sqlalchemy"].session.remove()
+        if not claimed:
+            webhooks.deliveries_queued.wait(app.config["WEBHOOK_POLL_INTERVAL_MS"] / 1000)
+            webhooks.deliveries_queued.clear()

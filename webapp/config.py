@@ -84,6 +84,19 @@ class Config:
     # History
     RETENTION_DAYS = 30
 
+    # Webhooks (times in milliseconds where tests need them short)
+    WEBHOOK_ALLOW_PRIVATE = False
+    WEBHOOK_TIMEOUT = 10
+    WEBHOOK_RETRY_WINDOW = 24 * 3600
+    WEBHOOK_DISABLE_AFTER = 24 * 3600
+    WEBHOOK_BACKOFF_INITIAL_MS = 5_000
+    WEBHOOK_BACKOFF_MAX_MS = 3_600_000
+    WEBHOOK_LEASE_MS = 60_000
+    WEBHOOK_POLL_INTERVAL_MS = 1_000
+    WEBHOOK_BATCH_SIZE = 10
+    WEBHOOK_CONCURRENCY = 4
+    WEBHOOK_LOG_RETENTION_DAYS = 7
+
     # Dashboard: sessions (cookies are Secure when this is https), login attempts, live streams
     PREFERRED_URL_SCHEME = "http"
     RATELIMIT_LOGIN = "10 per 60 seconds"

@@ -161,3 +161,72 @@ class Widget(db.Model):
     min_value: Mapped[float | None] = mapped_column(Float)
     max_value: Mapped[float | None] = mapped_column(Float)
     created_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class Webhook(db.Model):
+    """An HTTP endpoint that receives a device's events, signed with its secret.
+
+    The secret is kept in clear because every delivery is signed with it
+    (HMAC needs the key itself); it is shown once and never logged.
+    """
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    # The subscribed events between commas (",online,offline,"), so one LIKE tests membership in SQL.
+    events: Mapped[str] = mapped_column(String(100))
+    secret: Mapped[str] = mapped_column(String(256))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+    # Failures since the last success; while failing, deliveries wait until paused_until_ms.
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    failing_since_ms: Mapped[int | None] = mapped_column(BigInteger)
+    paused_until_ms: Mapped[int | None] = mapped_column(BigInteger)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class WebhookDelivery(db.Model):
+    """One event for one webhook: the outbox row, written in the transaction of the event itself.
+
+    Due while `next_attempt_ms` is set (NULL once delivered or given up); a
+    worker leases it by setting `claimed_until_ms` and its random `claim`.
+    """
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
+    # The X-ThingsNXT-Delivery header: the same on every retry, for receivers to deduplicate.
+    uid: Mapped[str] = mapped_column(String(32), unique=True)
+    event: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_ms: Mapped[int] = mapped_column(BigInteger, index=True)
+    next_attempt_ms: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    claimed_until_ms: Mapped[int | None] = mapped_column(BigInteger)
+    claim: Mapped[int | None] = mapped_column(BigInteger)
+    completed_ms: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_webhook_deliveries_webhook_id_id", "webhook_id", "id"),)
+
+
+class WebhookAttempt(db.Model):
+    """One HTTP attempt at a delivery: what the device page lists."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), index=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    webhook_id: Mapped[int] = mapped_column(BigInteger)
+    number: Mapped[int] = mapped_column(Integer)
+    attempted_ms: Mapped[int] = mapped_column(BigInteger)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    ok: Mapped[bool] = mapped_column(Boolean)
+
+    __table_args__ = (Index("ix_webhook_attempts_device_id_id", "device_id", "id"),)

@@ -195,6 +195,93 @@ class RulesOut(BaseModel):
     rules: list[RuleOut]
 
 
+# Webhooks
+
+WebhookEvent = Literal["telemetry", "online", "offline", "rule_denied"]
+WebhookEvents = Annotated[list[WebhookEvent], Field(min_length=1, max_length=4, description="The events to send.")]
+
+
+class WebhookCreateIn(RequestModel):
+    url: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048)] = Field(
+        description="http(s) URL of a public host (private addresses only with WEBHOOK_ALLOW_PRIVATE=1)."
+    )
+    events: WebhookEvents
+    secret: Annotated[str, StringConstraints(min_length=16, max_length=256)] | None = Field(
+        None, description="The signing secret; generated when omitted. Returned once, in this response."
+    )
+
+
+class WebhookUpdateIn(RequestModel):
+    url: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048)] | None = None
+    events: WebhookEvents | None = None
+    enabled: bool | None = Field(None, description="true re-enables a webhook disabled after failing, clearing its failures.")
+
+
+class WebhookOut(BaseModel):
+    id: int
+    device_id: str
+    url: str
+    events: list[WebhookEvent]
+    enabled: bool
+    disabled_reason: str | None
+    consecutive_failures: int = Field(description="Failed attempts since the last success.")
+    failing_since: Timestamp | None
+    created_at: Timestamp
+
+
+class WebhookCreatedOut(WebhookOut):
+    secret: str = Field(description="Shown once: verify X-ThingsNXT-Signature with it.")
+
+
+class WebhookListOut(BaseModel):
+    webhooks: list[WebhookOut]
+
+
+class WebhookAttemptOut(BaseModel):
+    webhook_id: int
+    delivery_id: str = Field(description="The X-ThingsNXT-Delivery header: the same on every attempt of one event.")
+    event: WebhookEvent
+    attempt: int = Field(description="1 for the first attempt of this delivery.")
+    attempted_at: Timestamp
+    duration_ms: int
+    status_code: int | None = Field(description="The receiver's HTTP status; null when no response came.")
+    ok: bool
+    error: str | None
+    delivery_status: Literal["pending", "delivered", "failed"] = Field(description="failed: given up after the retry window, or the webhook was disabled.")
+    next_attempt_at: Timestamp | None
+
+
+class WebhookAttemptsOut(BaseModel):
+    attempts: list[WebhookAttemptOut]
+
+
+# Notifications
+
+
+class NotificationOut(BaseModel):
+    id: int
+    device_id: str | None
+    kind: str = Field(description="online, offline, rule_denied or webhook_failing.")
+    message: str
+    muted_count: int = Field(description="Repeats within the cooldown that were not notified separately.")
+    created_at: Timestamp
+    read: bool
+
+
+class NotificationListOut(BaseModel):
+    notifications: list[NotificationOut]
+    unread_count: int
+
+
+class NotificationsReadIn(RequestModel):
+    ids: Annotated[list[int], Field(max_length=1000)] | None = Field(None, description="The notifications to mark read; all when omitted.")
+
+
+class NotificationsReadOut(BaseModel):
+    marked: int
+    unread_count: int
+
+
 # Dashboard widgets (the dashboard's forms validate with these)
 
 WIDGET_KINDS = ("switch", "value", "gauge", "led", "chart")

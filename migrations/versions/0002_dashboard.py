@@ -1,7 +1,7 @@
 """dashboard widgets
 
 Revision ID: 0002_dashboard
-Revises: 0001
+Revises: 0003_webhooks (merged first; the ids keep the numbers the issues gave them)
 Create Date: 2026-11-28 09:00:00.000000
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = "0002_dashboard"
-down_revision = "0001"
+down_revision = "0003_webhooks"
 branch_labels = None
 depends_on = None
 

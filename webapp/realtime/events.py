@@ -57,6 +57,11 @@ def publish_notification(user_id, notification):
     broker().publish(user_channel(user_id), {"type": "notification", **notification})
 
 
+def publish_notification_muted(user_id, muted):
+    """A repeat muted by the cooldown: `muted` is {id, device_id, kind, muted_count} of the notification it counts on."""
+    broker().publish(user_channel(user_id), {"type": "notification_muted", **muted})
+
+
 def publish_devices_changed(user_id):
     """The set of devices `user_id` owns changed: their open dashboards resubscribe."""
     broker().publish(user_channel(user_id), {"type": "devices", "user_id": user_id})

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from webapp import metrics
 from webapp.extensions import db
 from webapp.realtime import events
-from webapp.services import presence, sql, state, values
+from webapp.services import presence, sql, state, values, webhooks
 from webapp.services.clock import now_ms
 
 log = logging.getLogger(__name__)
@@ -158,7 +158,16 @@ class IngestWriter:
             device_ids = sorted({job.device_id for job in batch})
             claim = secrets.randbits(62) + 1
             seen = cursor.execute(MARK_SEEN, {"now": now, "claim": claim, "ids": device_ids}).fetchall()
+            online = [device_id for device_id, stored_claim in seen if stored_claim == claim]
             views = state.read_states(connection, device_ids)
+            # Webhook events go to the outbox in the transaction of the readings they carry.
+            by_device = {}
+            for job in batch:
+                by_device.setdefault(job.device_id, []).extend(job.records)
+            queued = webhooks.enqueue_telemetry(connection, by_device, now)
+            queued = webhooks.enqueue_status(connection, online, "online", now) or queued
+        if queued:
+            webhooks.wake_delivery()
         messages = []
         for job in batch:
             job.view = views.get(job.device_id) or state.StateView(job.device_id)
@@ -167,7 +176,7 @@ class IngestWriter:
                 messages.append(events.state_message(job.view, changed=reported, source="device"))
         return {
             "messages": messages,
-            "online": [device_id for device_id, stored_claim in seen if stored_claim == claim],
+            "online": online,
             "now": now,
             "readings": readings_stored,
         }

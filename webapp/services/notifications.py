@@ -38,7 +38,7 @@ def notify_owners(kind, texts, now=None):
     if not devices:
         return []
     claimed = _claim_cooldowns(list(devices), kind, now)
-    _count_muted([device_id for device_id in devices if device_id not in claimed], kind)
+    muted = _count_muted([device_id for device_id in devices if device_id not in claimed], kind)
     created = []
     if claimed:
         created = db.session.scalars(
@@ -57,6 +57,8 @@ def notify_owners(kind, texts, now=None):
     db.session.commit()
     for user_id, notification in published:
         events.publish_notification(user_id, notification)
+    for row in muted:
+        events.publish_notification_muted(row.user_id, {"id": row.id, "device_id": row.device_id, "kind": kind, "muted_count": row.muted_count})
     return published
 
 
@@ -90,19 +92,21 @@ def _claim_cooldowns(device_ids, kind, now):
 
 
 def _count_muted(device_ids, kind):
+    """Count a muted repeat on the notification that opened each device's cooldown; the rows counted."""
     if not device_ids:
-        return
+        return []
     last_sent = (
         select(NotificationCooldown.notification_id)
         .where(NotificationCooldown.device_id.in_(device_ids), NotificationCooldown.kind == kind)
         .scalar_subquery()
     )
-    db.session.execute(
+    return db.session.execute(
         update(Notification)
         .where(Notification.id.in_(last_sent))
         .values(muted_count=Notification.muted_count + 1)
+        .returning(Notification.id, Notification.user_id, Notification.device_id, Notification.muted_count)
         .execution_options(synchronize_session=False)
-    )
+    ).all()
 
 
 def describe(notification):

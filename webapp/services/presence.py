@@ -6,30 +6,50 @@ RETURNING lists the devices it took offline; the ingest writer's UPDATE that
 marks devices seen writes a random claim id where it changes the status and
 reads back which devices it took online (services/ingest_writer.py).
 """
-import logging
-
 from sqlalchemy import func, select, update
 
 from webapp.extensions import db
 from webapp.models import Device
 from webapp.realtime import events
-from webapp.services import notifications
+from webapp.services import notifications, webhooks
+from webapp.services.clock import now_ms
 
-log = logging.getLogger(__name__)
+# The shortest offline_timeout the API accepts (schemas.DeviceUpdateIn), in seconds.
+SHORTEST_API_TIMEOUT = 5
+MIN_SWEEP_INTERVAL = 0.2
 
 
 def mark_offline_stale_devices(now):
     """Mark offline every online device silent for longer than its timeout; the ids marked."""
-    gone = db.session.execute(
-        update(Device)
-        .where(Device.status == "online", Device.last_seen_ms + Device.offline_timeout * 1000 < now)
-        .values(status="offline")
-        .returning(Device.id)
-        .execution_options(synchronize_session=False)
-    ).scalars().all()
+    gone = dict(
+        db.session.execute(
+            update(Device)
+            .where(Device.status == "online", Device.last_seen_ms + Device.offline_timeout * 1000 < now)
+            .values(status="offline")
+            .returning(Device.id, Device.last_seen_ms)
+            .execution_options(synchronize_session=False)
+        ).all()
+    )
+    webhooks.enqueue_status(db.session.connection(), gone, "offline", now, last_seen_ms=gone)
     db.session.commit()
-    announce(gone, "offline", now)
-    return gone
+    webhooks.wake_delivery()
+    announce(list(gone), "offline", now)
+    _republish_back_online(gone)
+    return list(gone)
+
+
+def _republish_back_online(device_ids):
+    """Set right the dashboards of devices that came back while the sweep announced them offline.
+
+    A request may commit "online" just after the sweep committed "offline" and
+    publish before the sweep does; the last status event must be "online".
+    Read after publishing: a request committing later publishes after us.
+    """
+    if not device_ids:
+        return
+    back = db.session.scalars(select(Device.id).where(Device.id.in_(list(device_ids)), Device.status == "online")).all()
+    db.session.commit()
+    events.broker().publish_many([events.status_message(device_id, "online", now_ms()) for device_id in back])
 
 
 def announce(device_ids, status, now):
@@ -42,9 +62,14 @@ def announce(device_ids, status, now):
 
 
 def sweep_interval(config):
-    """Seconds between sweeps: a fifth of the smallest timeout, so offline shows by 1.2 × timeout."""
+    """Seconds between sweeps: a fifth of the smallest timeout, so offline shows by 1.2 × timeout.
+
+    Never more than a fifth of the shortest timeout the API accepts: a device
+    created or changed on another worker with that timeout is then swept in
+    time without this worker hearing of it.
+    """
     if config["PRESENCE_SWEEP_INTERVAL"] > 0:
         return config["PRESENCE_SWEEP_INTERVAL"]
-    smallest = db.session.scalar(select(func.min(Device.offline_timeout))) or config["OFFLINE_TIMEOUT"]
+    smallest = db.session.scalar(select(func.min(Device.offline_timeout)))
     db.session.commit()
-    return max(0.5, min(smallest, config["OFFLINE_TIMEOUT"]) / 5)
+    return max(MIN_SWEEP_INTERVAL, min(smallest or SHORTEST_API_TIMEOUT, SHORTEST_API_TIMEOUT) / 5)

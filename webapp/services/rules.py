@@ -13,7 +13,7 @@ from webapp.errors import InvalidRequest, RuleDenied
 from webapp.extensions import db
 from webapp.models import Device, Rule
 from webapp.realtime import events
-from webapp.services import notifications, values
+from webapp.services import notifications, values, webhooks
 from webapp.services.device_directory import directory
 from webapp.services.clock import now_ms
 
@@ -54,8 +54,11 @@ def enforce_rules(device, readings, source_ip):
     db.session.execute(update(Device).where(Device.id == device.id).values(denied_count=Device.denied_count + 1))
     if rule_id is not None:
         db.session.execute(update(Rule).where(Rule.id == rule_id).values(denied_count=Rule.denied_count + 1))
-    db.session.commit()
     now = now_ms()
+    queued = webhooks.enqueue_rule_denied(db.session.connection(), device.id, name, reason, now)
+    db.session.commit()
+    if queued:
+        webhooks.wake_delivery()
     events.publish_rule_denied(device.id, name, reason, now)
     notifications.notify_owner(device.id, "rule_denied", f"was denied by rule '{name}': {reason}", now)
     raise RuleDenied(f"Denied by rule '{name}': {reason}", rule=name)

@@ -1,0 +1,48 @@
+"""Routes for users: their notifications, and marking them read."""
+from flask import jsonify
+
+from webapp.api import bp
+from webapp.api.query_args import bool_arg, int_arg
+from webapp.api.request_body import parse_body
+from webapp.auth.current_user import api_login_required, current_user
+from webapp.openapi import operation
+from webapp.schemas import NotificationListOut, NotificationsReadIn, NotificationsReadOut
+from webapp.services import notifications
+
+USER_AUTH = ["session", "apiToken"]
+MAX_LISTED = 200
+
+
+@bp.get("/api/notifications")
+@api_login_required
+@operation(
+    "Your notifications, newest first",
+    tags=["notifications"],
+    description="Live, they arrive as `notification` events on the dashboard's event stream.",
+    parameters=[
+        {"name": "unread", "in": "query", "required": False, "schema": {"type": "boolean"}},
+        {"name": "limit", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LISTED, "default": 50}},
+    ],
+    responses={200: NotificationListOut, 400: None, 401: None, 429: None},
+    security=USER_AUTH,
+)
+def list_notifications():
+    user = current_user()
+    listed = notifications.list_notifications(user, int_arg("limit", 50, 1, MAX_LISTED), unread_only=bool_arg("unread"))
+    return jsonify(notifications=[notifications.describe(n) for n in listed], unread_count=notifications.unread_count(user))
+
+
+@bp.post("/api/notifications/read")
+@api_login_required
+@operation(
+    "Mark notifications read",
+    tags=["notifications"],
+    body=NotificationsReadIn,
+    responses={200: NotificationsReadOut, 400: None, 401: None, 429: None},
+    security=USER_AUTH,
+)
+def mark_notifications_read():
+    user = current_user()
+    body = parse_body(NotificationsReadIn, 64 * 1024)
+    marked = notifications.mark_read(user, body.ids)
+    return jsonify(marked=marked, unread_count=notifications.unread_count(user))
