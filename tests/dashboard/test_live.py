@@ -254,6 +254,10 @@ def test_event_stream_carries_own_notifications_with_the_unread_counter(app, thr
         db.session.remove()
     toast = next(events)
     item = next(events)
+    with app.app_context():
+        notifications.notify_owner(bob_device.id, "offline", "went offline")
+        db.session.remove()
+    muted = next(events)
     stream.close()
 
     assert stream.headers["Content-Type"].startswith("text/event-stream")
@@ -262,6 +266,8 @@ def test_event_stream_carries_own_notifications_with_the_unread_counter(app, thr
     assert 'hx-swap-oob="beforeend:#toasts"' in toast[1]
     assert item[0] == "notification-item" and "Bob&#39;s window went offline" in item[1]
     assert "Alice" not in toast[1] + item[1]
+    notification_id = item[1].split('id="notification-', 1)[1].split('"', 1)[0]
+    assert muted == ("notification-muted", f'<span class="muted" id="muted-{notification_id}" hx-swap-oob="true">1 more while muted</span>')
 
 
 def test_event_stream_needs_a_login(threaded_server):

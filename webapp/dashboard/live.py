@@ -77,6 +77,11 @@ def render_notification(user_id, notification):
     return toast, render_template("live/notification_item.html", notification=notification)
 
 
+def render_muted(muted):
+    """The "N more while muted" of a notification whose repeat the cooldown swallowed."""
+    return render_template("live/notification_muted.html", muted=muted)
+
+
 def _unread(user_id):
     user = db.session.get(User, user_id)
     return notifications.unread_count(user) if user is not None else 0

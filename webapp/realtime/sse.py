@@ -2,7 +2,8 @@
 
 Channel `user:<id>` only, so it never carries another user's device. Events:
 `notification` (a toast and the unread counter, swapped out of band on
-every page) and `notification-item` (a row for the notifications page).
+every page), `notification-item` (a row for the notifications page) and
+`notification-muted` (its "N more while muted" when the cooldown swallows a repeat).
 First the current counter, so a reconnected page is right again. A comment
 line every LIVE_HEARTBEAT_SECONDS notices a peer that is gone; the browser
 reconnects by itself.
@@ -48,6 +49,8 @@ def _stream(user_id, heartbeat):
                 toast, item = live.render_notification(user_id, event)
                 db.session.remove()
                 yield _event("notification", toast) + _event("notification-item", item)
+            elif event.get("type") == "notification_muted":
+                yield _event("notification-muted", live.render_muted(event))
 
 
 def _event(name, html):
