@@ -54,28 +54,27 @@ class LiveScope:
 
 def device_cards(user):
     """One card per device `user` may see (admins: every device)."""
-    visible = devices.visible_devices(user)
-    by_device = widgets.widgets_by_device([device.id for device in visible])
-    return [_card(device, by_device[device.id]) for device in visible]
+    return _cards(devices.visible_devices(user))
 
 
 def device_page(user, device_id):
     device = devices.visible_device(user, device_id)
-    card = _card(device, widgets.widgets_by_device([device.id])[device.id])
+    (card,) = _cards([device])
     described_rules = [rules.describe_rule(rule) for rule in rules.device_rules(device.id)]
     return DevicePage(card, described_rules, recent_readings(device.id))
 
 
 def device_card(user, device_id):
-    device = devices.visible_device(user, device_id)
-    return _card(device, widgets.widgets_by_device([device.id])[device.id])
+    (card,) = _cards([devices.visible_device(user, device_id)])
+    return card
 
 
 def register_device(user, name, offline_timeout=None):
     """A new device of `user`: its card and its token (shown once). The user's open dashboards start following it."""
     device, token = devices.create_device(user, name, offline_timeout)
     events.publish_devices_changed(user.id)
-    return _card(device, []), token
+    (card,) = _cards([device])
+    return card, token
 
 
 def change_settings(user, device_id, changes):
@@ -98,9 +97,7 @@ def admin_overview():
 
 def live_cards(device_ids):
     """The cards of those devices that still exist: what a (re)connected live dashboard is sent first."""
-    found = db.session.scalars(select(Device).where(Device.id.in_(device_ids)).order_by(Device.name, Device.id)).all()
-    by_device = widgets.widgets_by_device([device.id for device in found])
-    return [_card(device, by_device[device.id]) for device in found]
+    return _cards(db.session.scalars(select(Device).where(Device.id.in_(device_ids)).order_by(Device.name, Device.id)).all())
 
 
 def live_scope(user, device_id=None):
@@ -132,6 +129,17 @@ def chart_points(device_id, key, limit=CHART_POINTS):
     return [(row.ts_ms, values.decode(row.value)) for row in reversed(rows)]
 
 
-def _card(device, device_widgets):
-    points = {widget.id: chart_points(device.id, widget.key) for widget in device_widgets if widget.kind == "chart"}
-    return DeviceCard(device, state.read_state(device.id), device_widgets, points)
+def _cards(found):
+    """Cards of these devices, their widgets and states read for all at once."""
+    ids = [device.id for device in found]
+    by_device = widgets.widgets_by_device(ids)
+    views = state.read_states(db.session.connection(), ids)
+    return [
+        DeviceCard(
+            device,
+            views.get(device.id) or state.StateView(device.id),
+            by_device[device.id],
+            {widget.id: chart_points(device.id, widget.key) for widget in by_device[device.id] if widget.kind == "chart"},
+        )
+        for device in found
+    ]
