@@ -91,9 +91,14 @@ def _record_ms(ts):
 
 def _drop_known(device_id, timed):
     """The records whose ts is neither in the device's history nor earlier in `timed`."""
+    # Through the device's keys (each one has a state row), so the lookup seeks the
+    # (device, key, ts) primary key instead of scanning the device's whole history.
+    device_keys = select(DeviceState.key).where(DeviceState.device_id == device_id)
     seen = set(
         db.session.scalars(
-            select(Reading.ts_ms).distinct().where(Reading.device_id == device_id, Reading.ts_ms.in_({ts for ts, _ in timed}))
+            select(Reading.ts_ms)
+            .distinct()
+            .where(Reading.device_id == device_id, Reading.key.in_(device_keys), Reading.ts_ms.in_({ts for ts, _ in timed}))
         )
     )
     fresh = []
