@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: setup run migrate test test-unit ci clean
+.PHONY: setup run migrate test test-unit ci clean bench-history
 
 ## setup: .venv with all runtime and dev dependencies, and the pinned browser assets (idempotent)
 setup: $(VENV)/.installed webapp/static/vendor/.fetched
@@ -39,6 +39,10 @@ test: setup
 ## ci: what CI runs: the suite on SQLite, then on PostgreSQL + Redis
 ci:
 	.ci/run
+
+## bench-history: chart queries on 10 million readings, SQLite and PostgreSQL (BENCH_ARGS="--engine sqlite" for one); see bench/README.md
+bench-history: setup
+	$(BIN)/python bench/history_bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

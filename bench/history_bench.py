@@ -35,6 +35,7 @@ import statistics
 import sys
 import tempfile
 import time
+import tracemalloc
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -92,7 +93,7 @@ class Bench:
         self.end_ms = (time.time_ns() // 1_000_000) // STEP_MS * STEP_MS
         self.start_ms = self.end_ms - days * DAY_MS
         self.device_ids = [f"{n:024x}" for n in range(1, devices + 1)]
-        self.next_cold_device = 0
+        self.series_read = 0
         if engine == "sqlite":
             self.tmp_dir = tempfile.mkdtemp(prefix="history-bench-")
             self.path = os.path.join(self.tmp_dir, "bench.sqlite3")
@@ -192,29 +193,54 @@ class Bench:
     # Measuring
 
     def measure(self, window, runs):
-        """(cold median ms, warm median ms) of read_history for `window` ending at the newest data."""
-        cold, warm = [], []
+        """Median ms of read_history for `window` (ending at the newest data): cold, cached and warm.
+
+        cold: a new connection, the OS cache of the database files dropped, a series not read before;
+        cached: a new connection, the files in the OS cache, a series not read before;
+        warm: the same query again.
+        """
+        timings = {"cold": [], "cached": [], "warm": []}
         with self.app.app_context():
             for _ in range(runs):
-                device_id = self._unread_device()
-                self._go_cold()
-                cold.append(_time_ms(lambda: history.read_history(device_id, "temperature", window)))
-            device_id = self._unread_device()
-            history.read_history(device_id, "temperature", window)
+                device_id, key = self._unread_series()
+                self._new_connection(drop_os_cache=True)
+                timings["cold"].append(_time_ms(lambda: history.read_history(device_id, key, window)))
+            self._read_files_into_os_cache()
             for _ in range(runs):
-                warm.append(_time_ms(lambda: history.read_history(device_id, "temperature", window)))
+                device_id, key = self._unread_series()
+                self._new_connection()
+                timings["cached"].append(_time_ms(lambda: history.read_history(device_id, key, window)))
+            history.read_history(device_id, key, window)
+            for _ in range(runs):
+                timings["warm"].append(_time_ms(lambda: history.read_history(device_id, key, window)))
             db.session.remove()
-        return statistics.median(cold), statistics.median(warm)
+        return {mode: statistics.median(samples) for mode, samples in timings.items()}
 
-    def export_seconds(self):
-        """Seconds to produce the CSV of one key's whole history, and its row count."""
+    def export(self):
+        """(seconds, rows, peak MiB of Python memory) to produce the CSV of one key's whole history."""
         window = history.Window(self.start_ms, self.end_ms)
         with self.app.app_context():
-            device_id = self._unread_device()
+            device_id, key = self._unread_series()
             started = time.perf_counter()
-            rows = sum(chunk.count("\n") for chunk in history_export.csv_chunks(device_id, "temperature", window)) - 1
+            rows = sum(chunk.count("\n") for chunk in history_export.csv_chunks(device_id, key, window)) - 1
+            seconds = time.perf_counter() - started
+            # Again under tracemalloc (which slows it down): the peak shows the export streams.
+            tracemalloc.start()
+            for _ in history_export.csv_chunks(device_id, key, window):
+                pass
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
             db.session.remove()
-        return time.perf_counter() - started, rows
+        return seconds, rows, peak / 2**20
+
+    def versions(self):
+        with self.app.app_context():
+            if self.engine == "sqlite":
+                version = "SQLite " + db.session.scalar(text("SELECT sqlite_version()"))
+            else:
+                version = db.session.scalar(text("SELECT version()")).split(" on ")[0]
+            db.session.remove()
+        return version
 
     def explain(self, window):
         """The database's plan for the bucket query, to see which index it walks."""
@@ -226,24 +252,30 @@ class Bench:
             db.session.remove()
         return lines
 
-    def _unread_device(self):
-        device_id = self.device_ids[(self.next_cold_device * 7919) % len(self.device_ids)]
-        self.next_cold_device += 1
-        return device_id
+    def _unread_series(self):
+        """A (device, key) not read yet, while there are any: PostgreSQL's shared_buffers would keep what was."""
+        series = [(device_id, key) for key in KEYS for device_id in self.device_ids]
+        if self.series_read == len(series):
+            print("  (every series has been read: later samples reuse them)")
+        device_id, key = series[self.series_read % len(series)]
+        self.series_read += 1
+        return device_id, key
 
-    def _go_cold(self):
+    def _new_connection(self, drop_os_cache=False):
         db.session.remove()
         db.engine.dispose()
+        if not drop_os_cache:
+            return
         for path in self._database_files():
-            try:
-                descriptor = os.open(path, os.O_RDONLY)
-            except OSError:
-                continue
-            try:
-                os.fsync(descriptor)
-                os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
-            finally:
-                os.close(descriptor)
+            with open(path, "rb") as file:
+                os.fsync(file.fileno())
+                os.posix_fadvise(file.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+
+    def _read_files_into_os_cache(self):
+        for path in self._database_files():
+            with open(path, "rb") as file:
+                while file.read(1 << 20):
+                    pass
 
     def _database_files(self):
         if self.engine == "sqlite":
@@ -271,6 +303,10 @@ def _time_ms(call):
     return (time.perf_counter() - started) * 1000
 
 
+def _load_average():
+    return " ".join(f"{load:.1f}" for load in os.getloadavg())
+
+
 def _progress(done, total):
     print(f"\r  loaded {done}/{total} days", end="\n" if done == total else "", flush=True)
 
@@ -279,6 +315,7 @@ def run(engine, args):
     print(f"== {engine}: {args.devices} devices × {len(KEYS)} keys × {args.days} days at {STEP_MS // 1000} s")
     bench = Bench(engine, args.devices, args.days)
     try:
+        print(f"  {bench.versions()}; load average {_load_average()}")
         load_seconds = bench.load()
         rows = bench.row_count()
         print(f"  {rows:,} readings in {load_seconds:.0f} s; {bench.size_bytes() / 2**20:,.0f} MiB with indexes")
@@ -290,16 +327,22 @@ def run(engine, args):
         ]
         results = []
         for label, window in cases:
-            cold, warm = bench.measure(window, args.runs)
-            results.append((label, cold, warm))
-            print(f"  {label}: cold {cold:.1f} ms, warm {warm:.1f} ms (median of {args.runs})")
-        export_seconds, export_rows = bench.export_seconds()
-        print(f"  CSV export of one key's {args.days} days: {export_rows:,} rows in {export_seconds:.2f} s")
+            medians = bench.measure(window, args.runs)
+            results.append((label, medians))
+            print(
+                f"  {label}: cold {medians['cold']:.1f} ms, cached {medians['cached']:.1f} ms, warm {medians['warm']:.1f} ms"
+                f" (medians of {args.runs}; load average {_load_average()})"
+            )
+        export_seconds, export_rows, export_peak = bench.export()
+        print(
+            f"  CSV export of one key's {args.days} days: {export_rows:,} rows in {export_seconds:.2f} s"
+            f" ({export_rows / export_seconds:,.0f} rows/s), peak Python memory {export_peak:.1f} MiB"
+        )
         if args.explain:
             print("  plan of the 24 h bucket query:")
             for line in bench.explain(cases[0][1]):
                 print("    " + line)
-        return {"engine": engine, "rows": rows, "load_s": load_seconds, "results": results, "export": (export_rows, export_seconds)}
+        return {"engine": engine, "results": results}
     finally:
         bench.close()
 
@@ -309,17 +352,16 @@ def main():
     parser.add_argument("--engine", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--devices", type=int, default=13)
     parser.add_argument("--days", type=int, default=30)
-    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=5, help="samples per query and mode (cold and cached each read a series of their own)")
     parser.add_argument("--explain", action="store_true", help="print the query plan of the 24 h bucket query")
     args = parser.parse_args()
     engines = ["sqlite", "postgresql"] if args.engine == "both" else [args.engine]
     reports = [run(engine, args) for engine in engines]
 
-    print("\n| database | query | cold (ms) | warm (ms) |\n|---|---|---|---|")
+    print("\n| database | query | cold (ms) | cached (ms) | warm (ms) |\n|---|---|---|---|---|")
     for report in reports:
-        for label, cold, warm in report["results"]:
-            print(f"| {report['engine']} | {label} | {cold:.1f} | {warm:.1f} |")
-
+        for label, medians in report["results"]:
+            print(f"| {report['engine']} | {label} | {medians['cold']:.1f} | {medians['cached']:.1f} | {medians['warm']:.1f} |")
 
 if __name__ == "__main__":
     main()
