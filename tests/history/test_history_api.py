@@ -54,9 +54,11 @@ def test_the_default_window_is_the_last_24_hours(client, make_device, add_readin
     add_readings(device.id, "t", [(now - DAY_MS - HOUR_MS, "too old"), (now - HOUR_MS, "recent")])
 
     response = get(client, device.owner, device.id, key="t")
+    from_an_empty_form = get(client, device.owner, device.id, key="t", from_="", to="", bucket="")
 
     assert response.status_code == 200
     assert [p["value"] for p in response.json["points"]] == ["recent"]
+    assert from_an_empty_form.json["points"] == response.json["points"]
 
 
 def test_only_the_asked_key_is_returned(client, make_device, add_readings):
@@ -182,6 +184,7 @@ def test_from_and_to_accept_any_offset_and_unix_seconds(client, make_device, add
         {"from_": "2026-11-27T12:02:00+02:00", "to": "2026-11-27T07:05:00-03:00"},
         {"from_": "2026-11-27T15:32:00.000+05:30", "to": "2026-11-27T10:05:00"},  # naive means UTC
         {"from_": (T0 + 2 * MINUTE_MS) / 1000, "to": str((T0 + 5 * MINUTE_MS) // 1000)},
+        {"from_": "2026-11-27 10:02:00", "to": "2026-11-27 11:05+01:00"},  # a space for the T
     ]
 
     for form in forms:

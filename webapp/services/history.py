@@ -59,14 +59,15 @@ class Window:
 def resolve_window(start=None, end=None, bucket=None, *, now):
     """The window a request asks for: `start`/`end` as ISO-8601 (any offset) or Unix seconds.
 
-    `end` defaults to `now` and `start` to 24 hours before `end`; `bucket`
-    is `30s`, `1m`, `5m`, `1h`, `1d`, … or whole seconds, or None for raw points.
+    `end` defaults to `now` and `start` to 24 hours before `end` (empty, as
+    a form sends them, is the default too); `bucket` is `30s`, `1m`, `5m`,
+    `1h`, `1d`, … or whole seconds, or None for raw points.
     """
-    end_ms = _instant("to", end) if end is not None else now
-    start_ms = _instant("from", start) if start is not None else max(end_ms - DEFAULT_SPAN_MS, 0)
+    end_ms = _instant("to", end) if end else now
+    start_ms = _instant("from", start) if start else max(end_ms - DEFAULT_SPAN_MS, 0)
     if start_ms >= end_ms:
         raise InvalidRequest(f"from ({iso_ms(start_ms)}) must be before to ({iso_ms(end_ms)}).")
-    return Window(start_ms, end_ms, _bucket_ms(bucket) if bucket is not None else None)
+    return Window(start_ms, end_ms, _bucket_ms(bucket) if bucket else None)
 
 
 def read_history(device_id, key, window):
@@ -213,10 +214,7 @@ def _end_transaction():
 def _instant(name, raw):
     text = raw.strip()
     try:
-        if _UNIX_SECONDS.match(text):
-            ms = parse_timestamp_ms(float(text))
-        else:
-            ms = parse_timestamp_ms(_OFFSET_AS_SPACE.sub(r"+\1", text))
+        ms = parse_timestamp_ms(float(text)) if _UNIX_SECONDS.match(text) else _iso_ms(text)
     except (ValueError, OverflowError):
         raise InvalidRequest(
             f"{name} '{raw[:40]}' is neither ISO-8601 (e.g. 2026-11-27T10:00:00+01:00; encode + as %2B) nor Unix seconds."
@@ -224,6 +222,16 @@ def _instant(name, raw):
     if not 0 <= ms <= LATEST_MS:
         raise InvalidRequest(f"{name} '{raw[:40]}' is before 1970 or after 9999.")
     return ms
+
+
+def _iso_ms(text):
+    try:
+        return parse_timestamp_ms(text)
+    except ValueError:
+        repaired = _OFFSET_AS_SPACE.sub(r"+\1", text)
+        if repaired == text:
+            raise
+        return parse_timestamp_ms(repaired)
 
 
 def _bucket_ms(raw):
