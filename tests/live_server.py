@@ -118,7 +118,7 @@ class LiveServer:
             try:
                 if requests.get(self.url + "/health", timeout=1).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # a worker still booting answers late
                 pass
             time.sleep(0.05)
         raise RuntimeError(f"gunicorn did not answer /health within {START_TIMEOUT} s:\n{self.log()}")

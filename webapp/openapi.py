@@ -54,7 +54,7 @@ def query_parameters(model):
     required = set(schema.get("required", ()))
     parameters = []
     for name, field in schema["properties"].items():
-        field = dict(field)
+        field = _without_null(field)
         description = field.pop("description", None)
         field.pop("title", None)
         parameter = {"name": name, "in": "query", "required": name in required, "schema": field}
@@ -62,6 +62,18 @@ def query_parameters(model):
             parameter["description"] = description
         parameters.append(parameter)
     return parameters
+
+
+def _without_null(field):
+    """An optional parameter's schema is its type: absent, not null, is how a query string leaves it out."""
+    field = dict(field)
+    branches = [branch for branch in field.get("anyOf", ()) if branch != {"type": "null"}]
+    if "anyOf" in field and len(branches) == 1:
+        del field["anyOf"]
+        field.update(branches[0])
+    if field.get("default", "") is None:
+        del field["default"]
+    return field
 
 
 def build_document(app):

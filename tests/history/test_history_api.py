@@ -331,3 +331,23 @@ def test_a_resent_batch_is_counted_as_duplicates_and_kept_once(client, make_devi
     assert first.json == {"accepted": 5, "duplicates": 0}
     assert again.json == {"accepted": 0, "duplicates": 5}
     assert [p["value"] for p in history.json["points"]] == [50, 51, 52, 53, 54]
+
+
+def test_buckets_over_weeks_lose_nothing_where_the_reads_are_split(client, make_device, add_readings):
+    # The server reads a week of buckets per transaction; 20 days at 1h are three reads.
+    device = make_device()
+    start = T0 - 10 * HOUR_MS  # 2026-11-27T00:00:00Z
+    readings = [(start + i * 7 * MINUTE_MS + 500, i) for i in range(20 * 24 * 60 // 7)]  # every 7 minutes
+    add_readings(device.id, "t", readings)
+    window_start = start + 90 * MINUTE_MS  # mid-hour: the first read ends on an hour, not a week after 01:30
+
+    response = get(client, device.owner, device.id, key="t", from_=window_start // 1000, to=(start + 20 * DAY_MS) // 1000, bucket="1h")
+
+    buckets = response.json["buckets"]
+    assert sum(b["count"] for b in buckets) == len([ts for ts, _ in readings if ts >= window_start])
+    assert [b["t"] for b in buckets][:2] == ["2026-11-27T01:00:00.000Z", "2026-11-27T02:00:00.000Z"]
+    assert len(buckets) == 20 * 24 - 1
+    assert len({b["t"] for b in buckets}) == len(buckets)
+    week_edge = next(b for b in buckets if b["t"] == "2026-12-04T01:00:00.000Z")  # 168 buckets after the first
+    assert week_edge["count"] == len([ts for ts, _ in readings if start + 7 * DAY_MS + HOUR_MS <= ts < start + 7 * DAY_MS + 2 * HOUR_MS])
+    assert week_edge["last"] == max(v for ts, v in readings if ts < start + 7 * DAY_MS + 2 * HOUR_MS)

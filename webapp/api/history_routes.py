@@ -27,7 +27,13 @@ CSV_CONTENT = {"text/csv": {"schema": {"type": "string"}, "example": "timestamp,
         "without limits."
     ),
     parameters=query_parameters(HistoryQuery),
-    responses={200: HistoryOut, 400: None, 401: None, 404: None, 429: None},
+    responses={
+        200: HistoryOut,
+        400: (None, "A bad key, window or bucket; or too much for one response (too_many_points, too_many_buckets)."),
+        401: None,
+        404: None,
+        429: None,
+    },
     other_content={200: CSV_CONTENT},
     security=["session", "apiToken"],
 )
