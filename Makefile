@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: setup run migrate test ci clean bench-deps bench bench-full chromium
+.PHONY: setup run migrate test ci clean bench-deps bench bench-full bench-history chromium
 
 include firmware/firmware.mk
 
@@ -62,6 +62,10 @@ bench-full: bench-deps
 ## ci: what CI runs: the suite on SQLite, then on PostgreSQL + Redis
 ci:
 	.ci/run
+
+## bench-history: chart queries on 10 million readings, SQLite and PostgreSQL (BENCH_ARGS="--engine sqlite" for one); see bench/README.md
+bench-history: setup
+	$(BIN)/python bench/history_bench.py $(BENCH_ARGS)
 
 clean: firmware-clean
 	rm -rf $(VENV) .pytest_cache

@@ -1,4 +1,5 @@
-"""Work each worker process does beside requests: the presence sweep, webhook delivery, and ending live streams on exit.
+"""Work each worker process does beside requests: the presence sweep, webhook delivery, the history prune,
+and ending live streams on exit.
 
 Started by gunicorn's post_worker_init hook (after gevent has patched the
 worker, so these threads are greenlets), never by create_app, so tests and
@@ -8,7 +9,7 @@ import logging
 import threading
 import time
 
-from webapp.services import presence, webhook_delivery, webhooks
+from webapp.services import jobs, presence, retention, webhook_delivery, webhooks
 from webapp.services.clock import now_ms
 
 log = logging.getLogger(__name__)
@@ -23,6 +24,7 @@ def start_background_tasks(app, worker_alive=None):
     threading.Thread(target=_sweep_presence_forever, args=(app, stop), name="presence-sweep", daemon=True).start()
     for lane in range(app.config["WEBHOOK_CONCURRENCY"]):
         threading.Thread(target=deliver_webhooks_forever, args=(app, stop, lane), name=f"webhooks-{lane}", daemon=True).start()
+    threading.Thread(target=prune_history_forever, args=(app, stop), name="history-prune", daemon=True).start()
     if worker_alive is not None:
         threading.Thread(target=_end_live_streams_on_exit, args=(app, worker_alive, stop), name="live-streams-exit", daemon=True).start()
     return stop
@@ -75,3 +77,26 @@ def deliver_webhooks_forever(app, stop, lane=0):
         if not claimed:
             webhooks.deliveries_queued.wait(app.config["WEBHOOK_POLL_INTERVAL_MS"] / 1000)
             webhooks.deliveries_queued.clear()
+
+
+def prune_history_forever(app, stop):
+    """Every RETENTION_PRUNE_INTERVAL seconds one worker (whichever claims the run) prunes expired history."""
+    interval = max(1, app.config["RETENTION_PRUNE_INTERVAL"])
+    while not stop.is_set():
+        with app.app_context():
+            try:
+                if jobs.claim_due_run("prune_history", now_ms(), interval * 1000):
+                    deleted = retention.prune_expired_readings(now_ms(), pause=_let_requests_run)
+                    if deleted:
+                        log.info("history prune deleted %d expired readings", deleted)
+            except Exception:
+                log.exception("history prune failed; the next run is due in %d s", interval)
+            finally:
+                app.extensions["sqlalchemy"].session.remove()
+        # Workers that lost the claim look again before the next run is due.
+        stop.wait(min(interval, 60))
+
+
+def _let_requests_run():
+    # Under gevent this yields, so a request waiting for SQLite's one connection takes it between chunks.
+    time.sleep(0)

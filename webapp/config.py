@@ -83,6 +83,11 @@ class Config:
 
     # History
     RETENTION_DAYS = 30
+    RETENTION_PRUNE_INTERVAL = 3600
+    RETENTION_PRUNE_CHUNK = 5000
+    HISTORY_MAX_POINTS = 10000
+    HISTORY_MAX_BUCKETS = 2000
+    HISTORY_EXPORT_CHUNK = 5000
 
     # Webhooks (times in milliseconds where tests need them short)
     WEBHOOK_ALLOW_PRIVATE = False

@@ -4,7 +4,7 @@ Times are integer milliseconds since the Unix epoch (UTC) in every table, so
 that presence and history arithmetic (`last_seen_ms + timeout`, time buckets)
 is the same plain integer SQL on SQLite and PostgreSQL.
 """
-from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, PrimaryKeyConstraint, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db
@@ -85,18 +85,25 @@ class Reading(db.Model):
     """One accepted reading of one key: the history behind charts and exports.
 
     The primary key (device, key, ts) makes batch uploads idempotent and is
-    the index every history query walks.
+    the one index every history query and the retention prune walk; it is
+    laid out so that reading a key's window touches no other rows (measured
+    in bench/history_bench.py): on SQLite the table is the primary key
+    (WITHOUT ROWID), so a key's readings lie together; on PostgreSQL the
+    index also carries num and value, so history reads are index-only.
     """
 
     __tablename__ = "readings"
 
-    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True)
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    ts_ms: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(64))
+    ts_ms: Mapped[int] = mapped_column(BigInteger)
     num: Mapped[float | None] = mapped_column(Float)
     value: Mapped[str] = mapped_column(Text)
 
-    __table_args__ = (Index("ix_readings_ts_ms", "ts_ms"),)
+    __table_args__ = (
+        PrimaryKeyConstraint("device_id", "key", "ts_ms", name="readings_pkey", postgresql_include=["num", "value"]),
+        {"sqlite_with_rowid": False},
+    )
 
 
 class Rule(db.Model):
@@ -230,3 +237,14 @@ class WebhookAttempt(db.Model):
     ok: Mapped[bool] = mapped_column(Boolean)
 
     __table_args__ = (Index("ix_webhook_attempts_device_id_id", "device_id", "id"),)
+class ScheduledJob(db.Model):
+    """When a periodic job that one worker at a time runs (the history prune) is next due.
+
+    A worker takes a run by moving `due_ms` forward in one UPDATE … WHERE
+    due_ms <= now; with any number of workers exactly one such UPDATE matches.
+    """
+
+    __tablename__ = "scheduled_jobs"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    due_ms: Mapped[int] = mapped_column(BigInteger)

@@ -25,8 +25,12 @@ ERROR_TEXT = {
 }
 
 
-def operation(summary, *, tags, responses, body=None, security=(), parameters=(), description=None):
-    """Attach the OpenAPI description of a view: `responses` maps status → model (or None, or (model, text))."""
+def operation(summary, *, tags, responses, body=None, security=(), parameters=(), description=None, other_content=None):
+    """Attach the OpenAPI description of a view: `responses` maps status → model (or None, or (model, text)).
+
+    `other_content` maps a status to media types the response may take besides JSON,
+    e.g. `{200: {"text/csv": {"schema": {"type": "string"}}}}`.
+    """
 
     def attach(view):
         view.openapi = {
@@ -37,10 +41,39 @@ def operation(summary, *, tags, responses, body=None, security=(), parameters=()
             "security": security,
             "parameters": parameters,
             "description": description,
+            "other_content": other_content or {},
         }
         return view
 
     return attach
+
+
+def query_parameters(model):
+    """The OpenAPI query parameters of a pydantic model of a query string (aliases as names)."""
+    schema = model.model_json_schema(by_alias=True)
+    required = set(schema.get("required", ()))
+    parameters = []
+    for name, field in schema["properties"].items():
+        field = _without_null(field)
+        description = field.pop("description", None)
+        field.pop("title", None)
+        parameter = {"name": name, "in": "query", "required": name in required, "schema": field}
+        if description:
+            parameter["description"] = description
+        parameters.append(parameter)
+    return parameters
+
+
+def _without_null(field):
+    """An optional parameter's schema is its type: absent, not null, is how a query string leaves it out."""
+    field = dict(field)
+    branches = [branch for branch in field.get("anyOf", ()) if branch != {"type": "null"}]
+    if "anyOf" in field and len(branches) == 1:
+        del field["anyOf"]
+        field.update(branches[0])
+    if field.get("default", "") is None:
+        del field["default"]
+    return field
 
 
 def build_document(app):
@@ -104,6 +137,8 @@ def _operation(rule, method, spec, ref):
             entry["headers"] = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}}
         if model is not None:
             entry["content"] = {"application/json": {"schema": ref[model]}}
+        if status in spec["other_content"]:
+            entry["content"] = entry.get("content", {}) | spec["other_content"][status]
         responses[str(status)] = entry
     operation = {
         "summary": spec["summary"],

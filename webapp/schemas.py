@@ -82,6 +82,9 @@ class ErrorOut(BaseModel):
     error: str = Field(description="A stable machine-readable code.")
     message: str
     rule: str | None = Field(None, description="The rule that denied the request (error `rule_denied`).")
+    suggested_bucket: str | None = Field(
+        None, description="For `too_many_points` / `too_many_buckets`: the smallest bucket that fits the window."
+    )
 
 
 # Owner- and admin-facing requests and responses
@@ -280,6 +283,54 @@ class NotificationsReadIn(RequestModel):
 class NotificationsReadOut(BaseModel):
     marked: int
     unread_count: int
+# History
+
+
+class HistoryQuery(BaseModel):
+    """Query parameters of GET /api/devices/{id}/history; unknown parameters are ignored (cache busters)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    key: Key = Field(description="The key to read, e.g. temperature or v0.")
+    from_: Annotated[str, StringConstraints(max_length=64)] | None = Field(
+        None,
+        alias="from",
+        description="Start of the window (inclusive): ISO-8601 with any offset (naive means UTC; encode + as %2B) or Unix seconds. Default: 24 h before `to`.",
+    )
+    to: Annotated[str, StringConstraints(max_length=64)] | None = Field(
+        None, description="End of the window (exclusive), same forms as `from`. Default: now."
+    )
+    bucket: Annotated[str, StringConstraints(max_length=20)] | None = Field(
+        None,
+        description="Aggregate into time buckets of this width: 30s, 1m, 5m, 1h, 1d, 1w or whole seconds (300). Buckets align to the Unix epoch (1d = UTC days). Omit for raw points.",
+    )
+    format: Literal["json", "csv"] = Field("json", description="csv streams every reading (or bucket) in the window as a download, without the limits.")
+
+
+class HistoryPoint(BaseModel):
+    t: Timestamp
+    value: Value
+
+
+class HistoryBucket(BaseModel):
+    t: Timestamp = Field(description="Start of the bucket.")
+    count: int = Field(description="Readings in the bucket, strings included.")
+    min: float | None = Field(description="Of the numeric readings (true = 1, false = 0); null when all are strings.")
+    max: float | None
+    avg: float | None
+    last: Value = Field(description="The bucket's newest reading, as it was sent.")
+
+
+class HistoryOut(BaseModel):
+    device_id: str
+    key: str
+    from_: Timestamp = Field(alias="from")
+    to: Timestamp
+    bucket: int | None = Field(description="Bucket width in seconds; null for raw points.")
+    points: list[HistoryPoint] | None = Field(None, description="Raw mode: every reading in the window, oldest first.")
+    buckets: list[HistoryBucket] | None = Field(
+        None, description="Bucket mode: buckets holding readings, oldest first; empty buckets are omitted."
+    )
 
 
 # Dashboard widgets (the dashboard's forms validate with these)

@@ -1,4 +1,4 @@
-"""Third-party browser files (htmx and its extensions, …), pinned in vendor_assets.json.
+"""Third-party browser files (htmx and its extensions, uPlot, …), pinned in vendor_assets.json.
 
 By default pages load them from the jsDelivr CDN with Subresource Integrity;
 with SERVE_VENDOR_ASSETS=1 the app serves the same files itself from
@@ -38,16 +38,24 @@ def subresource_integrity(content):
 
 def script_tag(name):
     """`<script>` for a pinned asset, from the CDN or from this server, with its integrity hash."""
+    url, integrity = _located(name)
+    return Markup(f'<script src="{escape(url)}" integrity="{escape(integrity)}" crossorigin="anonymous"></script>')
+
+
+def stylesheet_tag(name):
+    """`<link rel="stylesheet">` for a pinned CSS asset, like `script_tag`."""
+    url, integrity = _located(name)
+    return Markup(f'<link rel="stylesheet" href="{escape(url)}" integrity="{escape(integrity)}" crossorigin="anonymous">')
+
+
+def _located(name):
     asset = current_app.extensions["vendor_assets"][name]
     if current_app.config["SERVE_VENDOR_ASSETS"]:
-        src = url_for("static", filename=f"vendor/{local_filename(name, asset)}")
-    else:
-        src = cdn_url(asset)
-    return Markup(
-        f'<script src="{escape(src)}" integrity="{escape(asset["integrity"])}" crossorigin="anonymous"></script>'
-    )
+        return url_for("static", filename=f"vendor/{local_filename(name, asset)}"), asset["integrity"]
+    return cdn_url(asset), asset["integrity"]
 
 
 def init_app(app):
     app.extensions["vendor_assets"] = manifest()
     app.jinja_env.globals["vendor_script"] = script_tag
+    app.jinja_env.globals["vendor_stylesheet"] = stylesheet_tag

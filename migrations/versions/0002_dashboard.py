@@ -1,7 +1,7 @@
 """dashboard widgets
 
 Revision ID: 0002_dashboard
-Revises: 0003_webhooks (merged first; the ids keep the numbers the issues gave them)
+Revises: 0004_history (merged first; the ids keep the numbers the issues gave them)
 Create Date: 2026-11-28 09:00:00.000000
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = "0002_dashboard"
-down_revision = "0003_webhooks"
+down_revision = "0004_history"
 branch_labels = None
 depends_on = None
 

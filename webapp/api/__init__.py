@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__)
 
-from webapp.api import device_routes, management_routes, notification_routes, webhook_routes  # noqa: E402,F401  (routes register on bp)
+from webapp.api import device_routes, history_routes, management_routes, notification_routes, webhook_routes  # noqa: E402,F401  (routes register on bp)

@@ -43,7 +43,11 @@ MARK_SEEN = (
     "presence_claim = CASE WHEN status = 'online' THEN presence_claim ELSE :claim END "
     "WHERE id IN :ids RETURNING id, presence_claim"
 )
-KNOWN_TIMESTAMPS = "SELECT DISTINCT ts_ms FROM readings WHERE device_id = :device_id AND ts_ms IN :timestamps"
+# Through the device's keys (each has a state row), so the lookup seeks the (device, key, ts) primary key.
+KNOWN_TIMESTAMPS = (
+    "SELECT DISTINCT ts_ms FROM readings WHERE device_id = :device_id "
+    "AND key IN (SELECT key FROM device_state WHERE device_id = :device_id) AND ts_ms IN :timestamps"
+)
 
 
 @dataclass
