@@ -128,10 +128,13 @@ def wrk(url, script, script_args, connections=64, duration=10, threads=2):
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: run `make bench-deps` (apt-get install -y wrk)")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    output = subprocess.run(
+    run = subprocess.run(
         ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration}s", "--timeout", "10s", "-s", script, url, "--", *script_args],
-        capture_output=True, text=True, check=True, env={**os.environ, "LUA_PATH": os.path.join(ROOT, "bench", "lua", "?.lua") + ";;"},
-    ).stdout
+        capture_output=True, text=True, env={**os.environ, "LUA_PATH": os.path.join(ROOT, "bench", "lua", "?.lua") + ";;"},
+    )
+    if run.returncode != 0:
+        raise RuntimeError(f"wrk failed ({run.returncode}): {run.stderr.strip() or run.stdout.strip()}")
+    output = run.stdout
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     line = next(line for line in output.splitlines() if line.startswith("WRK_RESULT "))
     result = json.loads(line.split(" ", 1)[1])
