@@ -25,15 +25,20 @@ def admit_viewer():
         if origin is not None and urlsplit(origin).netloc != request.host:
             raise Forbidden("WebSocket connections are accepted only from this site's pages.")
         g.live_scope = dashboard.live_scope(user, request.args.get("device"))
+        # Decline permessage-deflate (the handshake is rebuilt from these headers): its zlib state
+        # cost about 230 KiB per open dashboard, and the small fragments gain little from it.
+        request.environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
 
 
 def init_app(app):
     # simple-websocket pings every heartbeat and closes a connection whose pong does not come back.
     app.config.setdefault(
-        "SOCK_SERVER_OPTIONS", {"ping_interval": app.config["LIVE_HEARTBEAT_SECONDS"], "max_message_size": MAX_MESSAGE_BYTES}
+        "SOCK_SERVER_OPTIONS",
+        {"ping_interval": app.config["LIVE_HEARTBEAT_SECONDS"], "max_message_size": MAX_MESSAGE_BYTES, "event_class": ClientSignal},
     )
     app.extensions["live_streams"] = LiveStreams()
     app.register_blueprint(bp)
 
 
 from webapp.realtime import sse, ws  # noqa: E402,F401  (routes register on bp)
+from webapp.realtime.ws import ClientSignal  # noqa: E402

@@ -6,9 +6,13 @@ devices the stream follows (all the user may see, or one with
 is current. Up: switch toggles (`ws-send`), `{"widget_id", "value",
 "HEADERS": {"X-CSRF-Token"}}`.
 
-The loop waits on the broker with no database connection held; a reader
-thread hands it the client's messages and its disconnect. simple-websocket
-pings every LIVE_HEARTBEAT_SECONDS and drops a peer that stops answering.
+The loop waits on the broker with no database connection held. The
+client's messages and its disconnect reach the same wait: simple-websocket's
+own reader thread signals them through its event, which here (ClientSignal,
+installed as SOCK_SERVER_OPTIONS' event_class) also drops a note into the
+subscription — rather than a second reader thread per connection, about
+11 KiB each. simple-websocket pings every LIVE_HEARTBEAT_SECONDS and drops a
+peer that stops answering.
 """
 import threading
 
@@ -35,20 +39,22 @@ def dashboard_socket(ws):
         snapshot = view.snapshot()
         db.session.remove()
         ws.send(snapshot)
-        threading.Thread(target=_forward_client_messages, args=(ws, subscription), name="ws-reader", daemon=True).start()
+        ws.event.notify(subscription)
         while True:
             channel, event = subscription.get(timeout=None)
             kind = event.get("type")
-            if channel == CLIENT and kind == "closed":
-                return
             if (channel == LOCAL and kind == "shutdown") or kind == "devices":
                 # Reconnecting picks up the new set of devices, or another worker.
                 _close(ws, SERVICE_RESTART, "reconnect")
                 return
-            html = view.handle_message(event["text"]) if channel == CLIENT else view.render(event)
+            try:
+                replies = [view.handle_message(text) for text in _waiting_messages(ws)] if channel == CLIENT else [view.render(event)]
+            except ConnectionClosed:
+                return
             db.session.remove()
-            if html:
-                ws.send(html)
+            for html in replies:
+                if html:
+                    ws.send(html)
 
 
 def _close(ws, code, reason):
@@ -58,13 +64,29 @@ def _close(ws, code, reason):
     ws.thread.join(CLOSING_HANDSHAKE_SECONDS)
 
 
-def _forward_client_messages(ws, subscription):
-    try:
-        while True:
-            text = ws.receive()
-            if text is not None:
-                subscription.deliver(CLIENT, {"type": "message", "text": text})
-    except ConnectionClosed:
-        pass
-    finally:
-        subscription.deliver(CLIENT, {"type": "closed"})
+def _waiting_messages(ws):
+    """The client's messages received so far; ConnectionClosed once it has gone."""
+    messages = []
+    while (text := ws.receive(timeout=0)) is not None:
+        messages.append(text)
+    return messages
+
+
+class ClientSignal(threading.Event):
+    """simple-websocket's "something arrived" event, which also notes it in a subscription.
+
+    simple-websocket sets it from its reader thread when a message or the
+    close arrives; `notify` points it at the stream's subscription.
+    """
+
+    _subscription = None
+
+    def notify(self, subscription):
+        self._subscription = subscription
+        if self.is_set():
+            subscription.deliver(CLIENT, {"type": "message"})
+
+    def set(self):
+        super().set()
+        if self._subscription is not None:
+            self._subscription.deliver(CLIENT, {"type": "message"})

@@ -1,0 +1,184 @@
+"""Fan-out: 1,000 dashboards of one user connected; time from a telemetry POST to each seeing it.
+
+WebSocket (/ws, what carries widget updates): each round posts a new
+temperature to a device with a value widget; every socket waits for the
+fragment with that value. SSE (/events, what carries notifications): each
+round a new device posts its first reading, which notifies "… came online";
+every stream waits for that notification. Clients run in this process
+(asyncio), so one clock times the POST and every arrival; their own
+processing is included in the figures.
+
+Also the workers' RSS before and after the clients connect: memory per
+connection.
+
+    .venv/bin/python -m bench.fanout_bench [--clients 1000] [--rounds 20]
+"""
+import argparse
+import asyncio
+import re
+import random
+import statistics
+import time
+
+import requests
+import websockets
+
+from bench import common
+from webapp.extensions import db
+from webapp.schemas import WidgetIn
+from webapp.services import users, widgets
+
+PASSWORD = "fan-out bench password"
+
+
+def log_in(url, email):
+    """A logged-in session's cookie header, through the real login form."""
+    session = requests.Session()
+    form = session.get(f"{url}/login", timeout=10).text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    session.post(f"{url}/login", data={"email": email, "password": PASSWORD, "csrf_token": token}, timeout=10).raise_for_status()
+    return "; ".join(f"{name}={value}" for name, value in session.cookies.items())
+
+
+def prepare(server):
+    email = server.create_user(password=PASSWORD)
+    device = server.create_device(owner_email=email, name="Fan-out")
+    with server.app.app_context():
+        owner = users.find_user(email)
+        widgets.add_widget(owner, device["device_id"], WidgetIn(kind="value", label="Temperature", key="temperature"))
+        db.session.commit()
+        db.session.remove()
+    return email, device
+
+
+class Arrivals:
+    """When each client first saw each marker."""
+
+    def __init__(self):
+        self.seen = {}
+        self.waiters = {}
+
+    def record(self, client, text):
+        now = time.perf_counter()
+        for marker, (remaining, done) in list(self.waiters.items()):
+            if marker in text and (client, marker) not in self.seen:
+                self.seen[(client, marker)] = now
+                remaining.discard(client)
+                if not remaining:
+                    done.set()
+
+    def expect(self, marker, clients):
+        done = asyncio.Event()
+        self.waiters[marker] = (set(clients), done)
+        return done
+
+
+async def websocket_client(url, cookie, client, arrivals, ready):
+    async with websockets.connect(url, additional_headers={"Cookie": cookie, "Origin": url.replace("ws://", "http://").split("/ws")[0]}, max_size=None) as socket:
+        await socket.recv()  # the snapshot
+        ready.release()
+        async for message in socket:
+            arrivals.record(client, message)
+
+
+async def sse_client(host, port, cookie, client, arrivals, ready):
+    reader, writer = await asyncio.open_connection(host, port, limit=1 << 20)
+    writer.write(f"GET /events HTTP/1.1\r\nHost: {host}:{port}\r\nCookie: {cookie}\r\nAccept: text/event-stream\r\n\r\n".encode())
+    await writer.drain()
+    while (await reader.readline()) not in (b"\r\n", b""):
+        pass
+    ready.release()
+    while chunk := await reader.read(65536):
+        arrivals.record(client, chunk.decode(errors="replace"))
+
+
+async def run_fanout(server, kind, clients, rounds, cookie, post_round):
+    arrivals, ready = Arrivals(), asyncio.Semaphore(0)
+    host, port = "127.0.0.1", server.port
+    rss_before = [common.rss_mib(pid) for pid in server.worker_pids()]
+    tasks = []
+    for client in range(clients):
+        if kind == "websocket":
+            coroutine = websocket_client(f"ws://{host}:{port}/ws", cookie, client, arrivals, ready)
+        else:
+            coroutine = sse_client(host, port, cookie, client, arrivals, ready)
+        tasks.append(asyncio.create_task(coroutine))
+        if client % 50 == 49:
+            await asyncio.sleep(0.05)  # pace the connects: a burst of 1,000 handshakes is not what this measures
+    for _ in range(clients):
+        await asyncio.wait_for(ready.acquire(), 60)
+    rss_after = [common.rss_mib(pid) for pid in server.worker_pids()]
+    delays, missed = [], 0
+    loop = asyncio.get_running_loop()
+    for _ in range(rounds):
+        marker = str(random.randrange(10**8, 10**9))
+        done = arrivals.expect(marker, range(clients))
+        sent = time.perf_counter()
+        await loop.run_in_executor(None, post_round, marker)
+        try:
+            await asyncio.wait_for(done.wait(), 10)
+        except asyncio.TimeoutError:
+            pass
+        got = [arrivals.seen[(client, marker)] for client in range(clients) if (client, marker) in arrivals.seen]
+        missed += clients - len(got)
+        delays.extend((moment - sent) * 1000 for moment in got)
+        await asyncio.sleep(0.2)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    ordered = sorted(delays)
+    return {
+        "clients": clients,
+        "rounds": rounds,
+        "deliveries": len(ordered),
+        "missed": missed,
+        "p50_ms": round(statistics.median(ordered), 1) if ordered else None,
+        "p99_ms": round(ordered[int(len(ordered) * 0.99) - 1], 1) if ordered else None,
+        "max_ms": round(ordered[-1], 1) if ordered else None,
+        "rss_before_mib": rss_before,
+        "rss_after_mib": rss_after,
+        "kib_per_connection": round((sum(rss_after) - sum(rss_before)) * 1024 / clients, 1),
+    }
+
+
+def measure(kind, args):
+    """One kind of stream on a server of its own, so its memory figure starts from a fresh worker."""
+    server = common.start_thingsnxt(WORKER_CONNECTIONS=str(args.clients * 2 + 100), LIVE_HEARTBEAT_SECONDS="60")
+    try:
+        email, device = prepare(server)
+        cookie = log_in(server.url, email)
+        http = requests.Session()
+
+        def post_temperature(marker):
+            # The value widget shows the number: the marker is the value.
+            body = {"device_token": device["device_token"], "data": {"temperature": int(marker)}}
+            http.post(f"{server.url}/devices/{device['device_id']}/telemetry", json=body, timeout=10).raise_for_status()
+
+        def new_device_online(marker):
+            # Its first reading notifies "Device <marker> came online".
+            fresh = server.create_device(owner_email=email, name=f"Device {marker}")
+            body = {"device_token": fresh["device_token"], "data": {"t": 1}}
+            http.post(f"{server.url}/devices/{fresh['device_id']}/telemetry", json=body, timeout=10).raise_for_status()
+
+        post_round = post_temperature if kind == "websocket" else new_device_online
+        return asyncio.run(run_fanout(server, kind, args.clients, args.rounds, cookie, post_round))
+    finally:
+        server.close()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=20)
+    args = parser.parse_args()
+    results = {kind: measure(kind, args) for kind in ("websocket", "sse")}
+    common.print_table(
+        f"Fan-out ({common.backend()}, {common.default_workers()} worker(s), {args.clients} clients of one user, {args.rounds} rounds)",
+        ["stream", "deliveries", "missed", "p50 ms", "p99 ms", "max ms", "KiB per connection"],
+        [(kind, r["deliveries"], r["missed"], r["p50_ms"], r["p99_ms"], r["max_ms"], r["kib_per_connection"]) for kind, r in results.items()],
+    )
+    print("results:", common.write_result("fanout", results))
+
+
+if __name__ == "__main__":
+    main()
