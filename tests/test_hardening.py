@@ -2,6 +2,7 @@
 import json
 import pytest
 
+from tests.conftest import settings_for_tests
 from webapp import create_app
 
 
@@ -45,13 +46,17 @@ def test_request_id_is_kept_from_the_client_or_made(client):
     assert "<" not in forged.headers["X-Request-ID"]
 
 
-def test_logs_are_json_lines_with_the_request_id(app, client, make_device, capsys):
+@pytest.fixture
+def logging_client(database_url):
+    """A client of an app that logs every request (ACCESS_LOG is read when the app starts)."""
+    app = create_app(settings_for_tests(database_url) | {"ACCESS_LOG": True})
+    yield app.test_client()
+    app.extensions["broker"].close()
+
+
+def test_logs_are_json_lines_with_the_request_id(logging_client, make_device, capsys):
     device = make_device()
-    app.config["ACCESS_LOG"] = True
-    try:
-        client.post(f"/devices/{device.id}/telemetry", json={"device_token": "wrong", "data": {}}, headers={"X-Request-ID": "req-abcdef123"})
-    finally:
-        app.config["ACCESS_LOG"] = False
+    logging_client.post(f"/devices/{device.id}/telemetry", json={"device_token": "wrong", "data": {}}, headers={"X-Request-ID": "req-abcdef123"})
 
     lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
     access = [line for line in lines if line["logger"] == "thingsnxt.access"]
@@ -60,13 +65,9 @@ def test_logs_are_json_lines_with_the_request_id(app, client, make_device, capsy
     assert "wrong" not in json.dumps(lines)
 
 
-def test_tokens_never_reach_the_logs(app, client, make_device, capsys):
+def test_tokens_never_reach_the_logs(logging_client, make_device, capsys):
     device = make_device()
-    app.config["ACCESS_LOG"] = True
-    try:
-        client.get("/telemetry/latest", query_string={"device_token": device.token})
-        client.post(f"/devices/{device.id}/telemetry", json={"device_token": device.token, "data": {"bad": [1]}})
-    finally:
-        app.config["ACCESS_LOG"] = False
+    logging_client.get("/telemetry/latest", query_string={"device_token": device.token})
+    logging_client.post(f"/devices/{device.id}/telemetry", json={"device_token": device.token, "data": {"bad": [1]}})
 
     assert device.token not in capsys.readouterr().err

@@ -5,6 +5,8 @@ import re
 import pytest
 import requests
 
+from tests.conftest import settings_for_tests
+from webapp import create_app
 from webapp.services.ingest_writer import ingest_writer
 
 
@@ -17,16 +19,15 @@ def test_metrics_are_off_without_a_token(client):
     assert client.get("/metrics").status_code == 404
 
 
-def test_metrics_need_the_token(app, client, make_device):
-    app.config["METRICS_TOKEN"] = "scrape-secret"
-    try:
-        device = make_device()
-        client.post(f"/devices/{device.id}/telemetry", json={"device_token": device.token, "data": {"a": 1, "b": 2}})
-        ingest_writer(app).drain()
-        refused = client.get("/metrics", headers={"Authorization": "Bearer guess"})
-        scraped = client.get("/metrics", headers={"Authorization": "Bearer scrape-secret"})
-    finally:
-        app.config["METRICS_TOKEN"] = ""
+def test_metrics_need_the_token(database_url, make_device):
+    app = create_app(settings_for_tests(database_url) | {"METRICS_TOKEN": "scrape-secret"})
+    client = app.test_client()
+    device = make_device()
+    client.post(f"/devices/{device.id}/telemetry", json={"device_token": device.token, "data": {"a": 1, "b": 2}})
+    ingest_writer(app).drain()
+    refused = client.get("/metrics", headers={"Authorization": "Bearer guess"})
+    scraped = client.get("/metrics", headers={"Authorization": "Bearer scrape-secret"})
+    app.extensions["broker"].close()
 
     assert refused.status_code == 401
     text = scraped.get_data(as_text=True)

@@ -2,14 +2,14 @@
 
 A request's id comes from its X-Request-ID header when that looks like an
 id (so a proxy's id follows the request through), or is made here; it is
-sent back in X-Request-ID. With ACCESS_LOG=1 every request is also logged
-with its status and duration.
+sent back in X-Request-ID. With ACCESS_LOG=1 (read when the app starts)
+every request is also logged with its status and duration.
 """
 import logging
 import re
+import secrets
 import sys
 import time
-import secrets
 
 import orjson
 from flask import g, has_request_context, request
@@ -26,8 +26,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        if has_request_context() and "request_id" in g:
-            entry["request_id"] = g.request_id
+        request_id = current_request_id()
+        if request_id is not None:
+            entry["request_id"] = request_id
         entry.update({key: value for key, value in vars(record).items() if key not in _RECORD_FIELDS})
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
@@ -54,27 +55,57 @@ def configure_logging():
     root.setLevel(logging.INFO)
 
 
+ENVIRON_KEY = "thingsnxt.request_id"
+
+
+class RequestIds:
+    """WSGI middleware: give each request an id (kept in the environ) and answer it in X-Request-ID.
+
+    Middleware rather than Flask hooks: it runs on every device request,
+    where Flask's header objects cost several times these plain lists.
+    """
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        offered = environ.get("HTTP_X_REQUEST_ID", "")
+        request_id = environ[ENVIRON_KEY] = offered if REQUEST_ID.match(offered) else secrets.token_hex(16)
+
+        def start_with_id(status, headers, exc_info=None):
+            headers.append(("X-Request-ID", request_id))
+            return start_response(status, headers, exc_info)
+
+        return self.wsgi_app(environ, start_with_id)
+
+
+def current_request_id():
+    return request.environ.get(ENVIRON_KEY) if has_request_context() else None
+
+
 def init_app(app):
     configure_logging()
+    app.wsgi_app = RequestIds(app.wsgi_app)
+    if app.config["ACCESS_LOG"]:
+        _log_every_request(app)
+
+
+def _log_every_request(app):
     access_log = logging.getLogger("thingsnxt.access")
 
     @app.before_request
-    def assign_request_id():
-        offered = request.headers.get("X-Request-ID", "")
-        g.request_id = offered if REQUEST_ID.match(offered) else secrets.token_hex(16)
+    def start_timer():
         g.request_started = time.perf_counter()
 
     @app.after_request
-    def report_request_id(response):
-        response.headers["X-Request-ID"] = g.get("request_id", "")
-        if app.config["ACCESS_LOG"]:
-            access_log.info(
-                "request",
-                extra={
-                    "method": request.method,
-                    "path": request.path,
-                    "status": response.status_code,
-                    "duration_ms": round((time.perf_counter() - g.request_started) * 1000, 2),
-                },
-            )
+    def log_request(response):
+        access_log.info(
+            "request",
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - g.request_started) * 1000, 2),
+            },
+        )
         return response
