@@ -111,7 +111,8 @@ class Process:
 
 def start_plain_flask(workers):
     port = free_port()
-    command = [f"{BIN}/gunicorn", "-k", "gevent_pywsgi", "-w", str(workers), "--worker-connections", "1000",
+    # -c /dev/null: not the project's gunicorn.conf.py, which gunicorn would load from the working directory.
+    command = [f"{BIN}/gunicorn", "-c", "/dev/null", "-k", "gevent_pywsgi", "-w", str(workers), "--worker-connections", "1000",
                "-b", f"127.0.0.1:{port}", "--no-control-socket", "bench.ceilings.plain_flask:app"]
     return Process(command, port)
 
