@@ -53,6 +53,7 @@ class Config:
     WEB_CONCURRENCY = 1
     WORKER_CONNECTIONS = 1000
     TRUSTED_PROXIES = 0
+    GRACEFUL_TIMEOUT = 30
 
     # Observability
     ACCESS_LOG = False

@@ -93,6 +93,7 @@ def regenerate_token(device_id):
     "Set a control pin",
     tags=["devices"],
     description="Sets the desired value; the device gets it from /telemetry/latest (a waiting long-poll returns at once).",
+    parameters=[{"name": "key", "in": "path", "required": True, "schema": {"type": "string", "pattern": KEY_PATTERN}}],
     body=PinIn,
     responses={200: PinOut, 400: None, **OWNER_ERRORS},
     security=USER_AUTH,

@@ -116,7 +116,7 @@ class DeviceDirectory:
     def _forget_changed(self, subscription):
         while True:
             message = subscription.get(timeout=None)
-            if message is not None:
+            if message is not None and message[1].get("type") == "device_changed":
                 self.forget(message[1]["device_id"])
 
 
