@@ -49,12 +49,14 @@ def post_worker_init(worker):
     from webapp.background import start_background_tasks
 
     start_background_tasks(worker.wsgi)
+    idle_connections = shutdown.IdleConnections()
+    worker.wsgi_handler = idle_connections.handler_class(worker.wsgi_handler)
     # gunicorn's SIGTERM handler only flags the worker to stop accepting; first release what waits
     # (in a greenlet of its own: a signal handler may interrupt the hub, which must not block).
     flag_exit = worker.handle_exit
 
     def handle_term(sig, frame):
-        gevent.spawn(shutdown.begin, worker.wsgi)
+        gevent.spawn(shutdown.begin, worker.wsgi, idle_connections)
         flag_exit(sig, frame)
 
     signal.signal(signal.SIGTERM, handle_term)
