@@ -45,6 +45,7 @@ class Config:
     DATABASE_URL = ""
     REDIS_URL = ""
     REDIS_KEY_PREFIX = "thingsnxt:"
+    REDIS_TIMEOUT = 2
     DB_POOL_SIZE = 10
 
     # Server (read by gunicorn.conf.py as well)

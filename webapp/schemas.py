@@ -108,7 +108,7 @@ class DeviceCreateIn(RequestModel):
 
 def _omittable():
     """A field that may be left out but not sent as null (so the document shows no null default)."""
-    return Field(None, json_schema_extra=lambda schema: schema.pop("default"))
+    return Field(None, json_schema_extra=lambda schema: schema.pop("default", None))
 
 
 class DeviceUpdateIn(RequestModel):

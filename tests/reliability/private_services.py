@@ -8,6 +8,7 @@ its commands run as that user (runuser).
 import glob
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -91,6 +92,14 @@ class PrivateRedis:
         self.process.terminate()
         self.process.wait(timeout=START_TIMEOUT)
 
+    def freeze(self):
+        """Hang Redis: connections stay open, nothing answers (as on a stalled host)."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self):
+        self.process.send_signal(signal.SIGCONT)
+
     def close(self):
         if self.process.poll() is None:
+            self.thaw()
             self.stop()

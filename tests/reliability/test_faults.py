@@ -203,7 +203,7 @@ def test_database_outage_answers_503_then_service_resumes_by_itself(private_post
         server.close()
 
 
-# Redis stops and comes back
+# Redis stops, or hangs, and comes back
 
 
 @pytest.fixture
@@ -244,7 +244,9 @@ def redis_listeners(private_redis):
     return redis.Redis.from_url(private_redis.url).execute_command("PUBSUB", "NUMPAT")
 
 
-def test_redis_outage_degrades_service_without_failing_it(private_redis, live_server_factory):
+@pytest.mark.parametrize("outage", ["stopped", "hung"])
+def test_redis_outage_degrades_service_without_failing_it(outage, private_redis, live_server_factory):
+    begin, end = (private_redis.stop, private_redis.start) if outage == "stopped" else (private_redis.freeze, private_redis.thaw)
     server = live_server_factory(REDIS_URL=private_redis.url)
     device = server.create_device()
     quiet = server.create_device(owner_email=device["owner_email"])  # long-polled, not under load: only toggles change it
@@ -253,7 +255,7 @@ def test_redis_outage_degrades_service_without_failing_it(private_redis, live_se
 
     with TelemetryLoad(server, [device]) as load:
         load.wait_for_acks(20)
-        private_redis.stop()
+        begin()
         load.wait_for_acks(50)
 
         status, body = health(server)
@@ -262,7 +264,7 @@ def test_redis_outage_degrades_service_without_failing_it(private_redis, live_se
         assert latest.status_code == 200 and latest.json()["data"]["seq"].startswith(device["device_id"])
         assert long_poll_released_by_toggle(server, quiet, api_token), "the worker's own long-poll missed a toggle during the outage"
 
-        private_redis.start()
+        end()
         wait_until(lambda: health(server)[1]["redis"] == "ok", "/health did not see Redis come back")
         wait_until(lambda: redis_listeners(private_redis) >= 1, "the broker did not listen to Redis again")
         load.wait_for_acks(20)

@@ -4,22 +4,23 @@ Schemathesis generates requests from the document (valid ones and, in its
 negative mode, invalid ones) and checks every answer: never a 5xx, and the
 status, content type, headers and body are what the document promises.
 
-Generated tokens would stop nearly every case at authentication, so a hook
-gives most cases real credentials: the device token (in the body, the query
+Generated tokens would stop nearly every case at authentication, so most
+generated cases are given real credentials: the device token (in the body, the query
 or `Authorization: Bearer`) and the device's id for device operations, a
 personal API token and a device of that user for owner operations. Owner
 operations get a fresh device each case, since they may delete it, rotate
 its token or disable it.
 
-The number of cases per operation is the Hypothesis profile's max_examples
-(tests/reliability/conftest.py): modest in the suite, larger in `make fuzz`.
+The cases sent in all are a budget (tests/reliability/profiles.py: about
+1,000 in the suite, 12,000 in `make fuzz`) shared out evenly between the
+operations and the two generation modes.
 """
 import collections
 import time
 
 import pytest
 import schemathesis
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -30,10 +31,13 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from tests.reliability.profiles import FUZZ_CASES
+
 pytestmark = pytest.mark.live
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance, response_schema_conformance]
 REQUEST_TIMEOUT = 15
+MIN_EXAMPLES = 10
 STREAMING_TYPES = ("text/event-stream",)
 
 
@@ -120,9 +124,10 @@ def fuzzed_operations(server):
             yield operation
 
 
-def fuzz(operation, mode, credentials, statuses):
+def fuzz(operation, mode, examples, credentials, statuses):
     """Run the operation's cases of one generation mode; the failure report, or None."""
 
+    @settings(max_examples=examples)
     @given(case=operation.as_strategy(generation_mode=mode).flatmap(lambda case: credential_strategy(case, credentials)))
     def run(case):
         response = case.call_and_validate(checks=CHECKS, timeout=REQUEST_TIMEOUT)
@@ -146,17 +151,21 @@ def describe(failure):
     return text
 
 
+@pytest.mark.timeout(1800)
 def test_every_answer_is_as_documented(fuzz_server, capsys):
     credentials = Credentials(fuzz_server)
+    operations = list(fuzzed_operations(fuzz_server))
+    modes = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+    examples = max(MIN_EXAMPLES, FUZZ_CASES // (len(operations) * len(modes)))
     report, failures = {}, []
-    for operation in fuzzed_operations(fuzz_server):
+    for operation in operations:
         statuses = report.setdefault(operation.label, collections.Counter())
-        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            failures.append(fuzz(operation, mode, credentials, statuses))
+        for mode in modes:
+            failures.append(fuzz(operation, mode, examples, credentials, statuses))
     write_report(capsys, report)
 
     assert not [failure for failure in failures if failure], "\n\n".join(failure for failure in failures if failure)
-    for operation in fuzzed_operations(fuzz_server):
+    for operation in operations:
         statuses, schemes = report[operation.label], security_schemes(operation)
         if "deviceToken" in schemes:
             assert any(200 <= status < 300 for status in statuses), f"no case of {operation.label} was accepted: {statuses}"

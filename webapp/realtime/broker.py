@@ -22,8 +22,6 @@ log = logging.getLogger(__name__)
 
 SHUTDOWN_CHANNEL = "*"
 SHUTDOWN = {"type": "shutdown"}
-# Seconds a Redis call may take before Redis counts as unreachable: a hung Redis must not hang requests.
-REDIS_TIMEOUT = 2
 
 
 class Subscription:
@@ -115,11 +113,12 @@ class RedisBroker(MemoryBroker):
     warning says so once per outage. The listener reconnects by itself.
     """
 
-    def __init__(self, redis_url, prefix):
+    def __init__(self, redis_url, prefix, timeout=2):
         super().__init__()
         import redis
 
-        self._redis = redis.Redis.from_url(redis_url, socket_connect_timeout=REDIS_TIMEOUT, socket_timeout=REDIS_TIMEOUT)
+        # A hung Redis must not hang the callers: past `timeout` seconds it counts as unreachable.
+        self._redis = redis.Redis.from_url(redis_url, socket_connect_timeout=timeout, socket_timeout=timeout)
         self._prefix = prefix + "events:"
         self._listener = None
         self._closed = threading.Event()
@@ -204,5 +203,5 @@ class RedisBroker(MemoryBroker):
 
 def create_broker(config):
     if config["REDIS_URL"]:
-        return RedisBroker(config["REDIS_URL"], config["REDIS_KEY_PREFIX"])
+        return RedisBroker(config["REDIS_URL"], config["REDIS_KEY_PREFIX"], config["REDIS_TIMEOUT"])
     return MemoryBroker()
