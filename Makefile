@@ -57,7 +57,7 @@ bench-full: bench-deps
 
 ## fuzz: the fuzzer (about 12,000 cases) and the property tests with many more examples, fresh seeds each run
 fuzz: setup
-	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/reliability/test_fuzz_api.py tests/reliability/test_properties.py -p no:cacheprovider
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/reliability/test_fuzz_api.py tests/reliability/test_properties.py -p no:cacheprovider --timeout 3600
 
 ## soak: a simulated fleet for 30 minutes (SOAK_MINUTES=…), worker memory and errors each minute; not in CI
 SOAK_MINUTES ?= 30
