@@ -27,6 +27,8 @@ Value = Union[
 Data = Annotated[dict[Key, Value], Field(max_length=MAX_KEYS, json_schema_extra={"additionalProperties": False})]
 State = Annotated[dict[str, Value], Field(description="Current state: reported values, desired values for control pins.")]
 DeviceToken = Annotated[str, StringConstraints(max_length=200)]
+# Free text stored as is: PostgreSQL text cannot hold NUL, so it is refused here (400), not by the database (500).
+Text = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]
 Timestamp = Annotated[str, Field(description="UTC ISO-8601 with milliseconds, e.g. 2026-11-27T17:10:00.123Z")]
 DeviceId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{24}$")]
 
@@ -100,10 +102,13 @@ class ErrorOut(BaseModel):
 # Owner- and admin-facing requests and responses
 
 
+DeviceName = Annotated[Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
 class DeviceCreateIn(RequestModel):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    name: DeviceName
     offline_timeout: Annotated[int, Field(ge=5, le=86400)] | None = None
-    owner_email: str | None = Field(None, description="Admins only: create the device for this user.")
+    owner_email: Annotated[Text, StringConstraints(max_length=254)] | None = Field(None, description="Admins only: create the device for this user.")
 
 
 def _omittable():
@@ -114,7 +119,7 @@ def _omittable():
 class DeviceUpdateIn(RequestModel):
     """Only the fields sent change. Null is refused except for retention_days, where it restores the server's default."""
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] = _omittable()
+    name: DeviceName = _omittable()
     offline_timeout: Annotated[int, Field(ge=5, le=86400)] = _omittable()
     disabled: bool = _omittable()
     retention_days: Annotated[int, Field(ge=1, le=3650)] | None = None

@@ -2,8 +2,8 @@
 
 The machine's shared PostgreSQL and Redis serve every other test running at
 the time: outage tests must never touch them. PostgreSQL refuses to run as
-root, so its cluster lives in a directory owned by the `postgres` user and
-its commands run as that user (runuser).
+root, so as root its cluster lives in a directory owned by the `postgres`
+user and its commands run as that user (runuser); otherwise as the caller.
 """
 import glob
 import os
@@ -21,10 +21,13 @@ from tests.live_server import free_port
 START_TIMEOUT = 30
 
 
+RUN_AS_POSTGRES = os.geteuid() == 0
+
+
 def postgresql_bin_dir():
     """The newest installed PostgreSQL's binaries, or None."""
     candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
-    if not candidates or shutil.which("runuser") is None:
+    if not candidates or (RUN_AS_POSTGRES and shutil.which("runuser") is None):
         return None
     return os.path.dirname(candidates[-1])
 
@@ -34,14 +37,16 @@ class PrivatePostgres:
         self.bin_dir = bin_dir
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="thingsnxt-pg-")
-        shutil.chown(self.dir, "postgres", "postgres")
+        if RUN_AS_POSTGRES:
+            shutil.chown(self.dir, "postgres", "postgres")
         self.data = os.path.join(self.dir, "data")
         self._as_postgres("initdb", "-D", self.data, "-A", "trust", "-U", "postgres", "--no-sync")
         self.start()
 
     def _as_postgres(self, program, *args):
+        as_postgres = ["runuser", "-u", "postgres", "--"] if RUN_AS_POSTGRES else []
         subprocess.run(
-            ["runuser", "-u", "postgres", "--", os.path.join(self.bin_dir, program), *args],
+            [*as_postgres, os.path.join(self.bin_dir, program), *args],
             check=True, capture_output=True, cwd=self.dir, timeout=START_TIMEOUT * 2,
         )
 

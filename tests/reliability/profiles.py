@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, settings
 
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "suite")
 # Cases the fuzzer sends in all, shared out between the documented operations (so more routes do not slow the suite).
-FUZZ_CASES = {"suite": 1000, "fuzz": 12000}[PROFILE]
+FUZZ_CASES = {"suite": 1500, "fuzz": 12000}[PROFILE]
 
 _COMMON = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.filter_too_much]}
 

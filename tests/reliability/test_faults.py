@@ -1,7 +1,7 @@
 """Faults a real server must survive with nothing acknowledged lost.
 
 A killed worker, a database that stops and comes back, a Redis that stops
-and comes back, and SIGTERM with requests in flight. Each test runs its own
+(or hangs) and comes back, and SIGTERM with requests in flight. Each test runs its own
 gunicorn + gevent server under a load of telemetry POSTs whose every reading
 is distinct, records which ones were acknowledged (2xx), and afterwards
 finds every acknowledged one in the readings table.

@@ -47,3 +47,40 @@ def test_document_gives_the_pin_key_pattern(client):
     (key,) = [parameter for parameter in operation["parameters"] if parameter["name"] == "key"]
     assert key["schema"]["pattern"] == "^[A-Za-z_][A-Za-z0-9_.-]{0,63}$"
     assert [parameter["name"] for parameter in operation["parameters"]].count("key") == 1
+
+
+def test_nul_in_free_text_is_400_not_500(client, make_user):
+    """Found by schemathesis on PostgreSQL, whose text cannot hold NUL: a device name with one answered 500."""
+    admin = make_user(admin=True)
+
+    named = client.post("/api/devices", json={"name": "lamp\u0000"}, headers=admin.headers)
+    owned = client.post("/api/devices", json={"name": "lamp", "owner_email": "a\u0000@example.com"}, headers=admin.headers)
+
+    assert (named.status_code, owned.status_code) == (400, 400)
+    assert "name" in named.json["message"] and "owner_email" in owned.json["message"]
+
+
+def test_malformed_device_id_in_the_path_is_404_not_500(client, make_device):
+    """Found on PostgreSQL: a device id holding NUL reached the database, which refused it (500)."""
+    device = make_device()
+
+    posted = client.post("/devices/ab%00cd/telemetry", json={"device_token": device.token, "data": {"v0": 1}})
+    owned = client.get("/api/devices/ab%00cd", headers=device.owner.headers)
+    uppercase = client.get(f"/api/devices/{device.id.upper()}", headers=device.owner.headers)
+
+    assert (posted.status_code, owned.status_code, uppercase.status_code) == (404, 404, 404)
+    assert posted.json["error"] == "not_found"
+
+
+def test_owner_body_too_large_is_a_documented_413(client, make_device):
+    """Found by schemathesis: PUT …/rules with a body over 64 KiB answered 413, which was not documented."""
+    device = make_device()
+    rules = [{"name": f"r{i}", "type": "allowed_keys", "keys": [f"k{j}" for j in range(200)]} for i in range(50)]
+
+    response = client.put(f"/api/devices/{device.id}/rules", json={"rules": rules}, headers=device.owner.headers)
+
+    assert response.status_code == 413 and response.json["error"] == "payload_too_large"
+    paths = client.get("/openapi.json").json["paths"]
+    for path, method in [("/api/devices", "post"), ("/api/devices/{device_id}", "patch"),
+                         ("/api/devices/{device_id}/pins/{key}", "put"), ("/api/devices/{device_id}/rules", "put")]:
+        assert "413" in paths[path][method]["responses"], (method, path)

@@ -12,7 +12,7 @@ operations get a fresh device each case, since they may delete it, rotate
 its token or disable it.
 
 The cases sent in all are a budget (tests/reliability/profiles.py: about
-1,000 in the suite, 12,000 in `make fuzz`) shared out evenly between the
+1,500 in the suite, 12,000 in `make fuzz`) shared out evenly between the
 operations and the two generation modes.
 """
 import collections
@@ -52,7 +52,7 @@ def security_schemes(operation):
 
 
 class Credentials:
-    """Real identities the hook hands to generated cases."""
+    """Real identities handed to generated cases: a device, an owner with an API token, an admin."""
 
     def __init__(self, server):
         self.server = server

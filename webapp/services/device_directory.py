@@ -56,6 +56,8 @@ class DeviceDirectory:
 
     def by_id(self, device_id):
         """The identity of device `device_id`, or None."""
+        if not tokens.is_device_id(device_id):
+            return None
         return self._lookup(self._by_id, device_id, Device.id)
 
     def _lookup(self, cache, key, column):
