@@ -45,7 +45,6 @@ class Config:
     DATABASE_URL = ""
     REDIS_URL = ""
     REDIS_KEY_PREFIX = "thingsnxt:"
-    REDIS_TIMEOUT = 2
     DB_POOL_SIZE = 10
 
     # Server (read by gunicorn.conf.py as well)
@@ -54,7 +53,6 @@ class Config:
     WEB_CONCURRENCY = 1
     WORKER_CONNECTIONS = 1000
     TRUSTED_PROXIES = 0
-    GRACEFUL_TIMEOUT = 30
 
     # Observability
     ACCESS_LOG = False
@@ -85,6 +83,10 @@ class Config:
 
     # History
     RETENTION_DAYS = 30
+
+    # Reliability: how long a stopping worker lets requests finish; how long a Redis call may take
+    GRACEFUL_TIMEOUT = 30
+    REDIS_TIMEOUT = 2
 
     @classmethod
     def from_environment(cls):

@@ -118,11 +118,14 @@ def stored_readings(server, device_ids):
     return stored
 
 
-def assert_nothing_acknowledged_lost(server, load):
+def assert_nothing_acknowledged_lost(server, load, capsys):
     stored = stored_readings(server, [device["device_id"] for device in load.devices])
     lost = {device_id: acked - stored[device_id] for device_id, acked in load.acked.items() if acked - stored[device_id]}
     assert not lost, f"acknowledged but not stored: {lost}"
-    assert sum(len(acked) for acked in load.acked.values()) > 0
+    acknowledged = sum(len(acked) for acked in load.acked.values())
+    assert acknowledged > 0
+    with capsys.disabled():
+        print(f"\n  {acknowledged} readings acknowledged, all stored; answers: {dict(load.outcomes)}")
 
 
 def wait_until(predicate, message):
@@ -142,7 +145,7 @@ def health(server):
 # A worker killed under load
 
 
-def test_acknowledged_readings_survive_a_worker_killed_mid_load(live_server_factory):
+def test_acknowledged_readings_survive_a_worker_killed_mid_load(live_server_factory, capsys):
     server = live_server_factory(workers=shared_backend_workers())
     devices = [server.create_device() for _ in range(LOAD_THREADS)]
     victim = server.worker_pids()[0]
@@ -154,7 +157,7 @@ def test_acknowledged_readings_survive_a_worker_killed_mid_load(live_server_fact
         load.wait_for_acks(200)
 
     assert not [outcome for outcome in load.outcomes if isinstance(outcome, int) and outcome >= 500], load.outcomes
-    assert_nothing_acknowledged_lost(server, load)
+    assert_nothing_acknowledged_lost(server, load, capsys)
 
 
 # The database stops and comes back
@@ -170,7 +173,7 @@ def private_postgres():
     instance.close()
 
 
-def test_database_outage_answers_503_then_service_resumes_by_itself(private_postgres, tmp_path):
+def test_database_outage_answers_503_then_service_resumes_by_itself(private_postgres, tmp_path, capsys):
     settings = settings_for_tests("")
     server = LiveServer(tmp_path, settings, workers=2 if settings["REDIS_URL"] else 1, database_url=private_postgres.create_database())
     try:
@@ -198,7 +201,7 @@ def test_database_outage_answers_503_then_service_resumes_by_itself(private_post
             load.wait_for_acks(50)
 
         assert set(load.outcomes) <= {200, 503}, load.outcomes
-        assert_nothing_acknowledged_lost(server, load)
+        assert_nothing_acknowledged_lost(server, load, capsys)
     finally:
         server.close()
 
@@ -245,7 +248,7 @@ def redis_listeners(private_redis):
 
 
 @pytest.mark.parametrize("outage", ["stopped", "hung"])
-def test_redis_outage_degrades_service_without_failing_it(outage, private_redis, live_server_factory):
+def test_redis_outage_degrades_service_without_failing_it(outage, private_redis, live_server_factory, capsys):
     begin, end = (private_redis.stop, private_redis.start) if outage == "stopped" else (private_redis.freeze, private_redis.thaw)
     server = live_server_factory(REDIS_URL=private_redis.url)
     device = server.create_device()
@@ -270,7 +273,7 @@ def test_redis_outage_degrades_service_without_failing_it(outage, private_redis,
         load.wait_for_acks(20)
 
     assert set(load.outcomes) == {200}, load.outcomes
-    assert_nothing_acknowledged_lost(server, load)
+    assert_nothing_acknowledged_lost(server, load, capsys)
     assert "Redis unreachable" in server.log()
     # Events go through Redis again: an outside subscriber sees the next toggle, and so does a long-poll.
     outsider = RedisBroker(private_redis.url, server.settings["REDIS_KEY_PREFIX"])
