@@ -51,7 +51,9 @@ nearly_valid_bodies = st.one_of(
     st.tuples(valid_bodies, invalid_keys, valid_values).map(lambda t: {**t[0], "data": {**t[0]["data"], t[1]: t[2]}}),
     st.tuples(valid_bodies, valid_keys, invalid_values).map(lambda t: {**t[0], "data": {**t[0]["data"], t[1]: t[2]}}),
     st.dictionaries(valid_keys, valid_values, min_size=MAX_KEYS + 1, max_size=MAX_KEYS + 3).map(lambda data: {"data": data}),
-    st.tuples(valid_bodies, st.text(max_size=10), json_values).map(lambda t: {**t[0], t[1]: t[2]}),
+    st.tuples(valid_bodies, st.text(max_size=10).filter(lambda name: name not in ("data", "device_token")), json_values).map(
+        lambda t: {**t[0], t[1]: t[2]}
+    ),
 )
 any_bodies = st.one_of(valid_bodies, nearly_valid_bodies, json_values)
 # Bodies that are not a JSON object of this shape at all, or not JSON.
