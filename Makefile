@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: setup run migrate test ci clean bench-deps bench bench-full bench-history chromium
+.PHONY: setup run migrate test ci clean bench-deps bench bench-full bench-history chromium fuzz soak
 
 include firmware/firmware.mk
 
@@ -58,6 +58,15 @@ bench-full: bench-deps
 	$(BIN)/python -m bench.ingest_bench --duration 30
 	$(BIN)/python -m bench.fleet_bench --steps 1000,2500,5000,7500,10000,12500,15000,20000 --seconds 30
 	$(BIN)/python -m bench.toggle_bench --toggles 100 --poll-toggles 20
+
+## fuzz: the fuzzer (about 12,000 cases) and the property tests with many more examples, fresh seeds each run
+fuzz: setup
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/reliability/test_fuzz_api.py tests/reliability/test_properties.py -p no:cacheprovider --timeout 3600
+
+## soak: a simulated fleet for 30 minutes (SOAK_MINUTES=…), worker memory and errors each minute; not in CI
+SOAK_MINUTES ?= 30
+soak: bench-deps
+	$(BIN)/python -m bench.soak --minutes $(SOAK_MINUTES)
 
 ## ci: what CI runs: the suite on SQLite, then on PostgreSQL + Redis
 ci:

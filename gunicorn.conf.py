@@ -2,6 +2,7 @@
 import importlib.util
 import os
 import shutil
+import signal
 import sys
 import tempfile
 
@@ -16,7 +17,7 @@ bind = f"{settings['HOST']}:{settings['PORT']}"
 workers = settings["WEB_CONCURRENCY"]
 worker_class = "gevent_pywsgi"
 worker_connections = settings["WORKER_CONNECTIONS"]
-graceful_timeout = 30
+graceful_timeout = settings["GRACEFUL_TIMEOUT"]
 accesslog = None
 errorlog = "-"
 
@@ -42,6 +43,29 @@ def on_exit(server):
 
 
 def post_worker_init(worker):
+    import gevent
+
+    from webapp import shutdown
     from webapp.background import start_background_tasks
 
-    start_background_tasks(worker.wsgi, worker_alive=lambda: worker.alive)
+    start_background_tasks(worker.wsgi)
+    idle_connections = shutdown.IdleConnections()
+    worker.wsgi_handler = idle_connections.handler_class(worker.wsgi_handler)
+    # gunicorn's SIGTERM handler only flags the worker to stop accepting; first release what waits
+    # (in a greenlet of its own: a signal handler may interrupt the hub, which must not block).
+    flag_exit = worker.handle_exit
+
+    def handle_term(sig, frame):
+        gevent.spawn(shutdown.begin, worker.wsgi, idle_connections)
+        flag_exit(sig, frame)
+
+    signal.signal(signal.SIGTERM, handle_term)
+
+
+def worker_exit(server, worker):
+    # gunicorn also calls this in the master for a worker that died; the master never loads the app.
+    if worker.pid != os.getpid():
+        return
+    from webapp import shutdown
+
+    shutdown.finish(worker.wsgi)

@@ -34,9 +34,11 @@ def free_port():
 class LiveServer:
     """`start()`, `stop()`, `restart()` keep the port and the database; `url` is the base URL."""
 
-    def __init__(self, tmp_dir, settings, workers=1):
+    def __init__(self, tmp_dir, settings, workers=1, database_url=None):
+        """A server on a new database of its own, or on `database_url` (migrated here, never dropped)."""
         self.tmp_dir = str(tmp_dir)
-        self.db_url = databases.create_database(self.tmp_dir)
+        self.owns_database = database_url is None
+        self.db_url = database_url or databases.create_database(self.tmp_dir)
         self.settings = {**settings, "DATABASE_URL": self.db_url}
         self.workers = workers
         self.port = free_port()
@@ -98,7 +100,8 @@ class LiveServer:
         with self.app.app_context():
             db.engine.dispose()
         self.app.extensions["broker"].close()
-        databases.drop_database(self.db_url)
+        if self.owns_database:
+            databases.drop_database(self.db_url)
 
     def log(self):
         with open(self.log_path, errors="replace") as log:

@@ -8,7 +8,7 @@ from webapp.config import Config, check_production_settings, database_url
 from webapp.errors import register_error_handlers
 from webapp.extensions import db, migrate, sock
 from webapp.json_provider import OrjsonProvider
-from webapp import metrics, rate_limiting, request_log, security_headers, vendor_assets
+from webapp import metrics, rate_limiting, request_log, security_headers, shutdown, vendor_assets
 from webapp.realtime.broker import create_broker
 from webapp.sessions import CookieSessions
 from webapp.services.device_directory import DeviceDirectory
@@ -39,6 +39,7 @@ def create_app(overrides=None):
     app.extensions["device_directory"] = DeviceDirectory(app.extensions["broker"])
     app.extensions["ingest_writer"] = IngestWriter(app)
     app.extensions["rate_counter"] = create_counter(app.config)
+    shutdown.init_app(app)
     vendor_assets.init_app(app)
 
     from webapp import api, apidocs, auth, cli, dashboard

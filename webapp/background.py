@@ -1,5 +1,4 @@
-"""Work each worker process does beside requests: the presence sweep, webhook delivery, the history prune,
-and ending live streams on exit.
+"""Work each worker process does beside requests: the presence sweep, webhook delivery, the history prune.
 
 Started by gunicorn's post_worker_init hook (after gevent has patched the
 worker, so these threads are greenlets), never by create_app, so tests and
@@ -18,24 +17,13 @@ log = logging.getLogger(__name__)
 PRUNE_INTERVAL = 600
 
 
-def start_background_tasks(app, worker_alive=None):
-    """`worker_alive` (gunicorn's worker.alive) turning false means the worker is stopping."""
+def start_background_tasks(app):
     stop = threading.Event()
     threading.Thread(target=_sweep_presence_forever, args=(app, stop), name="presence-sweep", daemon=True).start()
     for lane in range(app.config["WEBHOOK_CONCURRENCY"]):
         threading.Thread(target=deliver_webhooks_forever, args=(app, stop, lane), name=f"webhooks-{lane}", daemon=True).start()
     threading.Thread(target=prune_history_forever, args=(app, stop), name="history-prune", daemon=True).start()
-    if worker_alive is not None:
-        threading.Thread(target=_end_live_streams_on_exit, args=(app, worker_alive, stop), name="live-streams-exit", daemon=True).start()
     return stop
-
-
-def _end_live_streams_on_exit(app, worker_alive, stop):
-    # gunicorn waits for open requests before a stopping worker exits, and a
-    # dashboard's stream never ends by itself: end them, the browsers reconnect.
-    while worker_alive() and not stop.is_set():
-        stop.wait(0.5)
-    app.extensions["live_streams"].end_all()
 
 
 def _sweep_presence_forever(app, stop):

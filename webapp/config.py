@@ -107,6 +107,10 @@ class Config:
     RATELIMIT_LOGIN = "10 per 60 seconds"
     LIVE_HEARTBEAT_SECONDS = 15
 
+    # Reliability: how long a stopping worker lets requests finish; how long a Redis call may take
+    GRACEFUL_TIMEOUT = 30
+    REDIS_TIMEOUT = 2
+
     @classmethod
     def from_environment(cls):
         """A dict of every setting, each overridden by its environment variable when set."""

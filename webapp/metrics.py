@@ -5,6 +5,7 @@ Off unless METRICS_TOKEN is set (when the app starts); then scrapes send
 mode sums the workers' counts: gunicorn.conf.py points
 PROMETHEUS_MULTIPROC_DIR at a fresh directory before any worker starts.
 """
+import contextlib
 import hmac
 import os
 import time
@@ -30,6 +31,22 @@ LATENCY = Histogram(
 )
 READINGS = Counter("thingsnxt_readings_ingested_total", "Readings stored (one per key of a report)")
 STREAMS = Gauge("thingsnxt_open_streams", "Open WebSocket and SSE connections", ["kind"], multiprocess_mode="livesum")
+
+
+@contextlib.contextmanager
+def open_stream(kind):
+    """Count a WebSocket or SSE stream as open while it runs."""
+    gauge = STREAMS.labels(kind)
+    gauge.inc()
+    try:
+        yield
+    finally:
+        gauge.dec()
+
+
+def open_streams():
+    """How many streams this process has open."""
+    return int(sum(sample.value for metric in STREAMS.collect() for sample in metric.samples))
 
 
 class DatabaseCollector:

@@ -28,6 +28,7 @@ ERROR_TEXT = {
 def operation(summary, *, tags, responses, body=None, security=(), parameters=(), description=None, other_content=None):
     """Attach the OpenAPI description of a view: `responses` maps status → model (or None, or (model, text)).
 
+    Path parameters are documented as plain strings unless `parameters` declares them.
     `other_content` maps a status to media types the response may take besides JSON,
     e.g. `{200: {"text/csv": {"schema": {"type": "string"}}}}`.
     """
@@ -124,8 +125,10 @@ def _models_of(spec):
 
 
 def _operation(rule, method, spec, ref):
+    declared = {parameter["name"] for parameter in spec["parameters"] if parameter["in"] == "path"}
     parameters = [
-        {"name": argument, "in": "path", "required": True, "schema": {"type": "string"}} for argument in sorted(rule.arguments)
+        {"name": argument, "in": "path", "required": True, "schema": {"type": "string"}}
+        for argument in sorted(rule.arguments - declared)
     ] + list(spec["parameters"])
     responses = {}
     for status, response in sorted(spec["responses"].items()):

@@ -2,21 +2,33 @@
 import ipaddress
 from typing import Annotated, Literal, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict, StringConstraints, model_validator
 
 KEY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$"
 MAX_KEYS = 64
 
 Key = Annotated[str, StringConstraints(pattern=KEY_PATTERN)]
+
+
+def _not_an_integer(value):
+    # A JSON integer beyond 64 bits would otherwise pass as a float, rounded: 1 and 1.0 must stay distinct.
+    if isinstance(value, int) and not isinstance(value, bool):
+        raise ValueError("integers must lie between -2**63 and 2**63 - 1")
+    return value
+
+
 Value = Union[
     Annotated[bool, Strict()],
     Annotated[int, Strict(), Field(ge=-(2**63), le=2**63 - 1)],
-    Annotated[float, Strict(), Field(allow_inf_nan=False)],
+    Annotated[float, Strict(), Field(allow_inf_nan=False), BeforeValidator(_not_an_integer)],
     Annotated[str, StringConstraints(max_length=256)],
 ]
-Data = Annotated[dict[Key, Value], Field(max_length=MAX_KEYS)]
+# additionalProperties: a key not matching the pattern is refused, and the document must say so.
+Data = Annotated[dict[Key, Value], Field(max_length=MAX_KEYS, json_schema_extra={"additionalProperties": False})]
 State = Annotated[dict[str, Value], Field(description="Current state: reported values, desired values for control pins.")]
 DeviceToken = Annotated[str, StringConstraints(max_length=200)]
+# Free text stored as is: PostgreSQL text cannot hold NUL, so it is refused here (400), not by the database (500).
+Text = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]
 Timestamp = Annotated[str, Field(description="UTC ISO-8601 with milliseconds, e.g. 2026-11-27T17:10:00.123Z")]
 DeviceId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{24}$")]
 
@@ -73,8 +85,11 @@ class BatchOut(BaseModel):
 
 
 class HealthOut(BaseModel):
-    status: Literal["ok", "degraded", "unavailable"]
+    status: Literal["ok", "degraded", "unavailable"] = Field(
+        description="unavailable (503): the database is unreachable; degraded (200): Redis is, so live updates stay within each worker."
+    )
     database: Literal["ok", "unavailable"]
+    redis: Literal["ok", "unavailable", "absent"] = Field(description="absent: no REDIS_URL is configured (one worker, nothing to share).")
     time: Timestamp
 
 
@@ -90,16 +105,26 @@ class ErrorOut(BaseModel):
 # Owner- and admin-facing requests and responses
 
 
+DeviceName = Annotated[Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
 class DeviceCreateIn(RequestModel):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    name: DeviceName
     offline_timeout: Annotated[int, Field(ge=5, le=86400)] | None = None
-    owner_email: str | None = Field(None, description="Admins only: create the device for this user.")
+    owner_email: Annotated[Text, StringConstraints(max_length=254)] | None = Field(None, description="Admins only: create the device for this user.")
+
+
+def _omittable():
+    """A field that may be left out but not sent as null (so the document shows no null default)."""
+    return Field(None, json_schema_extra=lambda schema: schema.pop("default", None))
 
 
 class DeviceUpdateIn(RequestModel):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] | None = None
-    offline_timeout: Annotated[int, Field(ge=5, le=86400)] | None = None
-    disabled: bool | None = None
+    """Only the fields sent change. Null is refused except for retention_days, where it restores the server's default."""
+
+    name: DeviceName = _omittable()
+    offline_timeout: Annotated[int, Field(ge=5, le=86400)] = _omittable()
+    disabled: bool = _omittable()
     retention_days: Annotated[int, Field(ge=1, le=3650)] | None = None
 
 

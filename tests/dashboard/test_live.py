@@ -9,7 +9,8 @@ import websocket
 
 from tests.dashboard.helpers import http_session
 from webapp.extensions import db
-from webapp.realtime.streams import LiveStreams
+from webapp import metrics
+from webapp.realtime.broker import MemoryBroker
 from webapp.services import notifications
 
 DEADLINE = 10
@@ -278,19 +279,18 @@ def test_event_stream_needs_a_login(threaded_server):
 
 def test_streams_end_when_the_client_goes(app, threaded_server, make_user, monkeypatch):
     monkeypatch.setitem(app.config, "LIVE_HEARTBEAT_SECONDS", 0.2)
-    streams = app.extensions["live_streams"]
     user = make_user()
-    before = streams.count()
+    before = metrics.open_streams()
     dashboard = Dashboard(threaded_server, user.email)
     session, _, _ = http_session(threaded_server, user.email)
     stream = session.get(f"{threaded_server}/events", stream=True, timeout=DEADLINE)
     next(read_events(stream))
-    wait_for(lambda: streams.count() == before + 2, "both streams registering")
+    wait_for(lambda: metrics.open_streams() == before + 2, "both streams registering")
 
     dashboard.close()
     stream.close()
 
-    wait_for(lambda: streams.count() == before, "both streams ending")
+    wait_for(lambda: metrics.open_streams() == before, "both streams ending")
 
 
 def test_open_streams_hold_no_database_connection(threaded_server, make_device):
@@ -311,18 +311,16 @@ def test_open_streams_hold_no_database_connection(threaded_server, make_device):
 
 
 def test_a_stopping_worker_ends_its_streams_so_clients_reconnect(app, threaded_server, make_user, monkeypatch):
-    streams = LiveStreams()
-    monkeypatch.setitem(app.extensions, "live_streams", streams)
+    broker = MemoryBroker()
+    monkeypatch.setitem(app.extensions, "broker", broker)
     user = make_user()
     dashboard = Dashboard(threaded_server, user.email)
     session, _, _ = http_session(threaded_server, user.email)
     stream = session.get(f"{threaded_server}/events", stream=True, timeout=DEADLINE)
     events = read_events(stream)
-    next(events)
-    wait_for(lambda: streams.count() == 2, "both streams registering")
+    next(events)  # each stream subscribed before its first message
 
-    streams.end_all()
+    broker.shut_down()
 
     assert dashboard.close_code() == 1012, "the htmx ws extension reconnects after 1012 (service restart)"
     assert list(events) == []
-    wait_for(lambda: streams.count() == 0, "both streams ending")

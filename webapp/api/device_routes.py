@@ -105,7 +105,11 @@ def get_latest():
 
 @bp.get("/health")
 @exempt
-@operation("Liveness and database reachability", tags=["device"], responses={200: HealthOut, 503: (HealthOut, "The database is unreachable.")})
+@operation(
+    "Liveness, and reachability of the database and Redis",
+    tags=["device"],
+    responses={200: (HealthOut, "Serving; `degraded` while Redis is unreachable."), 503: (HealthOut, "The database is unreachable.")},
+)
 def get_health():
     report = health.health_report()
     return jsonify(report), 200 if report["database"] == "ok" else 503

@@ -27,11 +27,12 @@ from webapp.services import devices, rules, state
 MAX_BODY = 64 * 1024
 USER_AUTH = ["session", "apiToken"]
 OWNER_ERRORS = {401: None, 404: None, 429: None}
+BODY_ERRORS = {400: None, 413: None}
 
 
 @bp.post("/api/devices")
 @api_login_required
-@operation("Register a device", tags=["devices"], body=DeviceCreateIn, responses={201: DeviceCreatedOut, 400: None, 401: None, 403: None, 404: None, 429: None}, security=USER_AUTH)
+@operation("Register a device", tags=["devices"], body=DeviceCreateIn, responses={201: DeviceCreatedOut, **BODY_ERRORS, 401: None, 403: None, 404: None, 429: None}, security=USER_AUTH)
 def create_device():
     body = parse_body(DeviceCreateIn, MAX_BODY)
     owner = devices.owner_for_new_device(current_user(), body.owner_email)
@@ -56,7 +57,7 @@ def get_device(device_id):
 
 @bp.patch("/api/devices/<device_id>")
 @api_login_required
-@operation("Change a device's settings", tags=["devices"], body=DeviceUpdateIn, responses={200: DeviceOut, 400: None, **OWNER_ERRORS}, security=USER_AUTH)
+@operation("Change a device's settings", tags=["devices"], body=DeviceUpdateIn, responses={200: DeviceOut, **BODY_ERRORS, **OWNER_ERRORS}, security=USER_AUTH)
 def update_device(device_id):
     device = devices.visible_device(current_user(), device_id)
     body = parse_body(DeviceUpdateIn, MAX_BODY)
@@ -93,8 +94,9 @@ def regenerate_token(device_id):
     "Set a control pin",
     tags=["devices"],
     description="Sets the desired value; the device gets it from /telemetry/latest (a waiting long-poll returns at once).",
+    parameters=[{"name": "key", "in": "path", "required": True, "schema": {"type": "string", "pattern": KEY_PATTERN}}],
     body=PinIn,
-    responses={200: PinOut, 400: None, **OWNER_ERRORS},
+    responses={200: PinOut, **BODY_ERRORS, **OWNER_ERRORS},
     security=USER_AUTH,
 )
 def set_pin(device_id, key):
@@ -120,7 +122,7 @@ def get_rules(device_id):
     tags=["rules"],
     description="Rule types: allowed_keys, range, source_network. Disable a device with PATCH /api/devices/{id}.",
     body=RulesIn,
-    responses={200: RulesOut, 400: None, **OWNER_ERRORS},
+    responses={200: RulesOut, **BODY_ERRORS, **OWNER_ERRORS},
     security=USER_AUTH,
 )
 def replace_rules(device_id):

@@ -7,6 +7,10 @@ in-process fan-out, so a subscriber never knows which one it has.
 Subscribers use plain `queue` and `threading` objects: under gunicorn's gevent
 worker they are monkey-patched into cooperative ones, and in tests they are
 ordinary threads.
+
+When the worker is told to stop, `shut_down()` hands every subscription, and
+every one made after, the event `{"type": "shutdown"}` (on channel "*"):
+long-polls answer at once and streams end, so the worker can exit.
 """
 import logging
 import queue
@@ -15,6 +19,9 @@ import threading
 import orjson
 
 log = logging.getLogger(__name__)
+
+SHUTDOWN_CHANNEL = "*"
+SHUTDOWN = {"type": "shutdown"}
 
 
 class Subscription:
@@ -51,13 +58,25 @@ class MemoryBroker:
     def __init__(self):
         self._lock = threading.Lock()
         self._by_channel = {}
+        self.stopping = threading.Event()
 
     def subscribe(self, channels):
         subscription = Subscription(self, channels)
         with self._lock:
             for channel in subscription.channels:
                 self._by_channel.setdefault(channel, set()).add(subscription)
+            stopping = self.stopping.is_set()
+        if stopping:
+            subscription.deliver(SHUTDOWN_CHANNEL, SHUTDOWN)
         return subscription
+
+    def shut_down(self):
+        """This process is stopping: tell every subscriber, now and from now on."""
+        with self._lock:
+            self.stopping.set()
+            subscribers = {subscription for subscriptions in self._by_channel.values() for subscription in subscriptions}
+        for subscription in subscribers:
+            subscription.deliver(SHUTDOWN_CHANNEL, SHUTDOWN)
 
     def unsubscribe(self, subscription):
         with self._lock:
@@ -87,31 +106,60 @@ class MemoryBroker:
 
 
 class RedisBroker(MemoryBroker):
-    """Every process publishes to Redis and listens to all channels under its prefix."""
+    """Every process publishes to Redis and listens to all channels under its prefix.
 
-    def __init__(self, redis_url, prefix):
+    While Redis is unreachable, publishing never fails the caller: events
+    still reach this worker's subscribers, other workers miss them, and a
+    warning says so once per outage. The listener reconnects by itself.
+    """
+
+    def __init__(self, redis_url, prefix, timeout=2):
         super().__init__()
         import redis
 
-        self._redis = redis.Redis.from_url(redis_url)
+        # A hung Redis must not hang the callers: past `timeout` seconds it counts as unreachable.
+        self._redis = redis.Redis.from_url(redis_url, socket_connect_timeout=timeout, socket_timeout=timeout)
         self._prefix = prefix + "events:"
         self._listener = None
         self._closed = threading.Event()
         self._start_lock = threading.Lock()
+        self._publishing_failed = False
 
     def subscribe(self, channels):
         self._ensure_listener()
         return super().subscribe(channels)
 
     def publish(self, channel, event):
-        self._redis.publish(self._prefix + channel, orjson.dumps(event))
+        self.publish_many([(channel, event)])
 
     def publish_many(self, messages):
         # One round trip for the lot: the ingest writer publishes a whole transaction's events at once.
+        import redis
+
         pipeline = self._redis.pipeline(transaction=False)
         for channel, event in messages:
             pipeline.publish(self._prefix + channel, orjson.dumps(event))
-        pipeline.execute()
+        try:
+            pipeline.execute()
+        except redis.RedisError as exc:
+            if not self._publishing_failed:
+                log.warning("live updates: Redis unreachable (%s); events reach this worker's subscribers only until it is back", exc)
+            self._publishing_failed = True
+            for channel, event in messages:
+                self._deliver_locally(channel, event)
+            return
+        if self._publishing_failed:
+            log.warning("live updates: Redis is back; publishing there again")
+            self._publishing_failed = False
+
+    def reachable(self):
+        """Whether Redis answers a PING now."""
+        import redis
+
+        try:
+            return bool(self._redis.ping())
+        except redis.RedisError:
+            return False
 
     def _ensure_listener(self):
         # Started on first use, inside the worker, so never before gevent patches it.
@@ -123,6 +171,7 @@ class RedisBroker(MemoryBroker):
                 ready.wait(10)
 
     def _listen(self, ready):
+        lost = False
         while not self._closed.is_set():
             pubsub = self._redis.pubsub()
             try:
@@ -134,11 +183,16 @@ class RedisBroker(MemoryBroker):
                     if message["type"] == "psubscribe":
                         # Redis confirmed: from here on no published event is missed.
                         ready.set()
+                        if lost:
+                            log.warning("live updates: listening to Redis again")
+                            lost = False
                     elif message["type"] == "pmessage":
                         channel = message["channel"].decode()[len(self._prefix):]
                         self._deliver_locally(channel, orjson.loads(message["data"]))
-            except Exception:
-                log.warning("redis broker connection lost; reconnecting", exc_info=True)
+            except Exception as exc:
+                if not lost:
+                    log.warning("live updates: lost Redis (%s); other workers' events are missed until it is back, reconnecting", exc)
+                lost = True
                 self._closed.wait(1.0)
             finally:
                 pubsub.close()
@@ -149,5 +203,5 @@ class RedisBroker(MemoryBroker):
 
 def create_broker(config):
     if config["REDIS_URL"]:
-        return RedisBroker(config["REDIS_URL"], config["REDIS_KEY_PREFIX"])
+        return RedisBroker(config["REDIS_URL"], config["REDIS_KEY_PREFIX"], config["REDIS_TIMEOUT"])
     return MemoryBroker()

@@ -5,7 +5,6 @@ from flask import Blueprint, g, request
 
 from webapp.auth.current_user import current_user
 from webapp.errors import Forbidden, Unauthorized
-from webapp.realtime.streams import LiveStreams
 from webapp.services import dashboard
 
 bp = Blueprint("realtime", __name__)
@@ -36,7 +35,6 @@ def init_app(app):
         "SOCK_SERVER_OPTIONS",
         {"ping_interval": app.config["LIVE_HEARTBEAT_SECONDS"], "max_message_size": MAX_MESSAGE_BYTES, "event_class": ClientSignal},
     )
-    app.extensions["live_streams"] = LiveStreams()
     app.register_blueprint(bp)
 
 

@@ -11,11 +11,12 @@ reconnects by itself.
 from flask import Response, current_app, stream_with_context
 
 from webapp.auth.current_user import current_user
+from webapp import metrics
 from webapp.dashboard import live
 from webapp.extensions import db
 from webapp.realtime import events
 from webapp.realtime.routes import bp
-from webapp.realtime.streams import LOCAL
+from webapp.realtime.broker import SHUTDOWN_CHANNEL
 
 RECONNECT_AFTER_MS = 2000
 
@@ -31,8 +32,7 @@ def notification_stream():
 
 
 def _stream(user_id, heartbeat):
-    subscription = events.broker().subscribe([events.user_channel(user_id)])
-    with current_app.extensions["live_streams"].open(subscription):
+    with events.broker().subscribe([events.user_channel(user_id)]) as subscription, metrics.open_stream("sse"):
         yield f"retry: {RECONNECT_AFTER_MS}\n\n"
         counter = live.unread_counter(user_id)
         db.session.remove()
@@ -43,7 +43,7 @@ def _stream(user_id, heartbeat):
                 yield ": heartbeat\n\n"
                 continue
             channel, event = message
-            if channel == LOCAL and event.get("type") == "shutdown":
+            if channel == SHUTDOWN_CHANNEL:
                 return
             if event.get("type") == "notification":
                 toast, item = live.render_notification(user_id, event)

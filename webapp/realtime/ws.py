@@ -16,14 +16,15 @@ peer that stops answering.
 """
 import threading
 
-from flask import current_app, g
+from flask import g
 from simple_websocket import ConnectionClosed
 
 from webapp.dashboard.live import LiveView
+from webapp import metrics
 from webapp.extensions import db, sock
 from webapp.realtime import events
 from webapp.realtime.routes import bp
-from webapp.realtime.streams import LOCAL
+from webapp.realtime.broker import SHUTDOWN_CHANNEL
 
 CLIENT = "client"
 # The htmx ws extension reconnects after close codes 1006, 1011, 1012 and 1013.
@@ -34,7 +35,7 @@ CLOSING_HANDSHAKE_SECONDS = 2
 @sock.route("/ws", bp=bp)
 def dashboard_socket(ws):
     scope = g.live_scope
-    with current_app.extensions["live_streams"].open(events.broker().subscribe(scope.channels)) as subscription:
+    with events.broker().subscribe(scope.channels) as subscription, metrics.open_stream("websocket"):
         view = LiveView(scope)
         snapshot = view.snapshot()
         db.session.remove()
@@ -43,7 +44,7 @@ def dashboard_socket(ws):
         while True:
             channel, event = subscription.get(timeout=None)
             kind = event.get("type")
-            if (channel == LOCAL and kind == "shutdown") or kind == "devices":
+            if channel == SHUTDOWN_CHANNEL or kind == "devices":
                 # Reconnecting picks up the new set of devices, or another worker.
                 _close(ws, SERVICE_RESTART, "reconnect")
                 return

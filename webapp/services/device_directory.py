@@ -56,6 +56,8 @@ class DeviceDirectory:
 
     def by_id(self, device_id):
         """The identity of device `device_id`, or None."""
+        if not tokens.is_device_id(device_id):
+            return None
         return self._lookup(self._by_id, device_id, Device.id)
 
     def _lookup(self, cache, key, column):
@@ -116,7 +118,7 @@ class DeviceDirectory:
     def _forget_changed(self, subscription):
         while True:
             message = subscription.get(timeout=None)
-            if message is not None:
+            if message is not None and message[1].get("type") == "device_changed":
                 self.forget(message[1]["device_id"])
 
 

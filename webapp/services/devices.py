@@ -63,14 +63,14 @@ def visible_devices(user):
 
 def visible_device(user, device_id):
     """The device if `user` may see it; otherwise NotFound, so ids of others' devices leak nothing."""
-    device = db.session.get(Device, device_id)
+    device = db.session.get(Device, device_id) if tokens.is_device_id(device_id) else None
     if device is None or not (user.is_admin or device.owner_id == user.id):
         raise NotFound(f"No device with id {device_id}.")
     return device
 
 
 def find_device(device_id):
-    device = db.session.get(Device, device_id)
+    device = db.session.get(Device, device_id) if tokens.is_device_id(device_id) else None
     if device is None:
         raise NotFound(f"No device with id {device_id}.")
     return device

@@ -2,8 +2,9 @@
 
 Counts are fixed windows. Without REDIS_URL there is one worker and they
 live in this process. With it they live in Redis, shared by every worker;
-if Redis stops answering, counting falls back to this process (limits then
-hold per worker) with a warning, and returns to Redis when it is back.
+if Redis stops answering (or takes longer than REDIS_TIMEOUT), counting
+falls back to this process (limits then hold per worker) with a warning,
+tries Redis again every few seconds, and returns to it when it is back.
 """
 import functools
 import logging
@@ -74,12 +75,19 @@ class LocalWindows:
 class RedisWindows:
     """Fixed-window counters in Redis, shared by every worker; local ones while Redis is down."""
 
-    def __init__(self, redis_url):
-        self._limiter = strategies.FixedWindowRateLimiter(storage_from_string(redis_url))
+    # While Redis is down, how often a request tries it again (the others count locally without waiting for it).
+    RETRY_SECONDS = 5
+
+    def __init__(self, redis_url, timeout=2):
+        storage = storage_from_string(redis_url, socket_timeout=timeout, socket_connect_timeout=timeout)
+        self._limiter = strategies.FixedWindowRateLimiter(storage)
         self._fallback = LocalWindows()
         self.redis_down = False
+        self._retry_at = 0.0
 
     def hit(self, limit, key):
+        if self.redis_down and time.monotonic() < self._retry_at:
+            return self._fallback.hit(limit, key)
         try:
             within = self._limiter.hit(limit, *key)
             reset_at = time.time() if within else self._limiter.get_window_stats(limit, *key).reset_time
@@ -87,6 +95,7 @@ class RedisWindows:
             if not self.redis_down:
                 log.warning("rate limits: Redis unreachable (%s); counting in this worker until it is back", exc)
             self.redis_down = True
+            self._retry_at = time.monotonic() + self.RETRY_SECONDS
             return self._fallback.hit(limit, key)
         if self.redis_down:
             log.warning("rate limits: Redis is back; counting there again")
@@ -95,7 +104,7 @@ class RedisWindows:
 
 
 def create_counter(config):
-    return RedisWindows(config["REDIS_URL"]) if config["REDIS_URL"] else LocalWindows()
+    return RedisWindows(config["REDIS_URL"], config["REDIS_TIMEOUT"]) if config["REDIS_URL"] else LocalWindows()
 
 
 @functools.lru_cache(maxsize=8)

@@ -99,7 +99,8 @@ def release_control(device_id, key):
 
 
 def wait_for_change(device_id, seen_etag, timeout, broker):
-    """The device's state once its ETag differs from `seen_etag`, or after `timeout` seconds.
+    """The device's state once its ETag differs from `seen_etag`, or after `timeout` seconds,
+    or at once when the worker begins to shut down.
 
     Subscribes before reading, so a change committed in between is not
     missed; holds no database connection while it waits.
@@ -113,6 +114,8 @@ def wait_for_change(device_id, seen_etag, timeout, broker):
             if message is None:
                 break
             event = message[1]
+            if event.get("type") == "shutdown":
+                break
             if event.get("type") == "state" and etag_of(event["data"]) != seen_etag:
                 view = read_state(device_id)
                 db.session.commit()

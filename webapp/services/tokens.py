@@ -1,14 +1,22 @@
 """Secrets handed to devices and users: generated once, stored only as a hash."""
 import hashlib
 import hmac
+import re
 import secrets
 
 PREFIX_LENGTH = 8
+DEVICE_ID = re.compile(r"[0-9a-f]{24}")
 
 
 def new_device_id():
     """24 lowercase hex characters, the id format the firmware expects."""
     return secrets.token_hex(12)
+
+
+def is_device_id(value):
+    """Whether `value` can be a device id: anything else names no device, and is not looked up
+    (PostgreSQL refuses some strings outright, such as those holding NUL)."""
+    return DEVICE_ID.fullmatch(value) is not None
 
 
 def new_token():
