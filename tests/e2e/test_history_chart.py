@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.helpers import DeviceClient, create_widget, log_in, open_device_page
+from tests.e2e.helpers import DeviceClient, add_widget, create_widget, log_in, open_device_page
 
 pytestmark = pytest.mark.live
 
@@ -71,9 +71,13 @@ def test_the_chart_draws_the_history_of_its_key(page, live_server):
     history = [(50 * MINUTE, 18), (40 * MINUTE, 19.5), (30 * MINUTE, 21), (20 * MINUTE, 20), (10 * MINUTE, 22)]
     email, device = device_with_chart(live_server, history=history)
     device.send_batch([(seconds_ago(5 * MINUTE), {"humidity": 99})])
+    log_in(page, live_server, email)
+    history_requests = []
+    page.on("request", lambda request: history_requests.append(request.url) if "/history?" in request.url else None)
 
-    chart = open_chart(page, live_server, email, device)
+    open_device_page(page, live_server, device.id)
 
+    chart = page.locator("[data-history-chart]")
     expect(chart).to_have_attribute("data-points", "5")
     expect(caption(chart)).to_have_text("Last day: 5 readings, min 18 °C, max 22 °C, last 22 °C.")
     times, values = plotted(chart)
@@ -83,6 +87,8 @@ def test_the_chart_draws_the_history_of_its_key(page, live_server):
     # The chart is named by its widget's label and described by its caption.
     expect(page.get_by_role("group", name="Temperature trend")).to_be_visible()
     expect(page.get_by_role("img", name=re.compile(r"^Last day: 5 readings"))).to_be_visible()
+    # Redrawn by the WebSocket's first message, the chart keeps what it loaded.
+    assert len(history_requests) == 1 and "key=temperature" in history_requests[0]
 
 
 def test_a_reading_appears_on_the_chart_without_reload(page, live_server):
@@ -137,6 +143,29 @@ def test_window_buttons_and_a_custom_window_change_the_range(page, live_server):
         expect(chart.get_by_role("button", name=name)).to_have_attribute("aria-pressed", "false")
 
 
+def test_the_chart_keeps_its_window_while_other_widgets_change_and_follows_an_edit_of_its_key(page, live_server):
+    email, device = device_with_chart(live_server, history=[(30 * MINUTE, 20), (3 * DAY, 22)])
+    device.send_batch([(seconds_ago(2 * DAY), {"humidity": 60}), (seconds_ago(10 * MINUTE), {"humidity": 55})])
+    chart = open_chart(page, live_server, email, device)
+    chart.get_by_role("button", name="Last week").click()
+    expect(caption(chart)).to_have_text(re.compile(r"^Last week: 2 readings"))
+
+    # The grid is redrawn twice: by the form's answer, and by the WebSocket's "widgets changed".
+    add_widget(page, "Value", "Humidity", "humidity", unit="%")
+    expect(page.locator(".widget")).to_have_count(2)
+    expect(caption(chart)).to_have_text("Last week: 2 readings, min 20 °C, max 22 °C, last 20 °C.")
+    expect(chart.get_by_role("button", name="Last week")).to_have_attribute("aria-pressed", "true")
+
+    widget = page.locator(".widget", has=chart)
+    widget.get_by_role("button", name="Edit Temperature trend").click()
+    editor = page.locator(".widget-editor form")
+    editor.get_by_label("Pin or key").fill("humidity")
+    editor.get_by_label("Unit").fill("%")
+    editor.get_by_role("button", name="Save widget").click()
+
+    expect(caption(chart)).to_have_text("Last day: 1 reading, min 55 %, max 55 %, last 55 %.")
+
+
 def test_download_csv_gives_the_readings_of_the_window_shown(page, live_server):
     email, device = device_with_chart(live_server, history=[(2 * HOUR, 20.5), (3 * DAY, 19)])
     device.send_batch([(seconds_ago(HOUR), {"humidity": 55})])
@@ -171,6 +200,9 @@ def test_a_key_of_text_gets_a_note_instead_of_a_chart(page, live_server):
     )
     expect(chart.locator(".history-chart__plot")).to_be_hidden()
     expect(chart.get_by_role("link", name=re.compile("^Download CSV"))).to_be_visible()
+    device.report({"mode": "it's <off>"})
+    expect(caption(chart)).to_have_text(re.compile("the last one reads “it's <off>”"))
+    expect(chart.locator(".history-chart__plot")).to_be_hidden()
 
 
 def test_the_overview_shows_the_last_hour_compact_and_live(page, live_server):

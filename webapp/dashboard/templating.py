@@ -1,6 +1,4 @@
 """What the dashboard's templates use beside their context: filters for values and times, globals."""
-import zlib
-
 from webapp.auth.current_user import current_user
 from webapp.schemas import WIDGET_KINDS
 from webapp.services import notifications, values, widgets
@@ -69,13 +67,6 @@ def relative_time(moment, now=None):
     return f"{seconds // 86400} d ago"
 
 
-def chart_element_id(widget):
-    """The id of a chart widget's chart. htmx keeps the chart, drawn data and chosen window, across live
-    re-renders of its widget (hx-preserve, by id); editing what it is drawn from gives it a new id, so a new chart."""
-    drawn_from = "\x1f".join((widget.key, widget.label, widget.unit or ""))
-    return f"history-chart-{widget.id}-{zlib.crc32(drawn_from.encode()):08x}"
-
-
 def unread_notifications():
     return notifications.unread_count(current_user())
 
@@ -93,6 +84,5 @@ def register(app):
         iso=iso,
         relative_time=relative_time,
         is_on=widgets.is_on,
-        chart_element_id=chart_element_id,
         kind_label=lambda kind: NOTIFICATION_KINDS.get(kind, kind.replace("_", " ").capitalize()),
     )

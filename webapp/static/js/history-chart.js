@@ -98,8 +98,9 @@
   }
 
   class Chart {
-    constructor(element, options) {
+    constructor(element, options, previous) {
       this.element = element;
+      this.options = options;
       this.deviceId = options.deviceId;
       this.key = options.key;
       this.label = options.label || options.key;
@@ -112,10 +113,27 @@
       this.pendingDraw = false;
       this.buckets = emptyBuckets();
       this.text = null; // the newest reading that is not a number
-      const choice = options.window || "day";
-      this.chooseWindow(choice);
+      this.chooseWindow(options.window || "day");
       this.build();
-      this.setWindow(choice);
+      if (previous) this.continueFrom(previous);
+      else this.setWindow(options.window || "day");
+    }
+
+    /** Carry on where the chart this one replaces stopped: its window, and its readings or its load under way. */
+    continueFrom(previous) {
+      this.windowName = previous.windowName;
+      this.range = previous.range;
+      this.showWindow();
+      if (previous.queued) {
+        this.queued = previous.queued;
+        this.load();
+        return;
+      }
+      this.buckets = previous.buckets;
+      this.text = previous.text;
+      this.bucketSeconds = previous.bucketSeconds;
+      this.status.textContent = previous.status.textContent;
+      this.draw();
     }
 
     build() {
@@ -235,13 +253,16 @@
     /** "hour" | "day" | "week" (a window that follows the clock) or {from, to} (fixed; Dates, ISO strings or ms). */
     setWindow(choice) {
       this.chooseWindow(choice);
-      if (this.windowButtons) {
-        this.windowButtons.forEach((button) => button.setAttribute("aria-pressed", String(button.dataset.window === this.windowName)));
-        this.fromInput.value = localInputValue(this.range.from);
-        this.toInput.value = localInputValue(this.range.to);
-        this.csvLink.href = csvUrl(this.deviceId, this.key, ...this.csvRange(), this.historyUrl);
-      }
+      this.showWindow();
       return this.load();
+    }
+
+    showWindow() {
+      if (!this.windowButtons) return;
+      this.windowButtons.forEach((button) => button.setAttribute("aria-pressed", String(button.dataset.window === this.windowName)));
+      this.fromInput.value = localInputValue(this.range.from);
+      this.toInput.value = localInputValue(this.range.to);
+      this.csvLink.href = csvUrl(this.deviceId, this.key, ...this.csvRange(), this.historyUrl);
     }
 
     /** Load the window shown again, up to now if it follows the clock. */
@@ -282,10 +303,9 @@
       let found = [];
       let problem = "";
       try {
-        const response = await fetch(`${this.historyUrl}?${params}`, { credentials: "same-origin", headers: { Accept: "application/json" } });
-        const body = await response.json().catch(() => ({}));
-        if (!response.ok) throw new Error(body.message || `the server answered ${response.status}`);
-        found = body.buckets;
+        const response = await fetchHistory(`${this.historyUrl}?${params}`);
+        if (!response.ok) throw new Error(response.body.message || `the server answered ${response.status}`);
+        found = response.body.buckets;
       } catch (error) {
         problem = `Could not load the history: ${error.message}`;
       }
@@ -403,17 +423,56 @@
     }
 
     destroy() {
-      this.request += 1;
+      this.request += 1; // a load under way ends unused (its successor, if any, asks again)
       this.resizeObserver.disconnect();
       this.plot.destroy();
       charts.delete(this);
       delete this.element.historyChart;
+      if (this.element.id) handOver(this);
     }
+  }
+
+  // htmx replaces a chart's element by a copy of it whenever the widget around it is redrawn live (the
+  // WebSocket's snapshot when a page connects, a widget added or edited): the chart on the copy carries
+  // on from the one removed, with the same window and readings and no new request, unless what it draws
+  // changed. The copy mounts right after the swap; a removed chart waits for it a moment only.
+  const handOvers = new Map();
+  const HAND_OVER_MS = 1000;
+
+  function handOver(chart) {
+    const id = chart.element.id;
+    handOvers.set(id, chart);
+    setTimeout(() => {
+      if (handOvers.get(id) === chart) handOvers.delete(id);
+    }, HAND_OVER_MS);
+  }
+
+  function takeOver(id, options) {
+    const previous = handOvers.get(id);
+    handOvers.delete(id);
+    return previous && JSON.stringify(previous.options) === JSON.stringify(options) ? previous : null;
+  }
+
+  // Charts that ask for the same buckets at once (a chart replaced while loading, and its successor) share one request.
+  const requests = new Map();
+
+  function fetchHistory(url) {
+    if (!requests.has(url)) {
+      const response = fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } }).then(async (answer) => ({
+        ok: answer.ok,
+        status: answer.status,
+        body: await answer.json().catch(() => ({})),
+      }));
+      const forget = () => requests.delete(url);
+      response.then(forget, forget);
+      requests.set(url, response);
+    }
+    return requests.get(url);
   }
 
   function mount(element, options) {
     if (element.historyChart) return element.historyChart;
-    const chart = new Chart(element, options);
+    const chart = new Chart(element, options, element.id ? takeOver(element.id, options) : null);
     element.historyChart = chart;
     charts.add(chart);
     return chart;
