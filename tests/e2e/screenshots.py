@@ -40,7 +40,7 @@ def take_screenshots(page, server, out_dir):
         ("value", "Temperature", "temperature", {"unit": "°C"}),
         ("gauge", "Humidity", "humidity", {"unit": "%", "min": 0, "max": 100}),
         ("led", "Pump running", "v1", {}),
-        ("chart", "Temperature trend", "temperature", {}),
+        ("chart", "Temperature trend", "temperature", {"unit": "°C"}),
     ):
         create_widget(server, email, greenhouse.id, kind=kind, label=label, key=key, **extra)
     create_widget(server, email, garage.id, kind="switch", label="Door", key="v0")
