@@ -10,6 +10,8 @@
  * their chart by id, with the reading's time and its value as JSON:
  *   <data hidden data-history-point="<chart id>" data-ts="2026-11-27T10:00:05.000Z" value="21.5"></data>
  * When the page's WebSocket reconnects, every chart reloads its window: readings sent meanwhile appear.
+ * When htmx redraws a chart's widget (the WebSocket's snapshot, a widget added), the chart on the new
+ * element carries on from the one removed: same window and readings, no new request.
  *
  * Script: HistoryChart.mount(element, options); chart.setWindow("hour" | "day" | "week" | {from, to});
  * chart.appendPoint(time, value); HistoryChart.csvUrl(deviceId, key, from, to).
