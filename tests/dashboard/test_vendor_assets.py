@@ -7,8 +7,8 @@ import pytest
 from tests.dashboard.helpers import log_in
 from webapp import vendor_assets
 
-# What every dashboard page loads (the manifest holds more, e.g. uPlot for the history chart).
-PAGE_SCRIPTS = ("htmx", "htmx-sse", "htmx-ws")
+# What the devices overview loads: htmx and its extensions, and uPlot for line charts.
+PAGE_SCRIPTS = ("htmx", "htmx-sse", "htmx-ws", "uplot")
 SCRIPT_TAG = re.compile(r'<script src="([^"]+)" integrity="([^"]+)" crossorigin="anonymous"></script>')
 
 

@@ -38,8 +38,9 @@ def test_every_widget_kind_renders_with_its_value(client, browser_for, make_devi
     assert '<span class="widget-value" aria-labelledby="widget-' in html and "21.5 °C" in html
     assert re.search(r'<meter min="0.0" max="100.0" value="55" aria-labelledby="widget-\d+-label"></meter>', html)
     assert 'role="img" aria-label="Pump: on"' in html
-    assert f'data-chart data-device-id="{device.id}" data-key="temperature"' in html
-    assert re.search(r'<li data-ts="[^"]+" data-value="21.5">21.5</li>', html)
+    chart = re.search(r'<div id="(history-chart-\d+)" data-history-chart data-device-id="(\w+)" data-key="(\w+)"', html)
+    assert chart and chart.group(2, 3) == (device.id, "temperature")
+    assert f'data-history-point="{chart.group(1)}" value=""></data>' in html
 
 
 def test_a_new_switch_gets_the_lowest_free_virtual_pin(browser_for, make_device):

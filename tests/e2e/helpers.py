@@ -63,6 +63,12 @@ class DeviceClient:
         assert response.status_code == 200, response.text
         return response
 
+    def send_batch(self, records):
+        """Readings buffered offline, [(ts as ISO-8601 or Unix seconds, data), …], as one batch."""
+        body = {"device_token": self.token, "records": [{"ts": ts, "data": data} for ts, data in records]}
+        response = requests.post(f"{self.url}/devices/{self.id}/telemetry/batch", json=body, timeout=TIMEOUT)
+        assert response.status_code == 200 and response.json()["accepted"] == len(records), response.text
+
     def latest(self, etag=None, wait=0):
         headers = {"If-None-Match": etag} if etag else {}
         return requests.get(f"{self.url}/telemetry/latest", params={"device_token": self.token, "wait": wait}, headers=headers, timeout=wait + TIMEOUT)

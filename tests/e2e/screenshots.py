@@ -5,6 +5,7 @@ committed PNGs under docs/screenshots/; without it they go to a temporary direct
 """
 import math
 import os
+import time
 
 from playwright.sync_api import expect
 
@@ -25,6 +26,11 @@ def take_screenshots(page, server, out_dir):
     greenhouse = DeviceClient(server, server.create_device(email, name="Greenhouse"))
     garage = DeviceClient(server, server.create_device(email, name="Garage door"))
     server.create_device(email, name="Weather station")
+    # A day of temperatures every 5 minutes for the line chart, sent as readings buffered offline.
+    now = time.time()
+    greenhouse.send_batch(
+        [(now - minutes * 60, {"temperature": round(21 + 3 * math.sin(minutes / 230) + 0.4 * math.sin(minutes / 17), 2)}) for minutes in range(1440, 0, -5)]
+    )
     for step in range(24):
         greenhouse.report({"temperature": round(21 + 2.5 * math.sin(step / 4), 2), "humidity": 58 + step % 5, "v1": step % 2})
     greenhouse.report({"v0": 1})
@@ -34,7 +40,7 @@ def take_screenshots(page, server, out_dir):
         ("value", "Temperature", "temperature", {"unit": "°C"}),
         ("gauge", "Humidity", "humidity", {"unit": "%", "min": 0, "max": 100}),
         ("led", "Pump running", "v1", {}),
-        ("chart", "Temperature trend", "temperature", {}),
+        ("chart", "Temperature trend", "temperature", {"unit": "°C"}),
     ):
         create_widget(server, email, greenhouse.id, kind=kind, label=label, key=key, **extra)
     create_widget(server, email, garage.id, kind="switch", label="Door", key="v0")

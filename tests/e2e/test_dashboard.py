@@ -208,21 +208,6 @@ def test_widgets_are_added_edited_and_removed_on_the_device_page(page, live_serv
     expect(page.locator(".widget")).to_have_count(0)
 
 
-def test_chart_widget_draws_the_values_that_arrive_live(page, live_server):
-    email = live_server.create_user()
-    device = DeviceClient(live_server, live_server.create_device(email))
-    log_in(page, live_server, email)
-    open_device_page(page, live_server, device.id)
-    chart = add_widget(page, "Line chart", "Temperature trend", "temperature")
-
-    for value in (18, 19.5, 21):
-        device.report({"temperature": value})
-        expect(chart.locator(".chart-points li").last).to_have_text(str(value))
-
-    expect(chart.locator("[data-chart]")).to_have_attribute("data-key", "temperature")
-    assert len(chart.locator("polyline").get_attribute("points").split()) == 3
-
-
 def test_adding_a_device_shows_its_token_once_and_follows_it_live(page, live_server):
     email = live_server.create_user()
     log_in(page, live_server, email)

@@ -1,6 +1,6 @@
 """The chart's browser files: uPlot pinned with SRI (script and stylesheet), and the chart module served.
 
-Drawing the chart is tested in the browser once the device page uses it (integration step).
+Drawing it is tested in the browser: tests/e2e/test_history_chart.py.
 """
 import os
 

@@ -3,7 +3,7 @@
 Also what one open dashboard may follow live (`live_scope`): only the
 devices its user may see, fixed when the stream opens.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
@@ -14,7 +14,6 @@ from webapp.realtime import events
 from webapp.services import devices, rules, state, values, widgets
 
 RECENT_READINGS = 20
-CHART_POINTS = 30
 
 
 @dataclass
@@ -22,8 +21,6 @@ class DeviceCard:
     device: object
     state: state.StateView
     widgets: list
-    # Recent values of each chart widget's key, oldest first: {widget id: [(ts_ms, value), …]}
-    chart_points: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -118,28 +115,9 @@ def recent_readings(device_id, limit=RECENT_READINGS):
     return [(row.key, row.ts_ms, values.decode(row.value)) for row in rows]
 
 
-def chart_points(device_id, key, limit=CHART_POINTS):
-    """A key's newest readings, oldest first: [(ts_ms, value), …]."""
-    rows = db.session.execute(
-        select(Reading.ts_ms, Reading.value)
-        .where(Reading.device_id == device_id, Reading.key == key)
-        .order_by(Reading.ts_ms.desc())
-        .limit(limit)
-    ).all()
-    return [(row.ts_ms, values.decode(row.value)) for row in reversed(rows)]
-
-
 def _cards(found):
     """Cards of these devices, their widgets and states read for all at once."""
     ids = [device.id for device in found]
     by_device = widgets.widgets_by_device(ids)
     views = state.read_states(db.session.connection(), ids)
-    return [
-        DeviceCard(
-            device,
-            views.get(device.id) or state.StateView(device.id),
-            by_device[device.id],
-            {widget.id: chart_points(device.id, widget.key) for widget in by_device[device.id] if widget.kind == "chart"},
-        )
-        for device in found
-    ]
+    return [DeviceCard(device, views.get(device.id) or state.StateView(device.id), by_device[device.id]) for device in found]

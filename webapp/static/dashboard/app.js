@@ -1,6 +1,6 @@
 // The dashboard's behaviour beside htmx: relative times, the live indicator, switch toggles
-// over the WebSocket with a POST fallback, toasts, copy buttons, trimmed live lists and
-// chart sparklines. A static file, so that a Content-Security-Policy without inline script works.
+// over the WebSocket with a POST fallback, toasts, copy buttons and trimmed live lists (line charts:
+// static/js/history-chart.js). A static file, so that a Content-Security-Policy without inline script works.
 (function () {
   "use strict";
 
@@ -134,29 +134,8 @@
     });
   }
 
-  function drawSparklines() {
-    document.querySelectorAll("[data-chart]").forEach(function (chart) {
-      var line = chart.querySelector("polyline");
-      var values = [];
-      chart.querySelectorAll(".chart-points li").forEach(function (item) {
-        var value = parseFloat(item.getAttribute("data-value"));
-        if (!isNaN(value)) values.push(value);
-      });
-      var points = "";
-      if (values.length > 1) {
-        var low = Math.min.apply(null, values);
-        var span = Math.max.apply(null, values) - low || 1;
-        points = values.map(function (value, index) {
-          return (index / (values.length - 1) * 100).toFixed(2) + "," + (28 - (value - low) / span * 26).toFixed(2);
-        }).join(" ");
-      }
-      if (line.getAttribute("points") !== points) line.setAttribute("points", points);
-    });
-  }
-
   function refresh() {
     trimLists();
-    drawSparklines();
     armToasts();
     refreshTimes();
   }

@@ -1,20 +1,27 @@
 /* ThingsNXT history chart: one key of one device over a window, drawn with uPlot from the history API.
  *
- * Markup (mounted on page load, and on htmx:load for swapped-in content):
- *   <div data-history-chart data-device-id="…" data-key="temperature" data-label="Temperature"
- *        data-window="day" data-history-url="{{ url_for('api.device_history', device_id=…) }}"></div>
- * Script:
- *   const chart = HistoryChart.mount(element, {deviceId, key, label, window: "day"});
- *   chart.setWindow("hour" | "day" | "week" | {from: Date, to: Date});
- *   chart.appendPoint(time, value);          // one live reading (Date, ISO string or epoch ms)
- *   HistoryChart.applyStateEvent(event);     // a WebSocket "state" event: feeds every chart of its device
- *   HistoryChart.csvUrl(deviceId, key, from, to);
- * The page loads uPlot first: {{ vendor_stylesheet('uplot-css') }} {{ vendor_script('uplot') }}.
+ * Markup (mounted on page load and on htmx:load, destroyed when htmx removes it):
+ *   <div id="…" data-history-chart data-device-id="…" data-key="temperature" data-label="Temperature"
+ *        data-unit="°C" data-window="day" data-history-url="/api/devices/…/history" [data-compact]></div>
+ * data-compact draws it small, without controls (the overview's cards). The page loads uPlot first:
+ * {{ vendor_stylesheet('uplot-css') }} {{ vendor_script('uplot') }}.
  *
- * The chart asks for about 1,500 buckets at most (the server allows HISTORY_MAX_BUCKETS, 2,000 by
- * default) and draws each bucket's average with its min–max band. The server omits empty buckets;
- * the line breaks where readings stop for longer than three usual gaps (a device offline), and is
- * drawn across shorter holes (buckets narrower than the device's reporting interval).
+ * Live readings arrive as elements that htmx swaps in (the dashboard's WebSocket fragments), naming
+ * their chart by id, with the reading's time and its value as JSON:
+ *   <data hidden data-history-point="<chart id>" data-ts="2026-11-27T10:00:05.000Z" value="21.5"></data>
+ * When the page's WebSocket reconnects, every chart reloads its window: readings sent meanwhile appear.
+ * When htmx redraws a chart's widget (the WebSocket's snapshot, a widget added), the chart on the new
+ * element carries on from the one removed: same window and readings, no new request.
+ *
+ * Script: HistoryChart.mount(element, options); chart.setWindow("hour" | "day" | "week" | {from, to});
+ * chart.appendPoint(time, value); HistoryChart.csvUrl(deviceId, key, from, to).
+ *
+ * A window is drawn from a few hundred buckets (bucketSecondsFor: an hour in 10 s, a day in 5 min, a
+ * week in 30 min), each bucket's average with its min–max band. The server omits empty buckets; the
+ * line breaks where readings stop for longer than three usual gaps (a device offline). The caption is
+ * the chart's text alternative ("Last day: 1440 readings in 288 points (5 min averages), min 18.2,
+ * max 23.4, last 21.5 °C"); the element also carries data-points, data-readings, data-from, data-to.
+ * A key without numbers (strings) gets a note instead of a chart.
  */
 (function () {
   "use strict";
@@ -25,11 +32,20 @@
     week: { label: "Last week", spanMs: 7 * 86400e3 },
   };
   const BUCKET_SECONDS = [1, 5, 10, 30, 60, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 604800];
-  const MAX_BUCKETS = 1500;
+  // Enough points for a chart a screen wide, few enough to fetch and draw at once.
+  const MAX_POINTS = 500;
+  const HEIGHT = { full: 240, compact: 140 };
   const charts = new Set();
+  let unnamedCharts = 0;
 
   function bucketSecondsFor(spanMs) {
-    return BUCKET_SECONDS.find((seconds) => spanMs / (seconds * 1000) <= MAX_BUCKETS) || BUCKET_SECONDS[BUCKET_SECONDS.length - 1];
+    return BUCKET_SECONDS.find((seconds) => spanMs / (seconds * 1000) <= MAX_POINTS) || BUCKET_SECONDS[BUCKET_SECONDS.length - 1];
+  }
+
+  function describeSeconds(seconds) {
+    const units = [[604800, "week"], [86400, "d"], [3600, "h"], [60, "min"], [1, "s"]];
+    const [size, name] = units.find(([unit]) => seconds % unit === 0);
+    return `${seconds / size} ${name}`;
   }
 
   function toMs(time) {
@@ -40,6 +56,17 @@
   function plottable(value) {
     if (typeof value === "boolean") return value ? 1 : 0;
     return typeof value === "number" && Number.isFinite(value) ? value : null;
+  }
+
+  // As the dashboard shows numbers (display_value in webapp/dashboard/templating.py): six significant digits.
+  function formatNumber(value) {
+    return String(Number(value.toPrecision(6)));
+  }
+
+  // A datetime-local input's value: local time, to the minute.
+  function localInputValue(ms) {
+    const date = new Date(ms - new Date(ms).getTimezoneOffset() * 60e3);
+    return date.toISOString().slice(0, 16);
   }
 
   function defaultHistoryUrl(deviceId) {
@@ -67,75 +94,138 @@
     return out;
   }
 
+  // Per bucket: start (s), numeric avg/min/max (null for strings only), readings, numeric readings, last number.
+  function emptyBuckets() {
+    return { x: [], avg: [], min: [], max: [], count: [], numbers: [], last: [] };
+  }
+
   class Chart {
-    constructor(element, options) {
+    constructor(element, options, previous) {
       this.element = element;
+      this.options = options;
       this.deviceId = options.deviceId;
       this.key = options.key;
       this.label = options.label || options.key;
+      this.unit = options.unit ? ` ${options.unit}` : "";
       this.historyUrl = options.historyUrl || defaultHistoryUrl(options.deviceId);
-      this.height = options.height || 220;
+      this.compact = Boolean(options.compact);
+      this.height = options.height || (this.compact ? HEIGHT.compact : HEIGHT.full);
       this.request = 0;
+      this.queued = null; // live readings that arrive while a window loads
       this.pendingDraw = false;
-      this.buckets = { x: [], avg: [], min: [], max: [], count: [] };
+      this.buckets = emptyBuckets();
+      this.text = null; // the newest reading that is not a number
+      this.chooseWindow(options.window || "day");
       this.build();
-      this.setWindow(options.window || "day");
+      if (previous) this.continueFrom(previous);
+      else this.setWindow(options.window || "day");
+    }
+
+    /** Carry on where the chart this one replaces stopped: its window, and its readings or its load under way. */
+    continueFrom(previous) {
+      this.windowName = previous.windowName;
+      this.range = previous.range;
+      this.showWindow();
+      if (previous.queued) {
+        this.queued = previous.queued;
+        this.load();
+        return;
+      }
+      this.buckets = previous.buckets;
+      this.text = previous.text;
+      this.bucketSeconds = previous.bucketSeconds;
+      this.status.textContent = previous.status.textContent;
+      this.draw();
     }
 
     build() {
-      this.element.classList.add("history-chart");
-      this.element.setAttribute("role", "group");
-      this.element.setAttribute("aria-label", `History of ${this.label}`);
+      const element = this.element;
+      element.classList.add("history-chart");
+      element.classList.toggle("history-chart--compact", this.compact);
+      element.setAttribute("role", "group");
+      if (!element.hasAttribute("aria-labelledby")) element.setAttribute("aria-label", `History of ${this.label}`);
 
-      const controls = document.createElement("div");
+      this.caption = document.createElement("p");
+      this.caption.className = "history-chart__caption";
+      this.caption.id = `${element.id || `history-chart-${++unnamedCharts}`}-caption`;
+      this.plotElement = document.createElement("div");
+      this.plotElement.className = "history-chart__plot";
+      this.plotElement.setAttribute("role", "img");
+      this.plotElement.setAttribute("aria-labelledby", this.caption.id);
+      this.status = document.createElement("p");
+      this.status.className = "history-chart__status";
+      this.status.setAttribute("aria-live", "polite");
+      element.replaceChildren(...(this.compact ? [] : [this.buildControls()]), this.plotElement, this.caption, this.status);
+
+      // The legend shows the values under the cursor, with the unit.
+      const value = (u, v) => (v === null || v === undefined ? "--" : formatNumber(v) + this.unit);
+      this.plot = new uPlot(
+        {
+          width: this.width(),
+          height: this.height,
+          legend: { show: !this.compact },
+          // The x axis spans the whole window chosen, however much of it holds readings.
+          scales: { x: { time: true, range: () => [this.range.from / 1000, this.range.to / 1000] } },
+          series: [
+            {},
+            { label: this.label, stroke: "#0b6bcb", width: 2, value },
+            { label: "min", stroke: "rgba(11, 107, 203, 0.3)", width: 1, value },
+            { label: "max", stroke: "rgba(11, 107, 203, 0.3)", width: 1, value },
+          ],
+          bands: [{ series: [3, 2], fill: "rgba(11, 107, 203, 0.12)" }],
+        },
+        [[], [], [], []],
+        this.plotElement,
+      );
+      this.resizeObserver = new ResizeObserver(() => {
+        const width = this.width();
+        if (width !== this.plot.width) this.plot.setSize({ width, height: this.height });
+      });
+      this.resizeObserver.observe(this.element);
+    }
+
+    buildControls() {
+      // A form, so that Enter in a date field shows that window.
+      const controls = document.createElement("form");
       controls.className = "history-chart__controls";
+      controls.addEventListener("submit", (event) => {
+        event.preventDefault();
+        this.showCustomWindow();
+      });
+      const windows = document.createElement("div");
+      windows.className = "history-chart__windows";
+      windows.setAttribute("role", "group");
+      windows.setAttribute("aria-label", "Window");
       this.windowButtons = Object.entries(WINDOWS).map(([name, spec]) => {
         const button = document.createElement("button");
         button.type = "button";
         button.textContent = spec.label;
         button.dataset.window = name;
         button.addEventListener("click", () => this.setWindow(name));
-        controls.append(button);
+        windows.append(button);
         return button;
       });
-      this.fromInput = this.dateInput(controls, "From");
-      this.toInput = this.dateInput(controls, "To");
+      const custom = document.createElement("div");
+      custom.className = "history-chart__custom";
+      this.fromInput = this.dateInput(custom, "From");
+      this.toInput = this.dateInput(custom, "To");
       const show = document.createElement("button");
-      show.type = "button";
+      show.type = "submit";
       show.textContent = "Show";
-      show.addEventListener("click", () => this.showCustomWindow());
+      custom.append(show);
       this.csvLink = document.createElement("a");
       this.csvLink.className = "history-chart__csv";
-      this.csvLink.textContent = "Download CSV";
       this.csvLink.setAttribute("download", "");
-      controls.append(show, this.csvLink);
-
-      this.plotElement = document.createElement("div");
-      this.plotElement.className = "history-chart__plot";
-      this.plotElement.setAttribute("role", "img");
-      this.status = document.createElement("p");
-      this.status.className = "history-chart__status";
-      this.status.setAttribute("aria-live", "polite");
-      this.element.replaceChildren(controls, this.plotElement, this.status);
-
-      this.plot = new uPlot(
-        {
-          width: this.width(),
-          height: this.height,
-          scales: { x: { time: true } },
-          series: [
-            {},
-            { label: `${this.label} (avg)`, stroke: "#2563eb", width: 2 },
-            { label: "min", stroke: "rgba(37, 99, 235, 0.25)", width: 1 },
-            { label: "max", stroke: "rgba(37, 99, 235, 0.25)", width: 1 },
-          ],
-          bands: [{ series: [3, 2], fill: "rgba(37, 99, 235, 0.12)" }],
-        },
-        [[], [], [], []],
-        this.plotElement,
-      );
-      this.resizeObserver = new ResizeObserver(() => this.plot.setSize({ width: this.width(), height: this.height }));
-      this.resizeObserver.observe(this.element);
+      const hidden = document.createElement("span");
+      hidden.className = "visually-hidden";
+      hidden.textContent = ` of ${this.label} in this window`;
+      this.csvLink.append("Download CSV", hidden);
+      // A window that follows the clock is downloaded up to the moment of the click.
+      this.csvLink.addEventListener("click", () => {
+        this.csvLink.href = csvUrl(this.deviceId, this.key, ...this.csvRange(), this.historyUrl);
+      });
+      controls.append(windows, custom, this.csvLink);
+      return controls;
     }
 
     dateInput(container, text) {
@@ -148,22 +238,44 @@
     }
 
     width() {
-      return Math.max(200, this.plotElement ? this.plotElement.clientWidth || this.element.clientWidth : 600);
+      return Math.max(200, this.plotElement.clientWidth || this.element.clientWidth || 600);
     }
 
-    /** "hour" | "day" | "week" (a window that follows the clock) or {from, to} (fixed; local times in Date). */
-    setWindow(window) {
-      if (typeof window === "string") {
-        this.relative = WINDOWS[window];
+    chooseWindow(choice) {
+      if (typeof choice === "string" && WINDOWS[choice]) {
+        this.windowName = choice;
         const to = Date.now();
-        this.range = { from: to - this.relative.spanMs, to };
+        this.range = { from: to - WINDOWS[choice].spanMs, to };
       } else {
-        this.relative = null;
-        this.range = { from: toMs(window.from), to: toMs(window.to) };
+        this.windowName = null;
+        this.range = { from: toMs(choice.from), to: toMs(choice.to) };
       }
-      this.windowButtons.forEach((button) => button.setAttribute("aria-pressed", String(this.relative === WINDOWS[button.dataset.window])));
-      this.csvLink.href = csvUrl(this.deviceId, this.key, this.range.from, this.range.to, this.historyUrl);
+    }
+
+    /** "hour" | "day" | "week" (a window that follows the clock) or {from, to} (fixed; Dates, ISO strings or ms). */
+    setWindow(choice) {
+      this.chooseWindow(choice);
+      this.showWindow();
       return this.load();
+    }
+
+    showWindow() {
+      if (!this.windowButtons) return;
+      this.windowButtons.forEach((button) => button.setAttribute("aria-pressed", String(button.dataset.window === this.windowName)));
+      this.fromInput.value = localInputValue(this.range.from);
+      this.toInput.value = localInputValue(this.range.to);
+      this.csvLink.href = csvUrl(this.deviceId, this.key, ...this.csvRange(), this.historyUrl);
+    }
+
+    /** Load the window shown again, up to now if it follows the clock. */
+    refresh() {
+      return this.setWindow(this.windowName || { ...this.range });
+    }
+
+    csvRange() {
+      if (!this.windowName) return [this.range.from, this.range.to];
+      const to = Date.now();
+      return [to - WINDOWS[this.windowName].spanMs, to];
     }
 
     showCustomWindow() {
@@ -179,59 +291,88 @@
 
     async load() {
       const request = ++this.request;
-      this.bucketSeconds = bucketSecondsFor(this.range.to - this.range.from);
+      this.queued = this.queued || [];
+      const range = this.range;
+      this.bucketSeconds = bucketSecondsFor(range.to - range.from);
       const params = new URLSearchParams({
         key: this.key,
-        from: new Date(this.range.from).toISOString(),
-        to: new Date(this.range.to).toISOString(),
+        from: new Date(range.from).toISOString(),
+        to: new Date(range.to).toISOString(),
         bucket: String(this.bucketSeconds),
       });
       this.status.textContent = "Loading…";
+      this.element.setAttribute("aria-busy", "true");
+      let found = [];
+      let problem = "";
       try {
-        const response = await fetch(`${this.historyUrl}?${params}`, { credentials: "same-origin", headers: { Accept: "application/json" } });
-        const body = await response.json();
-        if (request !== this.request) return; // a newer window was chosen meanwhile
-        if (!response.ok) throw new Error(body.message || `HTTP ${response.status}`);
-        this.buckets = { x: [], avg: [], min: [], max: [], count: [] };
-        for (const bucket of body.buckets) {
-          this.buckets.x.push(Date.parse(bucket.t) / 1000);
-          this.buckets.avg.push(bucket.avg);
-          this.buckets.min.push(bucket.min);
-          this.buckets.max.push(bucket.max);
-          this.buckets.count.push(bucket.count);
-        }
-        this.draw();
+        const response = await fetchHistory(`${this.historyUrl}?${params}`);
+        if (!response.ok) throw new Error(response.body.message || `the server answered ${response.status}`);
+        found = response.body.buckets;
       } catch (error) {
-        if (request === this.request) this.status.textContent = `Could not load the history: ${error.message}`;
+        problem = `Could not load the history: ${error.message}`;
+      }
+      if (request !== this.request) return; // a newer window was chosen meanwhile, or the chart is gone
+      this.useBuckets(found);
+      this.status.textContent = problem;
+      this.element.removeAttribute("aria-busy");
+      const queued = this.queued;
+      this.queued = null;
+      this.draw();
+      // What arrived live while loading and is newer than the window read.
+      queued.filter(([ms]) => ms >= range.to).forEach(([ms, value]) => this.appendPoint(ms, value));
+    }
+
+    useBuckets(found) {
+      const b = (this.buckets = emptyBuckets());
+      this.text = null;
+      for (const bucket of found) {
+        b.x.push(Date.parse(bucket.t) / 1000);
+        b.avg.push(bucket.avg);
+        b.min.push(bucket.min);
+        b.max.push(bucket.max);
+        b.count.push(bucket.count);
+        // The API counts strings too; a bucket with numbers is taken as numbers only (a key rarely mixes them).
+        b.numbers.push(bucket.avg === null ? 0 : bucket.count);
+        b.last.push(plottable(bucket.last));
+        if (typeof bucket.last === "string") this.text = bucket.last;
       }
     }
 
-    /** Add one live reading; strings are not plotted. */
+    /** Add one live reading (Date, ISO string or epoch ms). */
     appendPoint(time, value) {
-      const number = plottable(value);
       const ms = toMs(time);
-      if (number === null || Number.isNaN(ms) || this.bucketSeconds === undefined) return;
-      if (!this.relative && (ms < this.range.from || ms >= this.range.to)) return;
+      if (Number.isNaN(ms)) return;
+      if (this.queued) {
+        this.queued.push([ms, value]);
+        return;
+      }
+      if (!this.windowName && (ms < this.range.from || ms >= this.range.to)) return;
+      const number = plottable(value);
       const b = this.buckets;
       const start = Math.floor(ms / 1000 / this.bucketSeconds) * this.bucketSeconds;
-      const last = b.x.length - 1;
-      if (last >= 0 && b.x[last] === start) {
-        const count = b.count[last] + 1;
-        b.avg[last] = b.avg[last] === null ? number : b.avg[last] + (number - b.avg[last]) / count;
-        b.min[last] = b.min[last] === null ? number : Math.min(b.min[last], number);
-        b.max[last] = b.max[last] === null ? number : Math.max(b.max[last], number);
-        b.count[last] = count;
-      } else if (last < 0 || start > b.x[last]) {
-        b.x.push(start);
-        b.avg.push(number);
-        b.min.push(number);
-        b.max.push(number);
-        b.count.push(1);
-      } else {
+      let i = b.x.length - 1;
+      if (i < 0 || start > b.x[i]) {
+        Object.values(b).forEach((values) => values.push(null));
+        i += 1;
+        b.x[i] = start;
+        b.count[i] = 0;
+        b.numbers[i] = 0;
+      } else if (start < b.x[i]) {
         return; // older than the newest bucket: the next load has it
       }
-      if (this.relative) {
-        this.range = { from: ms - this.relative.spanMs, to: Math.max(this.range.to, ms) };
+      b.count[i] += 1;
+      if (number === null) {
+        if (typeof value === "string") this.text = value;
+      } else {
+        b.numbers[i] += 1;
+        b.avg[i] = b.avg[i] === null ? number : b.avg[i] + (number - b.avg[i]) / b.numbers[i];
+        b.min[i] = b.min[i] === null ? number : Math.min(b.min[i], number);
+        b.max[i] = b.max[i] === null ? number : Math.max(b.max[i], number);
+        b.last[i] = number;
+      }
+      if (this.windowName) {
+        const to = Math.max(this.range.to, ms + 1);
+        this.range = { from: to - WINDOWS[this.windowName].spanMs, to };
         while (b.x.length && b.x[0] + this.bucketSeconds <= this.range.from / 1000) {
           Object.values(b).forEach((values) => values.shift());
         }
@@ -244,74 +385,148 @@
       this.pendingDraw = true;
       requestAnimationFrame(() => {
         this.pendingDraw = false;
-        this.draw();
+        if (charts.has(this)) this.draw();
       });
     }
 
     draw() {
       const b = this.buckets;
+      const points = b.avg.filter((value) => value !== null).length;
+      const readings = b.count.reduce((sum, count) => sum + count, 0);
+      this.plotElement.hidden = points === 0;
       this.plot.setData(withGaps(b.x, [b.avg, b.min, b.max]));
-      const latest = b.avg.length ? b.avg[b.avg.length - 1] : null;
-      const numeric = b.avg.some((value) => value !== null);
-      this.status.textContent = !b.x.length
-        ? "No readings in this window."
-        : numeric
-          ? ""
-          : "This key has no numeric readings in this window (download the CSV to see them).";
-      this.plotElement.setAttribute(
-        "aria-label",
-        numeric && latest !== null ? `Chart of ${this.label}; latest average ${latest}` : `Chart of ${this.label}; no numeric readings`,
-      );
+      Object.assign(this.element.dataset, {
+        points: String(points),
+        readings: String(readings),
+        from: new Date(this.range.from).toISOString(),
+        to: new Date(this.range.to).toISOString(),
+      });
+      this.caption.textContent = this.describe(points, readings);
+    }
+
+    describe(points, readings) {
+      const b = this.buckets;
+      const shown = this.windowName
+        ? WINDOWS[this.windowName].label
+        : `${new Date(this.range.from).toLocaleString()} to ${new Date(this.range.to).toLocaleString()}`;
+      if (readings === 0) return `${shown}: no readings.`;
+      if (points === 0) {
+        const example = this.text === null ? "" : ` (the last one reads “${this.text}”)`;
+        return `${shown}: ${this.label} is not a number${example}, so there is nothing to chart. Download the CSV to see its readings.`;
+      }
+      const numbers = b.numbers.reduce((sum, count) => sum + count, 0);
+      const min = Math.min(...b.min.filter((value) => value !== null));
+      const max = Math.max(...b.max.filter((value) => value !== null));
+      const last = [...b.last].reverse().find((value) => value !== null);
+      const count = `${numbers} ${numbers === 1 ? "reading" : "readings"}`;
+      const averaged = points < numbers ? ` in ${points} ${points === 1 ? "point" : "points"} (${describeSeconds(this.bucketSeconds)} averages)` : "";
+      const lastText = last === undefined ? "" : `, last ${formatNumber(last)}${this.unit}`;
+      return `${shown}: ${count}${averaged}, min ${formatNumber(min)}${this.unit}, max ${formatNumber(max)}${this.unit}${lastText}.`;
     }
 
     destroy() {
+      this.request += 1; // a load under way ends unused (its successor, if any, asks again)
       this.resizeObserver.disconnect();
       this.plot.destroy();
       charts.delete(this);
       delete this.element.historyChart;
+      if (this.element.id) handOver(this);
     }
+  }
+
+  // htmx replaces a chart's element by a copy of it whenever the widget around it is redrawn live (the
+  // WebSocket's snapshot when a page connects, a widget added or edited): the chart on the copy carries
+  // on from the one removed, with the same window and readings and no new request, unless what it draws
+  // changed. The copy mounts right after the swap; a removed chart waits for it a moment only.
+  const handOvers = new Map();
+  const HAND_OVER_MS = 1000;
+
+  function handOver(chart) {
+    const id = chart.element.id;
+    handOvers.set(id, chart);
+    setTimeout(() => {
+      if (handOvers.get(id) === chart) handOvers.delete(id);
+    }, HAND_OVER_MS);
+  }
+
+  function takeOver(id, options) {
+    const previous = handOvers.get(id);
+    handOvers.delete(id);
+    return previous && JSON.stringify(previous.options) === JSON.stringify(options) ? previous : null;
+  }
+
+  // Charts that ask for the same buckets at once (a chart replaced while loading, and its successor) share one request.
+  const requests = new Map();
+
+  function fetchHistory(url) {
+    if (!requests.has(url)) {
+      const response = fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } }).then(async (answer) => ({
+        ok: answer.ok,
+        status: answer.status,
+        body: await answer.json().catch(() => ({})),
+      }));
+      const forget = () => requests.delete(url);
+      response.then(forget, forget);
+      requests.set(url, response);
+    }
+    return requests.get(url);
   }
 
   function mount(element, options) {
     if (element.historyChart) return element.historyChart;
-    const chart = new Chart(element, options);
+    const chart = new Chart(element, options, element.id ? takeOver(element.id, options) : null);
     element.historyChart = chart;
     charts.add(chart);
     return chart;
   }
 
+  function within(root, selector) {
+    return [...(root.matches(selector) ? [root] : []), ...root.querySelectorAll(selector)];
+  }
+
   function mountAll(root) {
-    const found = root.matches && root.matches("[data-history-chart]") ? [root] : [];
-    found.push(...root.querySelectorAll("[data-history-chart]"));
-    for (const element of found) {
+    for (const element of within(root, "[data-history-chart]")) {
       const data = element.dataset;
       mount(element, {
         deviceId: data.deviceId,
         key: data.key,
         label: data.label,
+        unit: data.unit,
         window: data.window,
         historyUrl: data.historyUrl,
+        compact: "compact" in data,
         height: data.height ? Number(data.height) : undefined,
       });
     }
   }
 
-  /** A state event from the dashboard's WebSocket: each reading the device sent goes to its charts. */
-  function applyStateEvent(event) {
-    if (event.type !== "state" || event.source !== "device") return;
-    for (const chart of charts) {
-      if (chart.deviceId === event.device_id && Object.prototype.hasOwnProperty.call(event.changed, chart.key)) {
-        chart.appendPoint(event.timestamp, event.changed[chart.key]);
-      }
+  function appendLivePoints(root) {
+    for (const point of within(root, "[data-history-point][data-ts]")) {
+      const element = document.getElementById(point.dataset.historyPoint);
+      if (element && element.historyChart) element.historyChart.appendPoint(point.dataset.ts, JSON.parse(point.value));
     }
   }
 
-  window.HistoryChart = { mount, mountAll, applyStateEvent, csvUrl, bucketSecondsFor, charts };
+  window.HistoryChart = { mount, mountAll, csvUrl, bucketSecondsFor, charts };
 
-  document.addEventListener("DOMContentLoaded", () => mountAll(document));
-  document.addEventListener("htmx:load", (event) => mountAll(event.detail.elt));
+  document.addEventListener("DOMContentLoaded", () => mountAll(document.body));
+  // Swapped-in content: new charts, and live readings for the charts there are.
+  document.addEventListener("htmx:load", (event) => {
+    mountAll(event.detail.elt);
+    appendLivePoints(event.detail.elt);
+  });
   document.addEventListener("htmx:beforeCleanupElement", (event) => {
     const element = event.detail.elt;
     if (element.historyChart) element.historyChart.destroy();
+  });
+  // Readings sent while the page's WebSocket was down reach no chart: reload them all when it is back.
+  let socketDropped = false;
+  document.addEventListener("htmx:wsClose", () => {
+    socketDropped = true;
+  });
+  document.addEventListener("htmx:wsOpen", () => {
+    if (!socketDropped) return;
+    socketDropped = false;
+    charts.forEach((chart) => chart.refresh());
   });
 })();
