@@ -13,6 +13,7 @@ import secrets
 from flask import request, session
 
 from webapp.api.request_body import bearer_token
+from webapp.auth.current_user import has_login
 from webapp.errors import Forbidden
 
 SESSION_KEY = "csrf_token"
@@ -45,7 +46,7 @@ def check_request():
         return
     if bearer_token() is not None:
         return
-    if request.endpoint != LOGIN_ENDPOINT and session.get("user_id") is None:
+    if request.endpoint != LOGIN_ENDPOINT and not has_login():
         return
     if not token_matches(request.headers.get(HEADER) or request.form.get(FIELD)):
         raise CsrfFailed("The CSRF token is missing or wrong: reload the page and try again.")

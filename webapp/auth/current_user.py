@@ -5,9 +5,10 @@ from flask import Response, g, redirect, request, session, url_for
 
 from webapp.api.request_body import bearer_token
 from webapp.errors import Forbidden, Unauthorized
-from webapp.extensions import db
-from webapp.models import User
-from webapp.services import users
+from webapp.services import login_sessions, users
+
+# The session cookie's key for the login token (services/login_sessions.py).
+LOGIN_KEY = "login"
 
 
 def current_user():
@@ -21,16 +22,30 @@ def _load_user():
     token = bearer_token()
     if token is not None:
         return users.user_for_api_token(token)
-    user_id = session.get("user_id")
-    return db.session.get(User, user_id) if user_id is not None else None
+    login = session.get(LOGIN_KEY)
+    return login_sessions.user_for_login(login) if isinstance(login, str) else None
+
+
+def has_login():
+    """Whether the session cookie claims a login (still valid or not): what CSRF protection guards."""
+    return LOGIN_KEY in session
 
 
 def login_session(user):
-    """Start a fresh session for `user` (cleared first, so a planted session id is useless)."""
+    """Start a fresh session for `user`: cleared first, so nothing planted in it before login survives."""
     session.clear()
-    session["user_id"] = user.id
+    session[LOGIN_KEY] = login_sessions.start_login(user)
     session.permanent = True
     g.current_user = user
+
+
+def logout_session():
+    """End the login on the server too, so a copy of the cookie kept from before is refused."""
+    login = session.get(LOGIN_KEY)
+    if isinstance(login, str):
+        login_sessions.end_login(login)
+    session.clear()
+    g.pop("current_user", None)
 
 
 def api_login_required(view):
