@@ -37,6 +37,7 @@ class World:
     device_token: str
     revoked_token: str
     token_prefixes: tuple
+    other_device_id: str
     other_device_token: str
     widget_id: int
     webhook_id: int
@@ -70,7 +71,7 @@ class World:
 
 
 @pytest.fixture
-def world(app, client, make_user, make_device, monkeypatch):
+def world(app, client, make_user, make_device, settle, monkeypatch):
     """An owner's device (token rotated once, a switch, a webhook, a reading, a notification), another user with a device, an admin.
 
     The owner's device name, widget label and reading all carry `marker`, which no other actor may ever see.
@@ -87,12 +88,13 @@ def world(app, client, make_user, make_device, monkeypatch):
         widget = widgets.add_widget(users.find_user(owner.email), device.id, WidgetIn(kind="switch", label=f"Lamp {marker}", key="v0"))
         webhook, webhook_secret = webhooks.create_webhook(stored, HOOK_URL, ["rule_denied"])
         world = World(
-            owner, other_user, admin, device.id, token, device.token, (first_prefix, stored.token_prefix), other_device.token,
+            owner, other_user, admin, device.id, token, device.token, (first_prefix, stored.token_prefix), other_device.id, other_device.token,
             widget.id, webhook.id, webhook_secret, marker,
         )
         db.session.remove()
     response = client.post(f"/devices/{device.id}/telemetry", json={"device_token": token, "data": {"note": f"reading {marker}", "v0": 0}})
     assert response.status_code == 200, response.get_json()
+    settle()  # its "came online" notification is out before the test looks
     with app.app_context():
         notifications.notify_owner(device.id, "offline", "went offline")
         db.session.remove()
