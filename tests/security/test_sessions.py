@@ -63,6 +63,16 @@ def test_logout_ends_the_session_on_the_server_so_a_copied_cookie_is_refused(app
     assert refused.value.status_code == 401
 
 
+def test_logging_in_again_ends_the_browsers_previous_login(app, client, make_user):
+    csrf = log_in(client, make_user().email)
+    first_login = session_cookie(client)
+
+    response = client.post("/login", data={"email": make_user().email, "password": TEST_PASSWORD, "csrf_token": csrf})
+
+    assert response.status_code == 303 and client.get("/").status_code == 200
+    assert browser_with_cookie(app, first_login).get("/").status_code == 302
+
+
 def test_logging_out_in_one_browser_keeps_the_others_logged_in(app, make_user):
     user = make_user()
     laptop, phone = app.test_client(), app.test_client()

@@ -32,8 +32,8 @@ def has_login():
 
 
 def login_session(user):
-    """Start a fresh session for `user`: cleared first, so nothing planted in it before login survives."""
-    session.clear()
+    """Start a fresh session for `user`: the old one is ended and cleared, so nothing planted in it survives."""
+    logout_session()
     session[LOGIN_KEY] = login_sessions.start_login(user)
     session.permanent = True
     g.current_user = user
