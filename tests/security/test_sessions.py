@@ -1,4 +1,7 @@
 """Sessions: a fresh one at login, ended on the server at logout; passwords; CSRF on every state-changing route."""
+import re
+from urllib.parse import urljoin, urlsplit
+
 import pytest
 import requests
 import websocket
@@ -100,6 +103,21 @@ def test_logout_needs_the_csrf_token(client, make_user):
 
     assert client.post("/logout").status_code == 403
     assert client.get("/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "next_url",
+    ["//evil.example/", "/\\evil.example", "/\t/evil.example", "/\n/evil.example", "/\r\n/evil.example", "https://evil.example/", "/%2F/evil.example"],
+    ids=["protocol-relative", "backslash", "tab", "newline", "crlf", "absolute", "encoded-slash"],
+)
+def test_after_login_the_browser_stays_on_this_site(client, make_user, next_url):
+    csrf = csrf_from(client.get("/login").get_data(as_text=True))
+    response = client.post("/login", data={"email": make_user().email, "password": TEST_PASSWORD, "csrf_token": csrf, "next": next_url})
+
+    assert response.status_code == 303
+    # As a browser reads Location: tabs and newlines dropped, backslashes as slashes.
+    location = re.sub(r"[\t\n\r]", "", response.headers["Location"]).replace("\\", "/")
+    assert urlsplit(urljoin("http://localhost/", location)).netloc == "localhost"
 
 
 def test_an_unknown_email_costs_a_password_check_as_a_known_one_does(app, make_user, monkeypatch):

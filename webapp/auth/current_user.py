@@ -86,7 +86,12 @@ def admin_required(view):
 
 
 def safe_next_url(candidate):
-    """Where to go after login: a path on this site, never another site (`//evil.example`)."""
-    if candidate and candidate.startswith("/") and not candidate.startswith(("//", "/\\")):
+    r"""Where to go after login: a path on this site, never another site.
+
+    Browsers drop tabs and newlines from a URL and read a backslash as a slash,
+    so `/\t/evil.example` and `/\evil.example` would lead to //evil.example:
+    a path with control characters or backslashes is refused as well.
+    """
+    if candidate and candidate.startswith("/") and not candidate.startswith("//") and candidate.isprintable() and "\\" not in candidate:
         return candidate
     return url_for("dashboard.overview")
