@@ -18,7 +18,7 @@ import pytest
 import websocket
 from flask import url_for
 
-from tests.security.conftest import ACTORS
+from tests.security.conftest import ACTORS, ADMIN, OWNER, OWNER_API_TOKEN
 from tests.security.routes import ENTITLED, ROUTES, resolve
 
 CELLS = [(endpoint, method, actor) for endpoint, method in ROUTES for actor in ACTORS]
@@ -58,6 +58,18 @@ def test_route_answers_each_actor_as_expected(app, world, act_as, threaded_serve
         for data in (*world.owner_data(), world.device_id):
             if data not in sent:
                 assert data not in body, f"the owner's device data ({data}) reached {actor}"
+
+
+@pytest.mark.parametrize("actor", [OWNER, ADMIN, OWNER_API_TOKEN])
+def test_the_data_the_leak_check_looks_for_is_shown_to_whoever_may_see_it(world, act_as, actor):
+    """Else the check above could pass without proving anything."""
+    caller = act_as(actor)
+    shown = "".join(
+        caller.client.get(path, headers=caller.headers).get_data(as_text=True) for path in (f"/api/devices/{world.device_id}", f"/devices/{world.device_id}")
+    )
+
+    for data in (world.marker, f"reading {world.marker}", world.owner.email, world.token_prefixes[-1]):
+        assert data in shown
 
 
 def request(caller, url, method, call, world):
