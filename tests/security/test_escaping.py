@@ -31,10 +31,6 @@ def assert_escaped(html, text, where):
     assert escaped in html, f"{text!r} not shown in {where}"
 
 
-def fields(**values):
-    return values
-
-
 class HostileOwner:
     """An owner whose email, device name, widget labels, unit and readings all carry `payload`."""
 
@@ -45,7 +41,7 @@ class HostileOwner:
             users.create_user(self.email, TEST_PASSWORD)
             db.session.remove()
         self.csrf = log_in(client, self.email)
-        created = self.htmx("POST", "/devices", data=fields(name=payload))
+        created = self.htmx("POST", "/devices", data=dict(name=payload))
         self.created_html = created.get_data(as_text=True)
         self.device_id = re.search(r'id="new-device-id-([0-9a-f]{24})"', self.created_html).group(1)
         self.token = re.search(r'id="new-device-token-[0-9a-f]{24}">([^<]+)<', self.created_html).group(1)
@@ -84,7 +80,7 @@ def test_pages_and_fragments_escape_every_supplied_string(app, hostile, make_use
     switch_id = re.findall(r'id="widget-(\d+)"', switch_grid)[-1]
     assert hostile.report({"note": payload}).status_code == 200
     hostile.deny_by_rule(monkeypatch)
-    refused_key = hostile.htmx("POST", f"/devices/{device}/widgets", data=fields(kind="value", label="x", key=payload))
+    refused_key = hostile.htmx("POST", f"/devices/{device}/widgets", data=dict(kind="value", label="x", key=payload))
     admin = app.test_client()
     log_in(admin, make_user(admin=True).email)
 
@@ -95,8 +91,8 @@ def test_pages_and_fragments_escape_every_supplied_string(app, hostile, make_use
         "the device page": hostile.client.get(f"/devices/{device}").get_data(as_text=True),
         "the notifications page": hostile.client.get("/notifications").get_data(as_text=True),
         "the widget editor": hostile.htmx("GET", f"/devices/{device}/widgets/{switch_id}/edit").get_data(as_text=True),
-        "the toggled switch": hostile.htmx("POST", f"/devices/{device}/widgets/{switch_id}/toggle", data=fields(value="1")).get_data(as_text=True),
-        "the saved settings": hostile.htmx("POST", f"/devices/{device}/settings", data=fields(name=payload)).get_data(as_text=True),
+        "the toggled switch": hostile.htmx("POST", f"/devices/{device}/widgets/{switch_id}/toggle", data=dict(value="1")).get_data(as_text=True),
+        "the saved settings": hostile.htmx("POST", f"/devices/{device}/settings", data=dict(name=payload)).get_data(as_text=True),
         "the new token": hostile.htmx("POST", f"/devices/{device}/token").get_data(as_text=True),
         "the admin page": admin.get("/admin").get_data(as_text=True),
         "the admin's view of the device": admin.get(f"/devices/{device}").get_data(as_text=True),
@@ -134,7 +130,7 @@ def test_live_fragments_escape_every_supplied_string(app, threaded_server, hosti
     next(events)
     try:
         response = session.post(
-            f"{threaded_server}/devices/{device}/widgets", data=fields(kind="led", label=payload, key="v1"), headers={"X-CSRF-Token": csrf, "HX-Request": "true"}
+            f"{threaded_server}/devices/{device}/widgets", data=dict(kind="led", label=payload, key="v1"), headers={"X-CSRF-Token": csrf, "HX-Request": "true"}
         )
         assert response.status_code == 200, response.text
         reported = requests.post(f"{threaded_server}/devices/{device}/telemetry", json={"device_token": hostile.token, "data": {"note": payload}}, timeout=DEADLINE)
