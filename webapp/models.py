@@ -248,3 +248,15 @@ class ScheduledJob(db.Model):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     due_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class LoginSession(db.Model):
+    """A browser's login. The session cookie carries its secret, this row its hash: logging out deletes
+    the row, so a copy of the cookie kept from before is refused (a signed cookie alone stays valid)."""
+
+    __tablename__ = "login_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    expires_ms: Mapped[int] = mapped_column(BigInteger)

@@ -1,6 +1,7 @@
 """GET /api/devices/{id}/history: raw points, time buckets, windows, time zones, limits, authorization."""
 import pytest
 
+from tests.dashboard.helpers import log_in
 from tests.history.conftest import DAY_MS, HOUR_MS, T0, history_url
 from webapp.services.clock import now_ms
 
@@ -291,8 +292,7 @@ def test_the_owners_login_session_is_enough(app, make_device, add_readings):
     device = make_device()
     add_readings(device.id, "t", [(now_ms() - 1000, 3)])
     browser = app.test_client()
-    with browser.session_transaction() as session:
-        session["user_id"] = device.owner.id
+    log_in(browser, device.owner.email)
 
     response = browser.get(history_url(device.id, key="t"))
 

@@ -13,6 +13,7 @@ import secrets
 from flask import request, session
 
 from webapp.api.request_body import bearer_token
+from webapp.auth.current_user import has_login
 from webapp.errors import Forbidden
 
 SESSION_KEY = "csrf_token"
@@ -43,9 +44,9 @@ def token_matches(candidate):
 def check_request():
     if request.method in SAFE_METHODS or request.endpoint is None or request.endpoint in TOKEN_AUTHENTICATED_ENDPOINTS:
         return
-    if bearer_token() is not None:
-        return
-    if request.endpoint != LOGIN_ENDPOINT and session.get("user_id") is None:
+    # Logging in always takes the form's token (else another site could log a browser into its own account);
+    # elsewhere a Bearer request, or a session with no login, has nothing a forged request could use.
+    if request.endpoint != LOGIN_ENDPOINT and (bearer_token() is not None or not has_login()):
         return
     if not token_matches(request.headers.get(HEADER) or request.form.get(FIELD)):
         raise CsrfFailed("The CSRF token is missing or wrong: reload the page and try again.")

@@ -5,9 +5,10 @@ from flask import Response, g, redirect, request, session, url_for
 
 from webapp.api.request_body import bearer_token
 from webapp.errors import Forbidden, Unauthorized
-from webapp.extensions import db
-from webapp.models import User
-from webapp.services import users
+from webapp.services import login_sessions, users
+
+# The session cookie's key for the login token (services/login_sessions.py).
+LOGIN_KEY = "login"
 
 
 def current_user():
@@ -21,16 +22,30 @@ def _load_user():
     token = bearer_token()
     if token is not None:
         return users.user_for_api_token(token)
-    user_id = session.get("user_id")
-    return db.session.get(User, user_id) if user_id is not None else None
+    login = session.get(LOGIN_KEY)
+    return login_sessions.user_for_login(login) if isinstance(login, str) else None
+
+
+def has_login():
+    """Whether the session cookie claims a login (still valid or not): what CSRF protection guards."""
+    return LOGIN_KEY in session
 
 
 def login_session(user):
-    """Start a fresh session for `user` (cleared first, so a planted session id is useless)."""
-    session.clear()
-    session["user_id"] = user.id
+    """Start a fresh session for `user`: the old one is ended and cleared, so nothing planted in it survives."""
+    logout_session()
+    session[LOGIN_KEY] = login_sessions.start_login(user)
     session.permanent = True
     g.current_user = user
+
+
+def logout_session():
+    """End the login on the server too, so a copy of the cookie kept from before is refused."""
+    login = session.get(LOGIN_KEY)
+    if isinstance(login, str):
+        login_sessions.end_login(login)
+    session.clear()
+    g.pop("current_user", None)
 
 
 def api_login_required(view):
@@ -71,7 +86,12 @@ def admin_required(view):
 
 
 def safe_next_url(candidate):
-    """Where to go after login: a path on this site, never another site (`//evil.example`)."""
-    if candidate and candidate.startswith("/") and not candidate.startswith(("//", "/\\")):
+    r"""Where to go after login: a path on this site, never another site.
+
+    Browsers drop tabs and newlines from a URL and read a backslash as a slash,
+    so `/\t/evil.example` and `/\evil.example` would lead to //evil.example:
+    a path with control characters or backslashes is refused as well.
+    """
+    if candidate and candidate.startswith("/") and not candidate.startswith("//") and candidate.isprintable() and "\\" not in candidate:
         return candidate
     return url_for("dashboard.overview")

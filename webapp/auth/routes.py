@@ -1,8 +1,8 @@
 """/login and /logout."""
-from flask import redirect, render_template, request, session, url_for
+from flask import redirect, render_template, request, url_for
 
 from webapp.auth import bp
-from webapp.auth.current_user import current_user, login_session, safe_next_url
+from webapp.auth.current_user import current_user, login_session, logout_session, safe_next_url
 from webapp.client_address import client_address
 from webapp.errors import ApiError
 from webapp.rate_limiting import exempt
@@ -32,7 +32,7 @@ def login():
 @bp.post("/logout")
 @exempt
 def logout():
-    session.clear()
+    logout_session()
     return redirect(url_for("auth.login_form"), 303)
 
 

@@ -1,4 +1,7 @@
 """Accounts: creating users, checking passwords, personal API tokens."""
+import functools
+import secrets
+
 from sqlalchemy import select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -7,6 +10,7 @@ from webapp.extensions import db
 from webapp.models import ApiToken, User
 from webapp.services import tokens
 from webapp.services.clock import now_ms
+from webapp.services.common_passwords import COMMON_PASSWORDS
 
 MIN_PASSWORD_LENGTH = 8
 
@@ -20,14 +24,25 @@ def normalise_email(email):
 
 def create_user(email, password, is_admin=False):
     email = normalise_email(email)
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise InvalidRequest(f"A password has at least {MIN_PASSWORD_LENGTH} characters.")
+    check_password_policy(password, email)
     if find_user(email) is not None:
         raise Conflict(f"A user with the email {email} exists already.")
     user = User(email=email, password_hash=generate_password_hash(password), is_admin=is_admin, created_ms=now_ms())
     db.session.add(user)
     db.session.commit()
     return user
+
+
+def check_password_policy(password, email):
+    """InvalidRequest unless `password` is long enough, not one of the most common ones and not the email."""
+    password = password or ""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidRequest(f"A password has at least {MIN_PASSWORD_LENGTH} characters.")
+    folded = password.lower()
+    if folded in COMMON_PASSWORDS:
+        raise InvalidRequest("That password is one of the most common ones, which are guessed first: choose another.")
+    if folded in (email, email.split("@", 1)[0]):
+        raise InvalidRequest("A password may not be the email address or its name part.")
 
 
 def find_user(email):
@@ -37,9 +52,15 @@ def find_user(email):
 def authenticate_user(email, password):
     """The user with this email and password, or None."""
     user = find_user(email or "")
-    if user is None or not check_password_hash(user.password_hash, password or ""):
-        return None
-    return user
+    # An unknown email costs a password hash too, so the answer's timing does not tell which emails have accounts.
+    password_hash = user.password_hash if user is not None else _unknown_user_hash()
+    password_matches = check_password_hash(password_hash, password or "")
+    return user if user is not None and password_matches else None
+
+
+@functools.cache
+def _unknown_user_hash():
+    return generate_password_hash(secrets.token_urlsafe(16))
 
 
 def create_api_token(user, name="cli"):

@@ -1,0 +1,130 @@
+"""The matrix's table: how to call every route, and the status each caller must get (tests/security/test_authorization_matrix.py)."""
+from dataclasses import dataclass, field
+
+from tests.security.conftest import (
+    ACTORS,
+    ADMIN,
+    DEVICE_TOKEN,
+    OWNER,
+    OWNER_API_TOKEN,
+)
+
+# Whose eyes the owner's device data is for: the owner (browser or API token), admins, and the device itself.
+ENTITLED = (OWNER, ADMIN, OWNER_API_TOKEN, DEVICE_TOKEN)
+
+
+def statuses(anonymous, other_user, owner, admin, owner_api_token, device_token, other_device_token, revoked_token):
+    return dict(zip(ACTORS, (anonymous, other_user, owner, admin, owner_api_token, device_token, other_device_token, revoked_token)))
+
+
+def everyone(status):
+    return statuses(*[status] * len(ACTORS))
+
+
+# The device-facing API takes device tokens only; a V2 route names its device, so another device's token is refused.
+DEVICE_ROUTE = statuses(403, 403, 403, 403, 403, 200, 403, 403)
+# The legacy routes find the device by its token: another device's token acts as that device (and sees only its data).
+LEGACY_DEVICE_ROUTE = statuses(403, 403, 403, 403, 403, 200, 200, 403)
+# Users' JSON API on one device: the owner and admins; others get 404; device tokens are no user's credentials.
+DEVICE_JSON = {
+    200: statuses(401, 404, 200, 200, 200, 401, 401, 401),
+    201: statuses(401, 404, 201, 201, 201, 401, 401, 401),
+    204: statuses(401, 404, 204, 204, 204, 401, 401, 401),
+}
+# Users' JSON API about themselves.
+USER_JSON = {
+    200: statuses(401, 200, 200, 200, 200, 401, 401, 401),
+    201: statuses(401, 201, 201, 201, 201, 401, 401, 401),
+}
+# Pages send anonymous visitors to /login; htmx fragments answer them 401 with HX-Redirect to /login.
+USER_PAGE = statuses(302, 200, 200, 200, 200, 302, 302, 302)
+USER_FRAGMENT = statuses(401, 200, 200, 200, 200, 401, 401, 401)
+DEVICE_PAGE = statuses(302, 404, 200, 200, 200, 302, 302, 302)
+DEVICE_FRAGMENT = statuses(401, 404, 200, 200, 200, 401, 401, 401)
+ADMIN_PAGE = statuses(302, 403, 403, 200, 403, 302, 302, 302)
+# The live streams: logged-in users (or their API tokens) only; a device page's stream only for who may see the device.
+EVENT_STREAM = statuses(401, 200, 200, 200, 200, 401, 401, 401)
+DEVICE_SOCKET = statuses(401, 404, 101, 101, 101, 401, 401, 401)
+# The login form sends a logged-in browser (or API token) on to the dashboard.
+LOGIN_FORM = statuses(200, 302, 302, 302, 302, 200, 200, 200)
+LOGIN = statuses(303, 303, 303, 303, 403, 403, 403, 403)
+
+
+@dataclass(frozen=True)
+class Call:
+    """How the matrix calls a route: URL values and form fields ("@name" is the world's attribute), a JSON body, htmx."""
+
+    expected: dict
+    values: dict = field(default_factory=dict)
+    json: dict | None = None
+    form: dict = field(default_factory=dict)
+    htmx: bool = False
+    stream: bool = False
+    redirects_to: str = "/login"
+
+
+def resolve(fields, world):
+    return {name: getattr(world, value[1:]) if value.startswith("@") else value for name, value in fields.items()}
+
+
+DEVICE = {"device_id": "@device_id"}
+WEBHOOK = DEVICE | {"webhook_id": "@webhook_id"}
+WIDGET = DEVICE | {"widget_id": "@widget_id"}
+TELEMETRY = {"data": {"temperature": 21.5}}
+
+ROUTES = {
+    # Device-facing API
+    ("api.post_telemetry", "POST"): Call(DEVICE_ROUTE, DEVICE, json=TELEMETRY),
+    ("api.post_telemetry_batch", "POST"): Call(DEVICE_ROUTE, DEVICE, json={"records": [{"ts": 1_700_000_000, "data": {"temperature": 20}}]}),
+    ("api.post_legacy_telemetry", "POST"): Call(LEGACY_DEVICE_ROUTE, json=TELEMETRY),
+    ("api.get_latest", "GET"): Call(LEGACY_DEVICE_ROUTE),
+    ("api.get_health", "GET"): Call(everyone(200)),
+    # Users' JSON API
+    ("api.create_device", "POST"): Call(USER_JSON[201], json={"name": "Made by the matrix"}),
+    ("api.list_devices", "GET"): Call(USER_JSON[200]),
+    ("api.get_device", "GET"): Call(DEVICE_JSON[200], DEVICE),
+    ("api.update_device", "PATCH"): Call(DEVICE_JSON[200], DEVICE, json={"offline_timeout": 120}),
+    ("api.delete_device", "DELETE"): Call(DEVICE_JSON[204], DEVICE),
+    ("api.device_history", "GET"): Call(DEVICE_JSON[200], DEVICE | {"key": "note"}),
+    ("api.set_pin", "PUT"): Call(DEVICE_JSON[200], DEVICE | {"key": "v0"}, json={"value": 1}),
+    ("api.get_rules", "GET"): Call(DEVICE_JSON[200], DEVICE),
+    ("api.replace_rules", "PUT"): Call(DEVICE_JSON[200], DEVICE, json={"rules": []}),
+    ("api.regenerate_token", "POST"): Call(DEVICE_JSON[200], DEVICE),
+    ("api.create_webhook", "POST"): Call(DEVICE_JSON[201], DEVICE, json={"url": "http://127.0.0.1:9/other", "events": ["rule_denied"]}),
+    ("api.list_webhooks", "GET"): Call(DEVICE_JSON[200], DEVICE),
+    ("api.get_webhook", "GET"): Call(DEVICE_JSON[200], WEBHOOK),
+    ("api.update_webhook", "PATCH"): Call(DEVICE_JSON[200], WEBHOOK, json={"enabled": False}),
+    ("api.delete_webhook", "DELETE"): Call(DEVICE_JSON[204], WEBHOOK),
+    ("api.list_attempts", "GET"): Call(DEVICE_JSON[200], DEVICE),
+    ("api.list_notifications", "GET"): Call(USER_JSON[200]),
+    ("api.mark_notifications_read", "POST"): Call(USER_JSON[200], json={}),
+    # Dashboard pages and the fragments htmx swaps
+    ("dashboard.overview", "GET"): Call(USER_PAGE),
+    ("dashboard.notifications_page", "GET"): Call(USER_PAGE),
+    ("dashboard.mark_read", "POST"): Call(USER_FRAGMENT, htmx=True),
+    ("dashboard.add_device", "POST"): Call(USER_FRAGMENT, form={"name": "Made by the matrix"}, htmx=True),
+    ("dashboard.device_page", "GET"): Call(DEVICE_PAGE, DEVICE),
+    ("dashboard.change_settings", "POST"): Call(DEVICE_FRAGMENT, DEVICE, form={"offline_timeout": "120"}, htmx=True),
+    ("dashboard.regenerate_token", "POST"): Call(DEVICE_FRAGMENT, DEVICE, htmx=True),
+    ("dashboard.add_widget", "POST"): Call(DEVICE_FRAGMENT, DEVICE, form={"kind": "value", "label": "Temperature", "key": "temperature"}, htmx=True),
+    ("dashboard.edit_widget", "GET"): Call(DEVICE_FRAGMENT, WIDGET, htmx=True),
+    ("dashboard.update_widget", "PUT"): Call(DEVICE_FRAGMENT, WIDGET, form={"kind": "switch", "label": "Lamp", "key": "v0"}, htmx=True),
+    ("dashboard.remove_widget", "DELETE"): Call(DEVICE_FRAGMENT, WIDGET, htmx=True),
+    ("dashboard.toggle_switch", "POST"): Call(DEVICE_FRAGMENT, WIDGET, form={"value": "1"}, htmx=True),
+    ("dashboard.admin_page", "GET"): Call(ADMIN_PAGE),
+    # Live streams
+    ("realtime.notification_stream", "GET"): Call(EVENT_STREAM, stream=True),
+    ("realtime.dashboard_socket", "GET"): Call(DEVICE_SOCKET, {"device": "@device_id"}),
+    # Logging in and out: a right password logs in whoever sends the login form's CSRF token (token callers have none);
+# logging out always lands on /login.
+    ("auth.login_form", "GET"): Call(LOGIN_FORM, redirects_to="/"),
+    ("auth.login", "POST"): Call(LOGIN, form={"email": "@owner_email", "password": "@password"}),
+    ("auth.logout", "POST"): Call(everyone(303)),
+    # Public: the API's documentation, static files, health. /metrics only with METRICS_TOKEN, which no actor has.
+    ("apidocs.openapi_document", "GET"): Call(everyone(200)),
+    ("apidocs.swagger_ui", "GET"): Call(everyone(200)),
+    ("apidocs.redoc", "GET"): Call(everyone(200)),
+    ("apidocs.asset", "GET"): Call(everyone(200), {"ui": "swagger", "filename": "js/swagger-ui-bundle.js"}),
+    ("static", "GET"): Call(everyone(200), {"filename": "dashboard/app.js"}),
+    ("metrics.scrape", "GET"): Call(everyone(401)),
+}
