@@ -28,12 +28,10 @@ log = logging.getLogger(__name__)
 
 MAX_JOBS_PER_TRANSACTION = 500
 
-INSERT_READINGS = (
-    "INSERT INTO readings (device_id, key, ts_ms, num, value) VALUES (:device_id, :key, :ts_ms, :num, :value) ON CONFLICT DO NOTHING"
-)
+READING_COLUMNS = [("device_id", "text"), ("key", "text"), ("ts_ms", "bigint"), ("num", "float8"), ("value", "text")]
+STATE_COLUMNS = [("device_id", "text"), ("key", "text"), ("reported", "text"), ("reported_ms", "bigint")]
 # A newer report replaces the state; an older one (from a batch upload) only goes to history.
-UPSERT_REPORTED = (
-    "INSERT INTO device_state (device_id, key, reported, reported_ms) VALUES (:device_id, :key, :reported, :reported_ms) "
+NEWER_REPORT_WINS = (
     "ON CONFLICT (device_id, key) DO UPDATE SET reported = excluded.reported, reported_ms = excluded.reported_ms "
     "WHERE device_state.reported_ms IS NULL OR device_state.reported_ms <= excluded.reported_ms"
 )
@@ -154,11 +152,11 @@ class IngestWriter:
                 for key, value in data.items()
             ]
             if readings:
-                cursor.executemany(INSERT_READINGS, readings)
+                cursor.insert_rows("readings", READING_COLUMNS, readings, "ON CONFLICT DO NOTHING")
             readings_stored = len(readings)
             newest = self._newest_per_key(batch)
             if newest:
-                cursor.executemany(UPSERT_REPORTED, newest)
+                cursor.insert_rows("device_state", STATE_COLUMNS, newest, NEWER_REPORT_WINS)
             device_ids = sorted({job.device_id for job in batch})
             claim = secrets.randbits(62) + 1
             seen = cursor.execute(MARK_SEEN, {"now": now, "claim": claim, "ids": device_ids}).fetchall()

@@ -32,8 +32,21 @@ class DriverCursor:
         self._cursor.execute(_render(statement, self._postgresql), self._adapt(params))
         return self._cursor
 
-    def executemany(self, statement, rows):
-        self._cursor.executemany(_render(statement, self._postgresql), rows)
+    def insert_rows(self, table, columns, rows, on_conflict):
+        """INSERT many rows (dicts) in one statement: `columns` are (name, PostgreSQL type) pairs.
+
+        sqlite3 runs a prepared INSERT per row in C; psycopg would send one
+        per row through its (Python) pipeline, so PostgreSQL gets the rows
+        as one array per column, unnested.
+        """
+        names = ", ".join(name for name, _ in columns)
+        if self._postgresql:
+            arrays = ", ".join(f"%({name})s::{pg_type}[]" for name, pg_type in columns)
+            statement = f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) {on_conflict}"
+            self._cursor.execute(statement, {name: [row[name] for row in rows] for name, _ in columns})
+        else:
+            placeholders = ", ".join(f":{name}" for name, _ in columns)
+            self._cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({placeholders}) {on_conflict}", rows)
 
     def _adapt(self, params):
         if self._postgresql:
