@@ -1,7 +1,10 @@
 """Who a device token belongs to and which rules bind that device, cached in each worker process.
 
 Every device request needs both; reading them from the database each time
-cost more than the rest of the request. An entry is forgotten the moment the
+cost more than the rest of the request. The first lookup loads every device
+and rule at once: after a restart, a fleet's devices would otherwise cost a
+query each on every worker, just when they all come back. An entry is
+forgotten the moment the
 device changes (token rotated, disabled, rules replaced, deleted): at once
 in the process that made the change, and on the other workers as soon as
 the `devices` broadcast reaches them.
@@ -46,6 +49,8 @@ class DeviceDirectory:
         self._by_id = {}
         self._rules = {}
         self._listener = None
+        self._loaded = False
+        self._load_lock = threading.Lock()
         # Bumped by every forget: a load that began before it must not store what it read.
         self._generation = 0
 
@@ -61,14 +66,14 @@ class DeviceDirectory:
         return self._lookup(self._by_id, device_id, Device.id)
 
     def _lookup(self, cache, key, column):
-        self._listen_for_changes()
+        self._ready()
         identity = cache.get(key)
         if identity is None:
             identity = self._load(column == key)
         return identity
 
     def rules(self, device_id):
-        self._listen_for_changes()
+        self._ready()
         rules = self._rules.get(device_id)
         if rules is None:
             generation = self._generation
@@ -105,6 +110,31 @@ class DeviceDirectory:
                 self._by_id[identity.id] = identity
                 self._by_token_hash[identity.token_hash] = identity
         return identity
+
+    def _ready(self):
+        self._listen_for_changes()
+        if not self._loaded:
+            self._load_everything()
+
+    def _load_everything(self):
+        with self._load_lock:
+            if self._loaded:
+                return
+            generation = self._generation
+            identities = [
+                DeviceIdentity(row.id, row.owner_id, row.disabled, row.token_hash)
+                for row in db.session.execute(select(Device.id, Device.owner_id, Device.disabled, Device.token_hash))
+            ]
+            rules = {identity.id: [] for identity in identities}
+            for row in db.session.execute(select(Rule.device_id, Rule.id, Rule.name, Rule.type, Rule.params).order_by(Rule.device_id, Rule.position)):
+                rules.setdefault(row.device_id, []).append(CachedRule(row.id, row.name, row.type, orjson.loads(row.params)))
+            with self._lock:
+                # A change during the load may be missing from it: then entries load one by one instead.
+                if generation == self._generation:
+                    self._by_id.update((identity.id, identity) for identity in identities)
+                    self._by_token_hash.update((identity.token_hash, identity) for identity in identities)
+                    self._rules.update((device_id, tuple(device_rules)) for device_id, device_rules in rules.items())
+                self._loaded = True
 
     def _listen_for_changes(self):
         # Started on first use, inside the serving process, so never before gevent patches it.
