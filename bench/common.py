@@ -21,8 +21,8 @@ sys.path.insert(0, ROOT)
 
 from tests.live_server import LiveServer, free_port  # noqa: E402
 from webapp.extensions import db  # noqa: E402
-from webapp.models import Device, User  # noqa: E402
-from webapp.services import tokens  # noqa: E402
+from webapp.models import User  # noqa: E402
+from webapp.services import devices  # noqa: E402
 from webapp.services.clock import now_ms  # noqa: E402
 
 RESULTS_DIR = os.path.join(ROOT, "bench", "results")
@@ -62,16 +62,9 @@ def create_devices(server, count, offline_timeout=None):
         db.session.add(owner)
         db.session.flush()
         for number in range(count):
-            token, prefix, token_hash = tokens.new_token()
-            device_id = tokens.new_device_id()
-            db.session.add(
-                Device(
-                    id=device_id, owner_id=owner.id, name=f"bench-{number}", token_hash=token_hash, token_prefix=prefix,
-                    status="offline", offline_timeout=offline_timeout or 60, disabled=False, denied_count=0,
-                    presence_claim=0, created_ms=now_ms(),
-                )
-            )
-            credentials.append((device_id, token))
+            device, token = devices.new_device(owner, f"bench-{number}", offline_timeout)
+            db.session.add(device)
+            credentials.append((device.id, token))
         db.session.commit()
         db.session.remove()
     return credentials

@@ -8,6 +8,7 @@ import requests
 import websocket
 
 from tests.dashboard.helpers import http_session
+from tests.waiting import wait_until
 from webapp.extensions import db
 from webapp import metrics
 from webapp.realtime.broker import MemoryBroker
@@ -71,15 +72,6 @@ def add_widget(base_url, session, csrf, device, **fields):
     response = session.post(f"{base_url}/devices/{device.id}/widgets", data=fields, headers={"X-CSRF-Token": csrf, "HX-Request": "true"})
     assert response.status_code == 200, response.text
     return int(response.text.split('id="widget-', 1)[1].split('"', 1)[0])
-
-
-def wait_for(condition, what):
-    deadline = time.monotonic() + DEADLINE
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"{what} did not happen within {DEADLINE} s")
 
 
 def test_websocket_sends_a_snapshot_then_the_devices_changes(threaded_server, dashboards, make_device):
@@ -285,12 +277,12 @@ def test_streams_end_when_the_client_goes(app, threaded_server, make_user, monke
     session, _, _ = http_session(threaded_server, user.email)
     stream = session.get(f"{threaded_server}/events", stream=True, timeout=DEADLINE)
     next(read_events(stream))
-    wait_for(lambda: metrics.open_streams() == before + 2, "both streams registering")
+    wait_until(lambda: metrics.open_streams() == before + 2, "both streams registering", DEADLINE)
 
     dashboard.close()
     stream.close()
 
-    wait_for(lambda: metrics.open_streams() == before, "both streams ending")
+    wait_until(lambda: metrics.open_streams() == before, "both streams ending", DEADLINE)
 
 
 def test_open_streams_hold_no_database_connection(threaded_server, make_device):

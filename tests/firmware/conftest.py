@@ -3,7 +3,7 @@
 
 import pytest
 
-from .host_device import REPO_ROOT, HostDevice, build_host_device
+from .host_device import HostDevice, build_host_device
 
 # Intervals for tests that run a device for a few seconds: fast, yet each
 # test stays well inside the server's default rate limit of 100 requests per

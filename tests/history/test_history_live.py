@@ -1,12 +1,12 @@
 """History on a real gunicorn + gevent server: the prune runs in the worker, the CSV goes out in chunks."""
 import csv
 import io
-import time
 
 import pytest
 import requests
 
 from tests.history.conftest import DAY_MS
+from tests.waiting import wait_until
 from webapp.extensions import db
 from webapp.models import Reading
 from webapp.services import values
@@ -35,13 +35,11 @@ def test_the_worker_prunes_expired_history_and_streams_csv(live_server_factory):
     url = f"{server.url}/api/devices/{device['device_id']}/history"
     headers = {"Authorization": f"Bearer {token}"}
 
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        points = requests.get(url, params={"key": "t", "from": (now - 4 * DAY_MS) // 1000}, headers=headers, timeout=10).json()["points"]
-        if len(points) == len(recent):
-            break
-        time.sleep(0.1)
-    assert [p["value"] for p in points] == [v for _, v in recent], server.log()
+    def points():
+        return requests.get(url, params={"key": "t", "from": (now - 4 * DAY_MS) // 1000}, headers=headers, timeout=10).json()["points"]
+
+    wait_until(lambda: len(points()) == len(recent), "the prune", timeout=20)
+    assert [p["value"] for p in points()] == [v for _, v in recent], server.log()
 
     with requests.get(url, params={"key": "t", "format": "csv"}, headers=headers, stream=True, timeout=10) as response:
         assert response.status_code == 200

@@ -15,7 +15,6 @@ import os
 import signal
 import socket
 import threading
-import time
 
 import orjson
 import pytest
@@ -27,6 +26,7 @@ from tests import databases
 from tests.conftest import settings_for_tests
 from tests.live_server import LiveServer
 from tests.reliability.private_services import PrivatePostgres, PrivateRedis, postgresql_bin_dir
+from tests.waiting import wait_until
 from webapp.extensions import db
 from webapp.models import Reading
 from webapp.realtime.broker import RedisBroker
@@ -128,15 +128,6 @@ def assert_nothing_acknowledged_lost(server, load, capsys):
         print(f"\n  {acknowledged} readings acknowledged, all stored; answers: {dict(load.outcomes)}")
 
 
-def wait_until(predicate, message):
-    deadline = time.monotonic() + DEADLINE
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(message)
-
-
 def health(server):
     response = requests.get(server.url + "/health", timeout=REQUEST_TIMEOUT)
     return response.status_code, response.json()
@@ -153,7 +144,7 @@ def test_acknowledged_readings_survive_a_worker_killed_mid_load(live_server_fact
     with TelemetryLoad(server, devices) as load:
         load.wait_for_acks(200)
         os.kill(victim, signal.SIGKILL)
-        wait_until(lambda: victim not in server.worker_pids() and len(server.worker_pids()) == server.workers, "no worker replaced the killed one")
+        wait_until(lambda: victim not in server.worker_pids() and len(server.worker_pids()) == server.workers, "no worker replaced the killed one", DEADLINE)
         load.wait_for_acks(200)
 
     assert not [outcome for outcome in load.outcomes if isinstance(outcome, int) and outcome >= 500], load.outcomes
@@ -183,7 +174,7 @@ def test_database_outage_answers_503_then_service_resumes_by_itself(private_post
             load.wait_for_acks(50)
             private_postgres.stop()
 
-            wait_until(lambda: health(server)[0] == 503, "/health did not report the outage")
+            wait_until(lambda: health(server)[0] == 503, "/health did not report the outage", DEADLINE)
             status, body = health(server)
             assert (status, body["status"], body["database"]) == (503, "unavailable", "unavailable")
             load.wait_for_outcome(503)
@@ -197,7 +188,7 @@ def test_database_outage_answers_503_then_service_resumes_by_itself(private_post
             assert posted.json()["error"] == "unavailable" and posted.headers["Retry-After"]
 
             private_postgres.start()
-            wait_until(lambda: health(server)[0] == 200, "/health did not recover")
+            wait_until(lambda: health(server)[0] == 200, "/health did not recover", DEADLINE)
             load.wait_for_acks(50)
 
         assert set(load.outcomes) <= {200, 503}, load.outcomes
@@ -268,8 +259,8 @@ def test_redis_outage_degrades_service_without_failing_it(outage, private_redis,
         assert long_poll_released_by_toggle(server, quiet, api_token), "the worker's own long-poll missed a toggle during the outage"
 
         end()
-        wait_until(lambda: health(server)[1]["redis"] == "ok", "/health did not see Redis come back")
-        wait_until(lambda: redis_listeners(private_redis) >= 1, "the broker did not listen to Redis again")
+        wait_until(lambda: health(server)[1]["redis"] == "ok", "/health did not see Redis come back", DEADLINE)
+        wait_until(lambda: redis_listeners(private_redis) >= 1, "the broker did not listen to Redis again", DEADLINE)
         load.wait_for_acks(20)
 
     assert set(load.outcomes) == {200}, load.outcomes

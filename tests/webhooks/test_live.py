@@ -4,10 +4,11 @@ import hmac
 import os
 import signal
 import threading
-import time
 
 import pytest
 import requests
+
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.live
 
@@ -51,14 +52,6 @@ def post_telemetry(server, device, data):
     )
 
 
-def wait_until(condition, timeout=15, what="the condition"):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {timeout} s")
-        time.sleep(0.02)
-
-
 @pytest.fixture(scope="module")
 def server(live_server_factory):
     return live_server_factory(**LIVE_SETTINGS)
@@ -100,7 +93,7 @@ def test_a_worker_killed_mid_delivery_leaves_it_to_be_delivered_again(server, re
     assert first.delivery_id == second.delivery_id and first.body == second.body
     assert server.worker_pids() != [worker]
     path = f"/api/devices/{device['device_id']}/webhooks/attempts"
-    wait_until(lambda: owner.get(path)["attempts"], what="the attempt logged")
+    wait_until(lambda: owner.get(path)["attempts"], "the attempt logged")
     [attempt] = owner.get(path)["attempts"]
     assert attempt["ok"] is True and attempt["delivery_status"] == "delivered" and attempt["delivery_id"] == first.delivery_id
 

@@ -12,6 +12,14 @@ from webapp.services.clock import now_ms
 
 def create_device(owner, name, offline_timeout=None):
     """A new device of `owner`; returns it with its token, which is shown only this once."""
+    device, token = new_device(owner, name, offline_timeout)
+    db.session.add(device)
+    db.session.commit()
+    return device, token
+
+
+def new_device(owner, name, offline_timeout=None):
+    """A device of `owner` and its token, not yet added to the session (bulk loads add many at once)."""
     token, prefix, token_hash = tokens.new_token()
     device = Device(
         id=tokens.new_device_id(),
@@ -19,15 +27,9 @@ def create_device(owner, name, offline_timeout=None):
         name=name,
         token_hash=token_hash,
         token_prefix=prefix,
-        status="offline",
         offline_timeout=offline_timeout or current_app.config["OFFLINE_TIMEOUT"],
-        disabled=False,
-        denied_count=0,
-        presence_claim=0,
         created_ms=now_ms(),
     )
-    db.session.add(device)
-    db.session.commit()
     return device, token
 
 

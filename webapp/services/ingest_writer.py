@@ -153,10 +153,7 @@ class IngestWriter:
             ]
             if readings:
                 cursor.insert_rows("readings", READING_COLUMNS, readings, "ON CONFLICT DO NOTHING")
-            readings_stored = len(readings)
-            newest = self._newest_per_key(batch)
-            if newest:
-                cursor.insert_rows("device_state", STATE_COLUMNS, newest, NEWER_REPORT_WINS)
+                cursor.insert_rows("device_state", STATE_COLUMNS, _newest_per_key(readings), NEWER_REPORT_WINS)
             device_ids = sorted({job.device_id for job in batch})
             claim = secrets.randbits(62) + 1
             seen = cursor.execute(MARK_SEEN, {"now": now, "claim": claim, "ids": device_ids}).fetchall()
@@ -180,7 +177,7 @@ class IngestWriter:
             "messages": messages,
             "online": online,
             "now": now,
-            "readings": readings_stored,
+            "readings": len(readings),
         }
 
     def _timestamp(self, job, now):
@@ -209,21 +206,25 @@ class IngestWriter:
         job.records = fresh
 
     @staticmethod
-    def _newest_per_key(batch):
-        newest = {}
-        for job in batch:
-            for ts, data in job.records:
-                for key, value in data.items():
-                    held = newest.get((job.device_id, key))
-                    if held is None or held["reported_ms"] <= ts:
-                        newest[(job.device_id, key)] = {"device_id": job.device_id, "key": key, "reported": values.encode(value), "reported_ms": ts}
-        return list(newest.values())
-
-    @staticmethod
     def _announce(announcements):
         events.broker().publish_many([message for announcement in announcements for message in announcement["messages"]])
         online = [device_id for announcement in announcements for device_id in announcement["online"]]
         presence.announce(online, "online", announcements[-1]["now"])
+
+
+def _newest_per_key(readings):
+    """The state rows the readings make: each (device, key)'s newest reading, already encoded."""
+    newest = {}
+    for reading in readings:
+        held = newest.get((reading["device_id"], reading["key"]))
+        if held is None or held["reported_ms"] <= reading["ts_ms"]:
+            newest[(reading["device_id"], reading["key"])] = {
+                "device_id": reading["device_id"],
+                "key": reading["key"],
+                "reported": reading["value"],
+                "reported_ms": reading["ts_ms"],
+            }
+    return list(newest.values())
 
 
 def _take_all(jobs, limit):
