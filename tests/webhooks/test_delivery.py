@@ -362,6 +362,23 @@ def test_concurrent_workers_never_claim_the_same_delivery(app, client, make_devi
     assert len(ours) == len(set(ours)) == 20
 
 
+def test_a_webhook_added_after_the_device_posted_gets_the_next_reading(app, client, make_device, make_webhook, receiver, deliver_until):
+    # The device's first post caches it as having no webhook, which lets ingest skip the outbox.
+    device = make_device()
+    assert post(client, device, {"v0": 0}).status_code == 200
+    webhook = make_webhook(device, receiver.url, events=["telemetry"])
+
+    assert post(client, device, {"v0": 1}).status_code == 200
+
+    deliver_until(lambda: receiver.received(device.id), what="the delivery of the reading after the webhook was added")
+    assert [request.json["data"] for request in receiver.received(device.id)] == [{"v0": 1}]
+    assert client.delete(f"/api/devices/{device.id}/webhooks/{webhook['id']}", headers=device.owner.headers).status_code == 204
+    assert post(client, device, {"v0": 2}).status_code == 200
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(WebhookDelivery)) == 0
+        db.session.remove()
+
+
 def test_deleting_a_device_deletes_its_webhooks_and_their_log(app, client, make_device, make_webhook, receiver, deliver_until):
     device = make_device()
     webhook = make_webhook(device, receiver.url)

@@ -7,11 +7,19 @@ def now_ms():
     return time.time_ns() // 1_000_000
 
 
+# The last second formatted: a device request formats "now" two or three times (3 µs each).
+_last_second = (None, "")
+
+
 def iso_ms(ms):
     """`2026-11-27T17:10:00.123Z`, the one timestamp format of the API; None stays None."""
+    global _last_second
     if ms is None:
         return None
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z"
+    second, text = _last_second
+    if second != ms // 1000:
+        second, text = _last_second = ms // 1000, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000))
+    return f"{text}.{ms % 1000:03d}Z"
 
 
 def parse_timestamp_ms(value):

@@ -1,11 +1,13 @@
-"""Who a device token belongs to and which rules bind that device, cached in each worker process.
+"""Who a device token belongs to, which rules bind that device and whether it has webhooks,
+cached in each worker process.
 
-Every device request needs both; reading them from the database each time
+Every device request needs these; reading them from the database each time
 cost more than the rest of the request. The first lookup loads every device
 and rule at once: after a restart, a fleet's devices would otherwise cost a
 query each on every worker, just when they all come back. An entry is
 forgotten the moment the
-device changes (token rotated, disabled, rules replaced, deleted): at once
+device changes (token rotated, disabled, rules replaced, webhook added or
+removed, deleted): at once
 in the process that made the change, and on the other workers as soon as
 the `devices` broadcast reaches them.
 """
@@ -17,10 +19,17 @@ from flask import current_app
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.models import Device, Rule
+from webapp.models import Device, Rule, Webhook
 from webapp.services import tokens
 
 CHANNEL = "devices"
+_IDENTITY_COLUMNS = (
+    Device.id,
+    Device.owner_id,
+    Device.disabled,
+    Device.token_hash,
+    select(Webhook.id).where(Webhook.device_id == Device.id).exists().label("has_webhooks"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +40,8 @@ class DeviceIdentity:
     owner_id: int
     disabled: bool
     token_hash: str
+    # Whether any webhook (enabled or not) belongs to the device: without one, ingest skips the outbox query.
+    has_webhooks: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +83,12 @@ class DeviceDirectory:
             identity = self._load(column == key)
         return identity
 
+    def may_have_webhooks(self, device_id):
+        """False only for a cached device known to have none. Never reads the database: the
+        ingest writer asks inside its own transaction, and SQLite's pool has one connection."""
+        identity = self._by_id.get(device_id)
+        return identity is None or identity.has_webhooks
+
     def rules(self, device_id):
         self._ready()
         rules = self._rules.get(device_id)
@@ -101,10 +118,10 @@ class DeviceDirectory:
 
     def _load(self, condition):
         generation = self._generation
-        row = db.session.execute(select(Device.id, Device.owner_id, Device.disabled, Device.token_hash).where(condition)).first()
+        row = db.session.execute(select(*_IDENTITY_COLUMNS).where(condition)).first()
         if row is None:
             return None
-        identity = DeviceIdentity(row.id, row.owner_id, row.disabled, row.token_hash)
+        identity = DeviceIdentity(*row)
         with self._lock:
             if generation == self._generation:
                 self._by_id[identity.id] = identity
@@ -121,10 +138,7 @@ class DeviceDirectory:
             if self._loaded:
                 return
             generation = self._generation
-            identities = [
-                DeviceIdentity(row.id, row.owner_id, row.disabled, row.token_hash)
-                for row in db.session.execute(select(Device.id, Device.owner_id, Device.disabled, Device.token_hash))
-            ]
+            identities = [DeviceIdentity(*row) for row in db.session.execute(select(*_IDENTITY_COLUMNS))]
             rules = {identity.id: [] for identity in identities}
             for row in db.session.execute(select(Rule.device_id, Rule.id, Rule.name, Rule.type, Rule.params).order_by(Rule.device_id, Rule.position)):
                 rules.setdefault(row.device_id, []).append(CachedRule(row.id, row.name, row.type, orjson.loads(row.params)))

@@ -3,8 +3,10 @@
 An event is written to the outbox (one `WebhookDelivery` per subscribed
 webhook) in the same transaction as the event itself, so an event that
 happened is never lost and one that was rolled back is never sent. Workers
-deliver the outbox later (services/webhook_delivery.py); the ingest path
-pays one indexed SELECT, and the INSERT only when a webhook subscribes.
+deliver the outbox later (services/webhook_delivery.py). The ingest path
+pays nothing for a device without webhooks (the device directory knows
+which have one), else one indexed SELECT, and the INSERT only when a
+webhook subscribes to the event.
 """
 import secrets
 import threading
@@ -17,6 +19,7 @@ from webapp.errors import Conflict, NotFound
 from webapp.extensions import db
 from webapp.models import Webhook, WebhookAttempt, WebhookDelivery
 from webapp.services import webhook_targets
+from webapp.services.device_directory import directory
 from webapp.services.clock import iso_ms, now_ms
 
 EVENTS = ("telemetry", "online", "offline", "rule_denied")
@@ -100,6 +103,7 @@ def _enqueue(connection, event, device_ids, payloads_of, now):
 
     `payloads_of(device_id)` is called only for devices with a webhook for `event`.
     """
+    device_ids = [device_id for device_id in device_ids if directory().may_have_webhooks(device_id)]
     if not device_ids:
         return False
     pattern = f"%,{event},%"
@@ -152,6 +156,8 @@ def create_webhook(device, url, events, secret=None):
     )
     db.session.add(webhook)
     db.session.commit()
+    # From here on, ingest looks for this device's webhooks (on every worker once the broadcast arrives).
+    directory().device_changed(device.id)
     return webhook, secret
 
 
@@ -187,6 +193,7 @@ def update_webhook(webhook, changes):
 def delete_webhook(webhook):
     db.session.delete(webhook)
     db.session.commit()
+    directory().device_changed(webhook.device_id)
 
 
 def disable(webhook_id, reason, now):
