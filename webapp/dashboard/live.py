@@ -11,6 +11,7 @@ the same user) are rendered once per process and reused, which keeps a
 fan-out to 1,000 pages within tens of milliseconds.
 """
 import functools
+import threading
 
 import orjson
 from flask import render_template
@@ -98,10 +99,21 @@ def _state_fragment(event_json, widgets, device_page):
 
 
 @functools.lru_cache(maxsize=256)
-def _notification_fragments(user_id, notification_json):
+def _render_notification_fragments(user_id, notification_json):
     notification = orjson.loads(notification_json)
     toast = render_template("live/notification.html", notification=notification, count=_unread(user_id))
     return toast, render_template("live/notification_item.html", notification=notification)
+
+
+_notification_render_lock = threading.Lock()
+
+
+def _notification_fragments(user_id, notification_json):
+    # One render per event even when all the user's streams ask at once: the unread count is a
+    # query, during which (on PostgreSQL, under gevent) every other stream would miss the cache
+    # and query too — 1,000 queries for one notification.
+    with _notification_render_lock:
+        return _render_notification_fragments(user_id, notification_json)
 
 
 @functools.lru_cache(maxsize=256)
