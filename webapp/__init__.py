@@ -15,8 +15,12 @@ from webapp.services.device_directory import DeviceDirectory
 from webapp.services.ingest_writer import IngestWriter
 from webapp.services.rate_limits import create_counter
 
-def create_app(overrides=None):
-    """The application: settings from the environment, then `overrides` (tests pass theirs)."""
+def create_app(overrides=None, *, telemetry_fast_path=False):
+    """The application: settings from the environment, then `overrides` (tests pass theirs).
+
+    `telemetry_fast_path` (the server's app, wsgi.py) answers device telemetry POSTs ahead of
+    Flask's dispatch: webapp/api/telemetry_fast_path.py.
+    """
     app = Flask(__name__, instance_relative_config=True)
     app.json = OrjsonProvider(app)
     app.session_interface = CookieSessions()
@@ -30,6 +34,10 @@ def create_app(overrides=None):
     with app.app_context():
         _tune_database(db.engine)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
+    if telemetry_fast_path:
+        from webapp.api import telemetry_fast_path as fast_path
+
+        fast_path.init_app(app)
     request_log.init_app(app)
     rate_limiting.init_app(app)
     security_headers.init_app(app)

@@ -2,16 +2,17 @@
 from flask import current_app, request
 
 
-def client_address():
-    """The client's IP address.
+def client_address(environ=None):
+    """The IP address of the request's client (`environ`, else Flask's request).
 
     With TRUSTED_PROXIES = n, the n-th address from the right of
     X-Forwarded-For is the client (each trusted proxy appends one); without
     it the header is ignored, since any client can forge it.
     """
+    environ = request.environ if environ is None else environ
     trusted = current_app.config["TRUSTED_PROXIES"]
     if trusted > 0:
-        hops = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",") if hop.strip()]
+        hops = [hop.strip() for hop in environ.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
         if len(hops) >= trusted:
             return hops[-trusted]
-    return request.remote_addr or "unknown"
+    return environ.get("REMOTE_ADDR") or "unknown"

@@ -3,11 +3,15 @@
 `{"error": "<code>", "message": "<human text>"}` plus, for some codes, a
 field naming what failed (a rule denial names its `rule`).
 """
+import logging
+
 import sqlalchemy.exc
 from flask import jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from webapp.extensions import db
+
+log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
@@ -97,16 +101,29 @@ def error_response(error):
     return response
 
 
+def as_api_error(exc, method, path):
+    """What an exception raised by a request's handling answers on the JSON API: an ApiError as
+    it is; a database that is down, locked or out of connections 503 (the client may retry;
+    nothing was stored); anything else 500, logged with its traceback."""
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, (sqlalchemy.exc.OperationalError, sqlalchemy.exc.TimeoutError)):
+        log.warning("database unavailable on %s %s: %s", method, path, exc.__class__.__name__)
+        db.session.rollback()
+        return Unavailable("The database is unavailable; retry later.", headers={"Retry-After": "5"})
+    log.error("unhandled error on %s %s", method, path, exc_info=exc)
+    error = ApiError("The server failed to handle this request.")
+    error.status, error.code = 500, "internal_error"
+    return error
+
+
 def register_error_handlers(app):
     app.register_error_handler(ApiError, error_response)
 
     @app.errorhandler(sqlalchemy.exc.OperationalError)
     @app.errorhandler(sqlalchemy.exc.TimeoutError)
     def database_unavailable(exc):
-        # The database is down, locked or out of connections: the client may retry; nothing was stored.
-        app.logger.warning("database unavailable on %s %s: %s", request.method, request.path, exc.__class__.__name__)
-        db.session.rollback()
-        return error_response(Unavailable("The database is unavailable; retry later.", headers={"Retry-After": "5"}))
+        return error_response(as_api_error(exc, request.method, request.path))
 
     @app.errorhandler(HTTPException)
     def http_error(exc):
@@ -122,9 +139,7 @@ def register_error_handlers(app):
 
     @app.errorhandler(Exception)
     def unexpected_error(exc):
-        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        error = as_api_error(exc, request.method, request.path)
         if not wants_json():
             return "Internal Server Error", 500
-        error = ApiError("The server failed to handle this request.")
-        error.status, error.code = 500, "internal_error"
         return error_response(error)

@@ -75,18 +75,23 @@ def _count_requests(app):
     def start_timer():
         g.metrics_started = time.perf_counter()
 
-    counters, timers = {}, {}
-
     @app.after_request
     def count_request(response):
-        endpoint = request.endpoint or "unmatched"
-        key = (request.method, endpoint, response.status_code)
-        # Labelled children are looked up once: .labels() costs as much again as .inc().
-        counter = counters.get(key) or counters.setdefault(key, REQUESTS.labels(*key))
-        timer = timers.get(endpoint) or timers.setdefault(endpoint, LATENCY.labels(endpoint))
-        counter.inc()
-        timer.observe(time.perf_counter() - g.get("metrics_started", time.perf_counter()))
+        started = g.get("metrics_started", time.perf_counter())
+        observe_request(request.method, request.endpoint or "unmatched", response.status_code, time.perf_counter() - started)
         return response
+
+
+# Labelled children are looked up once: .labels() costs as much again as .inc().
+_counters, _timers = {}, {}
+
+
+def observe_request(method, endpoint, status, seconds):
+    key = (method, endpoint, status)
+    counter = _counters.get(key) or _counters.setdefault(key, REQUESTS.labels(*key))
+    timer = _timers.get(endpoint) or _timers.setdefault(endpoint, LATENCY.labels(endpoint))
+    counter.inc()
+    timer.observe(seconds)
 
 
 @bp.get("/metrics")

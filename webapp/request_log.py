@@ -5,6 +5,7 @@ id (so a proxy's id follows the request through), or is made here; it is
 sent back in X-Request-ID. With ACCESS_LOG=1 (read when the app starts)
 every request is also logged with its status and duration.
 """
+import contextvars
 import logging
 import re
 import secrets
@@ -56,6 +57,8 @@ def configure_logging():
 
 
 ENVIRON_KEY = "thingsnxt.request_id"
+# While the application handles the request; the environ key also serves a streamed body, read later.
+_request_id = contextvars.ContextVar("request_id", default=None)
 
 
 class RequestIds:
@@ -76,11 +79,18 @@ class RequestIds:
             headers.append(("X-Request-ID", request_id))
             return start_response(status, headers, exc_info)
 
-        return self.wsgi_app(environ, start_with_id)
+        token = _request_id.set(request_id)
+        try:
+            return self.wsgi_app(environ, start_with_id)
+        finally:
+            _request_id.reset(token)
 
 
 def current_request_id():
-    return request.environ.get(ENVIRON_KEY) if has_request_context() else None
+    request_id = _request_id.get()
+    if request_id is None and has_request_context():
+        request_id = request.environ.get(ENVIRON_KEY)
+    return request_id
 
 
 def init_app(app):
@@ -91,21 +101,17 @@ def init_app(app):
 
 
 def _log_every_request(app):
-    access_log = logging.getLogger("thingsnxt.access")
-
     @app.before_request
     def start_timer():
         g.request_started = time.perf_counter()
 
     @app.after_request
     def log_request(response):
-        access_log.info(
-            "request",
-            extra={
-                "method": request.method,
-                "path": request.path,
-                "status": response.status_code,
-                "duration_ms": round((time.perf_counter() - g.request_started) * 1000, 2),
-            },
-        )
+        log_access(request.method, request.path, response.status_code, time.perf_counter() - g.request_started)
         return response
+
+
+def log_access(method, path, status, seconds):
+    logging.getLogger("thingsnxt.access").info(
+        "request", extra={"method": method, "path": path, "status": status, "duration_ms": round(seconds * 1000, 2)}
+    )

@@ -16,13 +16,24 @@ from webapp.services.ingest_writer import ingest_writer
 
 
 def init_app(app):
-    broker = app.extensions["broker"]
+    app.wsgi_app = CloseConnectionsWhenStopping(app.wsgi_app, app.extensions["broker"].stopping)
 
-    @app.after_request
-    def close_connections_when_stopping(response):
-        if broker.stopping.is_set():
-            response.headers["Connection"] = "close"
-        return response
+
+class CloseConnectionsWhenStopping:
+    """WSGI middleware: once the worker is stopping, every answer says `Connection: close`
+    (whatever answered it: a Flask view, an error, or the telemetry fast path)."""
+
+    def __init__(self, wsgi_app, stopping):
+        self.wsgi_app = wsgi_app
+        self.stopping = stopping
+
+    def __call__(self, environ, start_response):
+        def start_with_close(status, headers, exc_info=None):
+            if self.stopping.is_set() and not any(name.lower() == "connection" for name, _ in headers):
+                headers.append(("Connection", "close"))
+            return start_response(status, headers, exc_info)
+
+        return self.wsgi_app(environ, start_with_close)
 
 
 class IdleConnections:

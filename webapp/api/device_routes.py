@@ -24,9 +24,14 @@ DEVICE_ERRORS = {400: None, 403: None, 404: None, 413: None, 429: None}
     security=["deviceToken"],
 )
 def post_telemetry(device_id):
-    body = parse_body(TelemetryIn, current_app.config["MAX_BODY_BYTES"])
-    stored = ingest.ingest_telemetry(body.device_token or bearer_token(), body.data, client_address(), device_id)
-    return jsonify(message="ok", device_id=stored.device_id, data=stored.view.data, timestamp=iso_ms(stored.timestamp_ms))
+    return jsonify(telemetry_reply(device_id, request.environ))
+
+
+def telemetry_reply(device_id, environ):
+    """The answer to a V2 telemetry POST: this view's, and under gunicorn api/telemetry_fast_path.py's."""
+    body = parse_body(TelemetryIn, current_app.config["MAX_BODY_BYTES"], environ)
+    stored = ingest.ingest_telemetry(body.device_token or bearer_token(environ), body.data, client_address(environ), device_id)
+    return {"message": "ok", "device_id": stored.device_id, "data": stored.view.data, "timestamp": iso_ms(stored.timestamp_ms)}
 
 
 @bp.post("/telemetry")

@@ -9,16 +9,18 @@ import zlib
 
 from flask import request
 from pydantic import ValidationError
+from werkzeug.wsgi import get_content_length, get_input_stream
 
 from webapp.errors import InvalidRequest, PayloadTooLarge
 
 MAX_REPORTED_ERRORS = 3
 
 
-def parse_body(model, max_bytes):
-    """The request body validated as `model`; InvalidRequest or PayloadTooLarge otherwise."""
-    raw = _read_limited(max_bytes)
-    if request.headers.get("Content-Encoding", "").lower() == "gzip":
+def parse_body(model, max_bytes, environ=None):
+    """The body of the request (`environ`, else Flask's) validated as `model`; InvalidRequest or PayloadTooLarge otherwise."""
+    environ = request.environ if environ is None else environ
+    raw = _read_limited(environ, max_bytes)
+    if environ.get("HTTP_CONTENT_ENCODING", "").lower() == "gzip":
         raw = _gunzip_limited(raw, max_bytes)
     if not raw.strip():
         raise InvalidRequest("The request body is empty; send a JSON object.")
@@ -42,18 +44,20 @@ def _is_union_branch(part):
     return isinstance(part, str) and (part in ("bool", "int", "float", "str") or part.startswith(("constrained-", "function-")))
 
 
-def bearer_token():
-    header = request.headers.get("Authorization", "")
+def bearer_token(environ=None):
+    """The token of an `Authorization: Bearer …` header of the request (`environ`, else Flask's), or None."""
+    header = (request.environ if environ is None else environ).get("HTTP_AUTHORIZATION", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
     return None
 
 
-def _read_limited(max_bytes):
-    if request.content_length is not None and request.content_length > max_bytes:
+def _read_limited(environ, max_bytes):
+    content_length = get_content_length(environ)
+    if content_length is not None and content_length > max_bytes:
         raise PayloadTooLarge(f"The request body is larger than {max_bytes} bytes.")
-    raw = request.stream.read(max_bytes + 1)
+    raw = get_input_stream(environ).read(max_bytes + 1)
     if len(raw) > max_bytes:
         raise PayloadTooLarge(f"The request body is larger than {max_bytes} bytes.")
     return raw

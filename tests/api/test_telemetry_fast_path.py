@@ -1,0 +1,174 @@
+"""The server's telemetry fast path answers every V2 telemetry POST exactly as Flask's view does.
+
+Two apps on the same database: one as tests usually make it (the POST goes
+through Flask's view), one as wsgi.py makes it for the server (the POST is
+answered by api/telemetry_fast_path.py). Each case sends the same request to
+both, each on a device of its own, and compares what a device would see.
+"""
+import gzip
+
+import flask_migrate
+import pytest
+
+from tests.conftest import settings_for_tests
+from webapp import create_app
+from webapp.extensions import db
+from webapp.services import devices, users
+
+DEVICE_LIMIT = 3
+
+
+@pytest.fixture(scope="module")
+def apps(database_url):
+    # A low device limit, so that 429 and its headers can be compared too.
+    settings = settings_for_tests(database_url) | {"TESTING": True, "RATELIMIT_DEVICE": f"{DEVICE_LIMIT} per 60 seconds"}
+    made = {"view": create_app(settings), "fast path": create_app(settings, telemetry_fast_path=True)}
+    with made["view"].app_context():
+        flask_migrate.upgrade()
+    yield made
+    for app in made.values():
+        app.extensions["broker"].close()
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def both(apps, make_user):
+    """For each app: its test client and a new device of a new user, made through that app."""
+
+    def make():
+        made = {}
+        for name, app in apps.items():
+            owner = make_user()
+            with app.app_context():
+                device, token = devices.create_device(users.find_user(owner.email), "Parity", None)
+                made[name] = (app.test_client(), device.id, token, owner)
+        return made
+
+    return make
+
+
+def post(client, device_id, token, data=None, *, body=None, **kwargs):
+    return client.post(f"/devices/{device_id}/telemetry", json=body if body is not None else {"device_token": token, "data": data}, **kwargs)
+
+
+def answers(both_paths, send):
+    """{path: (status, JSON body, headers)} for `send(client, device_id, token, owner)` on each path."""
+    replies = {}
+    for name, (client, device_id, token, owner) in both_paths.items():
+        response = send(client, device_id, token, owner)
+        body = response.get_json()
+        if isinstance(body, dict) and body.get("device_id") == device_id:
+            body["device_id"] = "<the device>"
+        replies[name] = (response.status_code, body, response.headers)
+    return replies
+
+
+def assert_alike(replies, status):
+    (view_status, view_body, view_headers), (fast_status, fast_body, fast_headers) = replies["view"], replies["fast path"]
+    assert view_status == fast_status == status
+    assert fast_body == view_body
+    assert fast_headers["Content-Type"] == view_headers["Content-Type"] == "application/json"
+    for name in ("X-Request-ID", "Content-Security-Policy", "X-Content-Type-Options"):
+        assert name in fast_headers and name in view_headers
+    assert fast_headers.get("Retry-After") == view_headers.get("Retry-After")
+
+
+def test_a_reading_is_stored_and_answered_with_the_state(both):
+    replies = answers(both(), lambda client, device_id, token, _: post(client, device_id, token, {"v0": 1, "temperature": 21.5, "label": "hall"}))
+
+    for _, body, _ in replies.values():
+        body["timestamp"] = body["timestamp"][:2] + "…Z" if body["timestamp"].endswith("Z") and len(body["timestamp"]) == 24 else body["timestamp"]
+    assert_alike(replies, 200)
+    assert replies["fast path"][1]["data"] == {"v0": 1, "temperature": 21.5, "label": "hall"}
+
+
+def test_the_stored_reading_is_what_the_device_polls_next(both):
+    for client, device_id, token, _ in both().values():
+        assert post(client, device_id, token, {"v0": 1, "humidity": 40}).status_code == 200
+        latest = client.get("/telemetry/latest", query_string={"device_token": token})
+        assert latest.json["data"] == {"v0": 1, "humidity": 40}
+
+
+def test_the_token_may_come_in_the_authorization_header(both):
+    replies = answers(
+        both(),
+        lambda client, device_id, token, _: post(client, device_id, token, body={"data": {"v0": 0}}, headers={"Authorization": f"Bearer {token}"}),
+    )
+
+    assert replies["view"][0] == replies["fast path"][0] == 200
+    assert replies["view"][1]["data"] == replies["fast path"][1]["data"] == {"v0": 0}
+
+
+def test_a_gzipped_body_is_accepted(both):
+    def send(client, device_id, token, _):
+        body = gzip.compress(b'{"device_token": "%s", "data": {"v0": 1}}' % token.encode())
+        return client.post(f"/devices/{device_id}/telemetry", data=body, headers={"Content-Encoding": "gzip", "Content-Type": "application/json"})
+
+    replies = answers(both(), send)
+
+    assert replies["view"][0] == replies["fast path"][0] == 200
+    assert replies["fast path"][1]["data"] == {"v0": 1}
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"", b"{not json", b'{"device_token": "x", "data": [1, 2]}', b'{"data": {"v0": 1}}', b"[]"],
+    ids=["empty", "malformed", "data-not-an-object", "no-token", "not-an-object"],
+)
+def test_a_bad_body_is_refused_alike(both, raw):
+    replies = answers(both(), lambda client, device_id, *_: client.post(f"/devices/{device_id}/telemetry", data=raw, content_type="application/json"))
+
+    status = replies["view"][0]
+    assert status in (400, 403)
+    assert_alike(replies, status)
+
+
+def test_a_body_over_the_limit_is_413_alike(both, apps):
+    too_large = b'{"data": {"k": "' + b"x" * apps["view"].config["MAX_BODY_BYTES"] + b'"}}'
+    replies = answers(both(), lambda client, device_id, *_: client.post(f"/devices/{device_id}/telemetry", data=too_large, content_type="application/json"))
+
+    assert_alike(replies, 413)
+
+
+def test_a_wrong_token_unknown_device_and_anothers_device_are_refused_alike(both):
+    paths = both()
+    others = both()
+
+    assert_alike(answers(paths, lambda client, device_id, *_: post(client, device_id, "not-the-token", {"v0": 1})), 403)
+    assert_alike(answers(paths, lambda client, device_id, token, _: post(client, "0" * 24, token, {"v0": 1})), 404)
+    wrong_device = answers(paths, lambda client, device_id, token, _: post(client, others["view"][1], token, {"v0": 1}))
+    assert wrong_device["view"][0] == wrong_device["fast path"][0]
+    assert wrong_device["view"][1]["error"] == wrong_device["fast path"][1]["error"]
+
+
+def test_a_rule_denial_names_the_rule_alike(both):
+    def send(client, device_id, token, owner):
+        rules = {"rules": [{"name": "known-keys", "type": "allowed_keys", "keys": ["v0"]}]}
+        assert client.put(f"/api/devices/{device_id}/rules", json=rules, headers=owner.headers).status_code == 200
+        return post(client, device_id, token, {"pressure": 1013})
+
+    replies = answers(both(), send)
+
+    assert_alike(replies, 403)
+    assert replies["fast path"][1]["rule"] == "known-keys"
+
+
+def test_past_the_device_limit_it_is_429_with_retry_after_alike(both):
+    def send(client, device_id, token, _):
+        for _ in range(DEVICE_LIMIT):
+            assert post(client, device_id, token, {"v0": 1}).status_code == 200
+        return post(client, device_id, token, {"v0": 1})
+
+    replies = answers(both(), send)
+
+    assert_alike(replies, 429)
+    assert replies["fast path"][2]["Retry-After"].isdigit()
+
+
+def test_other_requests_on_the_fast_path_app_still_reach_flask(both):
+    client, device_id, token, owner = both()["fast path"]
+
+    assert client.get(f"/devices/{device_id}/telemetry").status_code == 405
+    assert client.post(f"/devices/{device_id}/telemetry/batch", json={"device_token": token, "records": []}).status_code in (200, 400)
+    assert client.get(f"/api/devices/{device_id}", headers=owner.headers).status_code == 200
