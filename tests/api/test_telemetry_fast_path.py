@@ -1,8 +1,8 @@
-"""The server's telemetry fast path answers every V2 telemetry POST exactly as Flask's view does.
+"""The server's fast path answers telemetry POSTs and polls exactly as Flask's views do.
 
-Two apps on the same database: one as tests usually make it (the POST goes
-through Flask's view), one as wsgi.py makes it for the server (the POST is
-answered by api/telemetry_fast_path.py). Each case sends the same request to
+Two apps on the same database: one as tests usually make it (requests go
+through Flask's views), one as wsgi.py makes it for the server (the two
+routes are answered by api/telemetry_fast_path.py). Each case sends the same request to
 both, each on a device of its own, and compares what a device would see.
 """
 import gzip
@@ -15,7 +15,7 @@ from webapp import create_app
 from webapp.extensions import db
 from webapp.services import devices, users
 
-DEVICE_LIMIT = 3
+DEVICE_LIMIT = 8
 
 
 @pytest.fixture(scope="module")
@@ -166,9 +166,59 @@ def test_past_the_device_limit_it_is_429_with_retry_after_alike(both):
     assert replies["fast path"][2]["Retry-After"].isdigit()
 
 
+def poll(client, token, etag=None, **query):
+    return client.get("/telemetry/latest", query_string={"device_token": token, **query}, headers={"If-None-Match": etag} if etag else {})
+
+
+def test_a_poll_answers_the_state_with_its_etag_alike(both):
+    def send(client, device_id, token, _):
+        assert post(client, device_id, token, {"v0": 1, "temperature": 20.5}).status_code == 200
+        return poll(client, token)
+
+    replies = answers(both(), send)
+
+    for _, body, _ in replies.values():
+        assert body["timestamp"].endswith("Z")
+        body["timestamp"] = "…"
+    assert_alike(replies, 200)
+    assert replies["fast path"][1]["data"] == {"v0": 1, "temperature": 20.5}
+    assert replies["fast path"][2]["Cache-Control"] == replies["view"][2]["Cache-Control"] == "no-cache"
+    assert replies["fast path"][2]["ETag"] == replies["view"][2]["ETag"]
+
+
+def test_a_poll_with_the_current_etag_is_304_alike_and_a_changed_state_is_not(both):
+    for client, device_id, token, _ in both().values():
+        post(client, device_id, token, {"v0": 0})
+        etag = poll(client, token).headers["ETag"]
+
+        unchanged = poll(client, token, etag)
+        post(client, device_id, token, {"v0": 1})
+        changed = poll(client, token, etag)
+
+        assert unchanged.status_code == 304 and unchanged.get_data() == b"" and unchanged.headers["ETag"] == etag
+        assert changed.status_code == 200 and changed.json["data"] == {"v0": 1} and changed.headers["ETag"] != etag
+
+
+def test_a_long_poll_with_nothing_new_ends_in_304(both):
+    for client, device_id, token, _ in both().values():
+        etag = poll(client, token).headers["ETag"]
+        assert poll(client, token, etag, wait=1).status_code == 304
+
+
+@pytest.mark.parametrize("query", [{"wait": "soon"}, {"wait": "31"}, {"device_token": "not-a-token"}, {"device_token": ""}], ids=str)
+def test_a_bad_poll_is_refused_alike(both, query):
+    replies = answers(both(), lambda client, device_id, token, _: poll(client, token, **query))
+
+    status = replies["view"][0]
+    assert status in (400, 403)
+    assert_alike(replies, status)
+
+
 def test_other_requests_on_the_fast_path_app_still_reach_flask(both):
     client, device_id, token, owner = both()["fast path"]
 
     assert client.get(f"/devices/{device_id}/telemetry").status_code == 405
+    assert client.head("/telemetry/latest", query_string={"device_token": token}).status_code == 200
+    assert client.post("/telemetry/latest").status_code == 405
     assert client.post(f"/devices/{device_id}/telemetry/batch", json={"device_token": token, "records": []}).status_code in (200, 400)
     assert client.get(f"/api/devices/{device_id}", headers=owner.headers).status_code == 200

@@ -1,5 +1,7 @@
 """Routes the ESP32s call: telemetry in, state out, health."""
 from flask import current_app, jsonify, request
+from werkzeug.http import quote_etag
+from werkzeug.wrappers import Request
 
 from webapp.api import bp
 from webapp.api.request_body import bearer_token, parse_body
@@ -28,7 +30,7 @@ def post_telemetry(device_id):
 
 
 def telemetry_reply(device_id, environ):
-    """The answer to a V2 telemetry POST: this view's, and under gunicorn api/telemetry_fast_path.py's."""
+    """The body answering a V2 telemetry POST: this view's, and under gunicorn api/telemetry_fast_path.py's."""
     body = parse_body(TelemetryIn, current_app.config["MAX_BODY_BYTES"], environ)
     stored = ingest.ingest_telemetry(body.device_token or bearer_token(environ), body.data, client_address(environ), device_id)
     return {"message": "ok", "device_id": stored.device_id, "data": stored.view.data, "timestamp": iso_ms(stored.timestamp_ms)}
@@ -92,20 +94,23 @@ def post_telemetry_batch(device_id):
     security=["deviceToken"],
 )
 def get_latest():
-    wait = _wait_seconds()
-    view = latest.latest_state(
-        request.args.get("device_token") or bearer_token(),
-        client_address(),
-        seen_etags=request.if_none_match,
-        wait=wait,
-    )
-    if request.if_none_match.contains(view.etag):
-        response = current_app.response_class(status=304)
-    else:
-        response = jsonify(device_id=view.device_id, data=view.data, timestamp=iso_ms(view.changed_ms))
-    response.set_etag(view.etag)
-    response.headers["Cache-Control"] = "no-cache"
+    status, headers, body = latest_reply(request.environ)
+    response = jsonify(body) if body is not None else current_app.response_class(status=status)
+    response.headers.extend(headers)
     return response
+
+
+def latest_reply(environ):
+    """(status, headers, body or None for 304) answering a poll: this view's, and under gunicorn api/telemetry_fast_path.py's."""
+    # werkzeug's own parsing of the query string and If-None-Match, as Flask's request has it.
+    query = Request(environ)
+    wait = _wait_seconds(query.args.get("wait"))
+    seen_etags = query.if_none_match
+    view = latest.latest_state(query.args.get("device_token") or bearer_token(environ), client_address(environ), seen_etags=seen_etags, wait=wait)
+    headers = [("ETag", quote_etag(view.etag)), ("Cache-Control", "no-cache")]
+    if seen_etags.contains(view.etag):
+        return 304, headers, None
+    return 200, headers, {"device_id": view.device_id, "data": view.data, "timestamp": iso_ms(view.changed_ms)}
 
 
 @bp.get("/health")
@@ -120,8 +125,7 @@ def get_health():
     return jsonify(report), 200 if report["database"] == "ok" else 503
 
 
-def _wait_seconds():
-    raw = request.args.get("wait")
+def _wait_seconds(raw):
     if raw is None:
         return 0
     limit = current_app.config["LONG_POLL_MAX_SECONDS"]
