@@ -9,7 +9,8 @@ from flask.sessions import SecureCookieSessionInterface
 
 class CookieSessions(SecureCookieSessionInterface):
     def open_session(self, app, request):
+        name = self.get_cookie_name(app)
         # A name that is only part of another cookie's name falls through to the exact check.
-        if self.get_cookie_name(app) not in request.environ.get("HTTP_COOKIE", "") or self.get_cookie_name(app) not in request.cookies:
+        if name not in request.environ.get("HTTP_COOKIE", "") or name not in request.cookies:
             return self.session_class()
         return super().open_session(app, request)

@@ -103,7 +103,8 @@ def _enqueue(connection, event, device_ids, payloads_of, now):
 
     `payloads_of(device_id)` is called only for devices with a webhook for `event`.
     """
-    device_ids = [device_id for device_id in device_ids if directory().may_have_webhooks(device_id)]
+    known = directory()
+    device_ids = [device_id for device_id in device_ids if known.may_have_webhooks(device_id)]
     if not device_ids:
         return False
     pattern = f"%,{event},%"
