@@ -10,7 +10,10 @@ says `Connection: close`. Requests already in flight (a telemetry POST
 waiting for its commit) finish as usual. `finish` (as the worker exits)
 stores and announces whatever the ingest writer still holds.
 """
+import fcntl
 import socket
+import struct
+import termios
 
 from webapp.services.ingest_writer import ingest_writer
 
@@ -59,10 +62,19 @@ class IdleConnections:
     def close(self):
         for handler in list(self._idle):
             try:
+                # A request that has arrived but that the handler has not read yet is not idle: gevent's
+                # shutdown would cancel the waiting read and drop it unanswered. Its handler answers it,
+                # with Connection: close.
+                if _bytes_waiting(handler.socket):
+                    continue
                 # The waiting read sees the end of the stream, and the handler ends the connection.
                 handler.socket.shutdown(socket.SHUT_RD)
             except OSError:
                 pass
+
+
+def _bytes_waiting(sock):
+    return struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0] > 0
 
 
 def begin(app, idle_connections=None):
