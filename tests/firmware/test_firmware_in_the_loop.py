@@ -52,10 +52,12 @@ def test_the_device_backs_off_through_a_server_restart_and_uploads_its_offline_b
     try:
         esp.wait_for_count(BACKOFF, 4, after=down)
         esp.wait_for_count(KEPT_OFFLINE, 8, after=down)
+        # Marked before the restart: the device can be back and drain its
+        # buffer while start() is still waiting for the server's /health.
+        up = esp.mark()
     finally:
         live_server.start()
     outage = time.monotonic() - stopped_at
-    up = esp.mark()
     drained = esp.wait_for(r"uploaded \d+ buffered readings .*; 0 left", after=up, timeout=20)
     resumed = esp.wait_for(TELEMETRY_OK, after=up)
 
