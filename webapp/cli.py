@@ -7,7 +7,7 @@ import click
 from flask.cli import AppGroup, with_appcontext
 from pydantic import ValidationError
 
-from webapp.api.request_body import describe_validation_error
+from webapp.request_body import describe_validation_error
 from webapp.errors import ApiError
 from webapp.schemas import RulesIn
 from webapp.services import devices, rules, users

@@ -4,7 +4,7 @@ from werkzeug.http import quote_etag
 from werkzeug.wrappers import Request
 
 from webapp.api import bp
-from webapp.api.request_body import bearer_token, parse_body
+from webapp.request_body import bearer_token, parse_body
 from webapp.client_address import client_address
 from webapp.errors import InvalidRequest
 from webapp.rate_limiting import exempt

@@ -3,7 +3,7 @@ from flask import current_app, jsonify, request, stream_with_context, url_for
 from pydantic import ValidationError
 
 from webapp.api import bp
-from webapp.api.request_body import describe_validation_error
+from webapp.request_body import describe_validation_error
 from webapp.auth.current_user import api_login_required, current_user
 from webapp.errors import InvalidRequest
 from webapp.openapi import operation, query_parameters

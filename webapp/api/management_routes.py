@@ -5,7 +5,7 @@ from flask import jsonify
 
 from webapp.api import bp
 from webapp.api.presenters import device_json, rules_json
-from webapp.api.request_body import parse_body
+from webapp.request_body import parse_body
 from webapp.auth.current_user import api_login_required, current_user
 from webapp.errors import InvalidRequest
 from webapp.openapi import operation

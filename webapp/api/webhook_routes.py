@@ -3,7 +3,7 @@ from flask import jsonify
 
 from webapp.api import bp
 from webapp.api.query_args import int_arg
-from webapp.api.request_body import parse_body
+from webapp.request_body import parse_body
 from webapp.auth.current_user import api_login_required, current_user
 from webapp.openapi import operation
 from webapp.schemas import WebhookAttemptsOut, WebhookCreatedOut, WebhookCreateIn, WebhookListOut, WebhookOut, WebhookUpdateIn

@@ -12,7 +12,7 @@ import secrets
 
 from flask import request, session
 
-from webapp.api.request_body import bearer_token
+from webapp.request_body import bearer_token
 from webapp.auth.current_user import has_login
 from webapp.errors import Forbidden
 

@@ -3,7 +3,7 @@ import functools
 
 from flask import Response, g, redirect, request, session, url_for
 
-from webapp.api.request_body import bearer_token
+from webapp.request_body import bearer_token
 from webapp.errors import Forbidden, Unauthorized
 from webapp.services import login_sessions, users
 

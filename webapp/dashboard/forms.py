@@ -2,7 +2,7 @@
 from flask import request
 from pydantic import ValidationError
 
-from webapp.api.request_body import describe_validation_error
+from webapp.request_body import describe_validation_error
 from webapp.errors import InvalidRequest
 
 

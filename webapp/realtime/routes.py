@@ -5,6 +5,7 @@ from flask import Blueprint, g, request
 
 from webapp.auth.current_user import current_user
 from webapp.errors import Forbidden, Unauthorized
+from webapp.realtime.client_signal import ClientSignal
 from webapp.services import dashboard
 
 bp = Blueprint("realtime", __name__)
@@ -39,4 +40,3 @@ def init_app(app):
 
 
 from webapp.realtime import sse, ws  # noqa: E402,F401  (routes register on bp)
-from webapp.realtime.ws import ClientSignal  # noqa: E402

@@ -9,10 +9,10 @@ is current. Up: switch toggles (`ws-send`), `{"widget_id", "value",
 The loop waits on the broker with no database connection held. The
 client's messages and its disconnect reach the same wait: simple-websocket's
 own reader thread signals them through its event, which here (ClientSignal,
-installed as SOCK_SERVER_OPTIONS' event_class) also drops a note into the
-subscription — rather than a second reader thread per connection, about
-11 KiB each. simple-websocket pings every LIVE_HEARTBEAT_SECONDS and drops a
-peer that stops answering.
+client_signal.py, installed as SOCK_SERVER_OPTIONS' event_class) also drops
+a note into the subscription — rather than a second reader thread per
+connection, about 11 KiB each. simple-websocket pings every
+LIVE_HEARTBEAT_SECONDS and drops a peer that stops answering.
 
 One event goes to every open dashboard of its devices with the same
 fragment, so its WebSocket frame is built once (`_text_frame`) and written
@@ -20,7 +20,6 @@ to each socket as is: building it per socket (wsproto, in Python) was
 9% of the worker's time in a fan-out to 1,000 dashboards.
 """
 import functools
-import threading
 
 from flask import g
 from simple_websocket import ConnectionClosed
@@ -29,10 +28,10 @@ from webapp.dashboard.live import LiveView
 from webapp import metrics
 from webapp.extensions import db, sock
 from webapp.realtime import events
+from webapp.realtime.client_signal import CLIENT
 from webapp.realtime.routes import bp
 from webapp.realtime.broker import SHUTDOWN_CHANNEL
 
-CLIENT = "client"
 # The htmx ws extension reconnects after close codes 1006, 1011, 1012 and 1013.
 SERVICE_RESTART = 1012
 CLOSING_HANDSHAKE_SECONDS = 2
@@ -98,22 +97,3 @@ def _waiting_messages(ws):
         messages.append(text)
     return messages
 
-
-class ClientSignal(threading.Event):
-    """simple-websocket's "something arrived" event, which also notes it in a subscription.
-
-    simple-websocket sets it from its reader thread when a message or the
-    close arrives; `notify` points it at the stream's subscription.
-    """
-
-    _subscription = None
-
-    def notify(self, subscription):
-        self._subscription = subscription
-        if self.is_set():
-            subscription.deliver(CLIENT, {"type": "message"})
-
-    def set(self):
-        super().set()
-        if self._subscription is not None:
-            self._subscription.deliver(CLIENT, {"type": "message"})
