@@ -219,6 +219,24 @@ def test_adding_a_device_makes_open_dashboards_reconnect_to_follow_it(threaded_s
     assert dashboard.close_code() == 1012, "the htmx ws extension reconnects after 1012 (service restart)"
 
 
+def test_logging_out_closes_the_streams_of_that_login_and_no_other(threaded_server, make_device):
+    device = make_device()
+    leaving = Dashboard(threaded_server, device.owner.email)
+    staying = Dashboard(threaded_server, device.owner.email)
+    add_widget(threaded_server, staying.http, staying.csrf, device, kind="value", label="Temperature", key="temperature")
+    stream = leaving.http.get(f"{threaded_server}/events", stream=True, timeout=DEADLINE)
+    events = read_events(stream)
+    next(events)
+
+    response = leaving.http.post(f"{threaded_server}/logout", data={"csrf_token": leaving.csrf}, allow_redirects=False)
+
+    assert response.status_code == 303
+    assert leaving.close_code() == 4401, "htmx does not reconnect after 4401; app.js goes to the login form"
+    assert list(events) == []
+    post_telemetry(threaded_server, device, {"temperature": 19.25})
+    staying.receive_until("19.25")
+
+
 def read_events(response):
     """Server-sent events as (event name, data) pairs."""
     name, data = None, []

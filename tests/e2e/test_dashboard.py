@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.helpers import DeviceClient, add_widget, create_widget, log_in, open_device_page, wait_until_live
+from tests.live_server import PASSWORD
 
 pytestmark = pytest.mark.live
 
@@ -33,6 +34,24 @@ def test_login_with_the_keyboard_alone_and_logout(page, live_server):
     expect(page.get_by_role("button", name="Log in")).to_be_visible()
     page.goto(live_server.url + "/")
     expect(page).to_have_url(re.compile(r"/login"))
+
+
+def test_logging_out_in_one_tab_sends_the_others_to_the_login_form_and_back(page, context, live_server):
+    email = live_server.create_user()
+    device = DeviceClient(live_server, live_server.create_device(email, name="Attic"))
+    log_in(page, live_server, email)
+    other_tab = context.new_page()
+    open_device_page(other_tab, live_server, device.id)
+
+    page.get_by_role("button", name="Log out").click()
+
+    expect(page).to_have_url(re.compile(r"/login$"))
+    expect(other_tab).to_have_url(re.compile(rf"/login\?next=%2Fdevices%2F{device.id}$"))
+    other_tab.get_by_label("Email").fill(email)
+    other_tab.get_by_label("Password").fill(PASSWORD)
+    other_tab.get_by_role("button", name="Log in").click()
+    expect(other_tab).to_have_url(re.compile(rf"/devices/{device.id}$"))
+    wait_until_live(other_tab)
 
 
 def test_device_goes_online_when_it_posts(page, live_server):

@@ -26,6 +26,14 @@ def _load_user():
     return login_sessions.user_for_login(login) if isinstance(login, str) else None
 
 
+def current_login_id():
+    """The login (login_sessions.login_id) behind a request made with the session cookie; None for an API token."""
+    login = session.get(LOGIN_KEY)
+    if bearer_token() is not None or not isinstance(login, str):
+        return None
+    return login_sessions.login_id(login)
+
+
 def has_login():
     """Whether the session cookie claims a login (still valid or not): what CSRF protection guards."""
     return LOGIN_KEY in session

@@ -62,6 +62,16 @@ def publish_notification_muted(user_id, muted):
     broker().publish(user_channel(user_id), {"type": "notification_muted", **muted})
 
 
+def publish_login_ended(user_id, login_id):
+    """A login of `user_id` ended (logout): the live streams opened with it close."""
+    broker().publish(user_channel(user_id), {"type": "login_ended", "login": login_id})
+
+
+def ends_stream_of(event, login_id):
+    """Whether `event` ends the login a stream was opened with (None: opened with an API token)."""
+    return event.get("type") == "login_ended" and login_id is not None and event.get("login") == login_id
+
+
 def publish_devices_changed(user_id):
     """The set of devices `user_id` owns changed: their open dashboards resubscribe."""
     broker().publish(user_channel(user_id), {"type": "devices", "user_id": user_id})

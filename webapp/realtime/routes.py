@@ -3,7 +3,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, g, request
 
-from webapp.auth.current_user import current_user
+from webapp.auth.current_user import current_login_id, current_user
 from webapp.errors import Forbidden, Unauthorized
 from webapp.realtime.client_signal import ClientSignal
 from webapp.services import dashboard
@@ -19,6 +19,8 @@ def admit_viewer():
     user = current_user()
     if user is None:
         raise Unauthorized("Log in to follow live updates.")
+    # Logging out ends the streams opened with that login (events.ends_stream_of).
+    g.live_login = current_login_id()
     if request.endpoint == "realtime.dashboard_socket":
         origin = request.headers.get("Origin")
         # Browsers send cookies with cross-site WebSocket handshakes too; only this site's pages may connect.

@@ -6,9 +6,10 @@ every page), `notification-item` (a row for the notifications page) and
 `notification-muted` (its "N more while muted" when the cooldown swallows a repeat).
 First the current counter, so a reconnected page is right again. A comment
 line every LIVE_HEARTBEAT_SECONDS notices a peer that is gone; the browser
-reconnects by itself.
+reconnects by itself. Logging out ends the stream: the browser's reconnect
+is then refused (401), and EventSource does not retry after that.
 """
-from flask import Response, current_app, stream_with_context
+from flask import Response, current_app, g, stream_with_context
 
 from webapp.auth.current_user import current_user
 from webapp import metrics
@@ -28,10 +29,10 @@ def notification_stream():
     heartbeat = current_app.config["LIVE_HEARTBEAT_SECONDS"]
     # Connection: close, so that a stream ended by a stopping worker does not leave an idle keep-alive behind.
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Connection": "close"}
-    return Response(stream_with_context(_stream(user_id, heartbeat)), mimetype="text/event-stream", headers=headers)
+    return Response(stream_with_context(_stream(user_id, g.live_login, heartbeat)), mimetype="text/event-stream", headers=headers)
 
 
-def _stream(user_id, heartbeat):
+def _stream(user_id, login_id, heartbeat):
     with events.broker().subscribe([events.user_channel(user_id)]) as subscription, metrics.open_stream("sse"):
         yield f"retry: {RECONNECT_AFTER_MS}\n\n"
         counter = live.unread_counter(user_id)
@@ -43,7 +44,7 @@ def _stream(user_id, heartbeat):
                 yield ": heartbeat\n\n"
                 continue
             channel, event = message
-            if channel == SHUTDOWN_CHANNEL:
+            if channel == SHUTDOWN_CHANNEL or events.ends_stream_of(event, login_id):
                 return
             if event.get("type") == "notification":
                 toast, item = live.render_notification(user_id, event)

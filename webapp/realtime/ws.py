@@ -3,8 +3,9 @@
 Down: HTML fragments that htmx swaps out of band, for changes of the
 devices the stream follows (all the user may see, or one with
 `?device=<id>` on a device page); first a snapshot, so a reconnected page
-is current. Up: switch toggles (`ws-send`), `{"widget_id", "value",
-"HEADERS": {"X-CSRF-Token"}}`.
+is current. Logging out closes it with LOGGED_OUT, after which htmx does
+not reconnect and the page (app.js) goes to the login form. Up: switch
+toggles (`ws-send`), `{"widget_id", "value", "HEADERS": {"X-CSRF-Token"}}`.
 
 The loop waits on the broker with no database connection held. The
 client's messages and its disconnect reach the same wait: simple-websocket's
@@ -34,12 +35,14 @@ from webapp.realtime.broker import SHUTDOWN_CHANNEL
 
 # The htmx ws extension reconnects after close codes 1006, 1011, 1012 and 1013.
 SERVICE_RESTART = 1012
+# A private-use close code (RFC 6455 §7.4.2), named after HTTP's 401.
+LOGGED_OUT = 4401
 CLOSING_HANDSHAKE_SECONDS = 2
 
 
 @sock.route("/ws", bp=bp)
 def dashboard_socket(ws):
-    scope = g.live_scope
+    scope, login_id = g.live_scope, g.live_login
     with events.broker().subscribe(scope.channels) as subscription, metrics.open_stream("websocket"):
         view = LiveView(scope)
         snapshot = view.snapshot()
@@ -52,6 +55,9 @@ def dashboard_socket(ws):
             if channel == SHUTDOWN_CHANNEL or kind == "devices":
                 # Reconnecting picks up the new set of devices, or another worker.
                 _close(ws, SERVICE_RESTART, "reconnect")
+                return
+            if events.ends_stream_of(event, login_id):
+                _close(ws, LOGGED_OUT, "logged out")
                 return
             try:
                 replies = [view.handle_message(text) for text in _waiting_messages(ws)] if channel == CLIENT else [view.render(event)]

@@ -5,13 +5,15 @@ empties the browser's copy, but a copy taken before (a shared computer, a
 stolen cookie) would be accepted until it expires. So the cookie carries a
 random login token, the `login_sessions` table only its hash, and logout
 deletes the row. A login lasts PERMANENT_SESSION_LIFETIME from the moment
-of logging in.
+of logging in. Ending a login also closes the live streams a browser opened
+with it, on every worker, so a logged-out tab stops receiving updates.
 """
 from flask import current_app
 from sqlalchemy import delete, select
 
 from webapp.extensions import db
 from webapp.models import LoginSession, User
+from webapp.realtime import events
 from webapp.services import tokens
 from webapp.services.clock import now_ms
 
@@ -28,15 +30,23 @@ def start_login(user):
     return token
 
 
+def login_id(token):
+    """How the server names a login where its token must not go (the broker): the hash the table keys it by."""
+    return tokens.hash_token(token)
+
+
 def user_for_login(token):
     """The user logged in with this token, or None once it was ended or has expired."""
     return db.session.scalar(
         select(User)
         .join(LoginSession, LoginSession.user_id == User.id)
-        .where(LoginSession.token_hash == tokens.hash_token(token), LoginSession.expires_ms > now_ms())
+        .where(LoginSession.token_hash == login_id(token), LoginSession.expires_ms > now_ms())
     )
 
 
 def end_login(token):
-    db.session.execute(delete(LoginSession).where(LoginSession.token_hash == tokens.hash_token(token)))
+    ended = login_id(token)
+    user_id = db.session.scalar(delete(LoginSession).where(LoginSession.token_hash == ended).returning(LoginSession.user_id))
     db.session.commit()
+    if user_id is not None:
+        events.publish_login_ended(user_id, ended)

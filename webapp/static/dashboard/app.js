@@ -5,7 +5,10 @@
   "use strict";
 
   var TOAST_MS = 8000;
+  // The close code of a WebSocket whose login has ended (LOGGED_OUT in webapp/realtime/ws.py).
+  var LOGGED_OUT = 4401;
   var liveSocketOpen = false;
+  var loggingOut = false;
 
   // Same wording as relative_time in webapp/dashboard/templating.py.
   function relativeTime(ms, now) {
@@ -46,7 +49,17 @@
     var replacement = focusedId && document.getElementById(focusedId);
     if (replacement && replacement !== document.activeElement) replacement.focus();
   });
-  document.addEventListener("htmx:wsClose", function () { liveSocketOpen = false; setLiveState("closed"); });
+  document.addEventListener("htmx:wsClose", function (event) {
+    liveSocketOpen = false;
+    setLiveState("closed");
+    // Logged out in another tab or browser: this page is on its way to the login form already if it logged out itself.
+    if (event.detail.event.code === LOGGED_OUT && !loggingOut) {
+      location.assign(document.body.dataset.loginUrl + "?next=" + encodeURIComponent(location.pathname + location.search));
+    }
+  });
+  document.addEventListener("submit", function (event) {
+    if (event.target.matches("form[data-logout]")) loggingOut = true;
+  });
   // The notification stream reconnects by itself (EventSource); the state is kept for tests and styles.
   document.addEventListener("htmx:sseOpen", function () { document.body.dataset.notifications = "open"; });
   document.addEventListener("htmx:sseError", function () { document.body.dataset.notifications = "closed"; });
