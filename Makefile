@@ -40,7 +40,7 @@ test: setup firmware-deps chromium
 
 ## chromium: Debian's Chromium, which the browser tests (tests/e2e) drive; installed only when missing
 chromium:
-	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
+	@test -x /usr/bin/chromium || (apt-get update && apt-get -o DPkg::Lock::Timeout=300 install -y chromium)
 
 ## bench-deps: wrk from Debian and the ceilings' Python packages (FastAPI, uvicorn)
 bench-deps: setup

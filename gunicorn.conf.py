@@ -25,8 +25,8 @@ errorlog = "-"
 def on_starting(server):
     if server.cfg.workers > 1 and not settings["REDIS_URL"]:
         sys.exit(
-            "Refusing to start %d workers without REDIS_URL: rate limits, live updates and long-polls "
-            "must be shared between worker processes. Set REDIS_URL or use WEB_CONCURRENCY=1." % server.cfg.workers
+            f"Refusing to start {server.cfg.workers} workers without REDIS_URL: rate limits, live updates and long-polls "
+            "must be shared between worker processes. Set REDIS_URL or use WEB_CONCURRENCY=1."
         )
     # Every worker writes its metrics here; /metrics sums them (prometheus_client multiprocess mode).
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="thingsnxt-metrics-")
@@ -45,8 +45,8 @@ def on_exit(server):
 def post_worker_init(worker):
     import gevent
 
-    from webapp import shutdown
-    from webapp.background import start_background_tasks
+    from webapp.workers import shutdown
+    from webapp.workers.background import start_background_tasks
 
     start_background_tasks(worker.wsgi)
     idle_connections = shutdown.IdleConnections()
@@ -66,6 +66,6 @@ def worker_exit(server, worker):
     # gunicorn also calls this in the master for a worker that died; the master never loads the app.
     if worker.pid != os.getpid():
         return
-    from webapp import shutdown
+    from webapp.workers import shutdown
 
     shutdown.finish(worker.wsgi)

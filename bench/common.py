@@ -14,16 +14,16 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from tests.live_server import LiveServer, free_port  # noqa: E402
+from webapp.core.clock import now_ms  # noqa: E402
 from webapp.extensions import db  # noqa: E402
 from webapp.models import User  # noqa: E402
-from webapp.services import devices  # noqa: E402
-from webapp.services.clock import now_ms  # noqa: E402
+from webapp.services.devices import registry as devices  # noqa: E402
 
 RESULTS_DIR = os.path.join(ROOT, "bench", "results")
 BIN = os.path.dirname(sys.executable)
@@ -71,9 +71,8 @@ def create_devices(server, count, offline_timeout=None):
 
 
 def write_devices_file(credentials):
-    handle = tempfile.NamedTemporaryFile("w", prefix="devices-", suffix=".txt", delete=False)
-    handle.write("".join(f"{device_id} {token}\n" for device_id, token in credentials))
-    handle.close()
+    with tempfile.NamedTemporaryFile("w", prefix="devices-", suffix=".txt", delete=False) as handle:
+        handle.write("".join(f"{device_id} {token}\n" for device_id, token in credentials))
     return handle.name
 
 
@@ -161,7 +160,7 @@ def machine():
 
 def write_result(name, result):
     os.makedirs(RESULTS_DIR, exist_ok=True)
-    result = {"benchmark": name, "backend": backend(), "at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(), **result}
+    result = {"benchmark": name, "backend": backend(), "at": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(), **result}
     path = os.path.join(RESULTS_DIR, f"{name}-{backend()}.json")
     with open(path, "w") as out:
         json.dump(result, out, indent=2)
@@ -171,7 +170,7 @@ def write_result(name, result):
 def print_table(title, columns, rows):
     widths = [max(len(str(column)), *(len(str(row[i])) for row in rows)) for i, column in enumerate(columns)]
     print(f"\n{title}")
-    print("  ".join(str(column).ljust(width) for column, width in zip(columns, widths)))
+    print("  ".join(str(column).ljust(width) for column, width in zip(columns, widths, strict=True)))
     print("  ".join("-" * width for width in widths))
     for row in rows:
-        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)))
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)))

@@ -22,9 +22,10 @@ connection.
 import argparse
 import asyncio
 import base64
+import contextlib
 import os
-import re
 import random
+import re
 import resource
 import statistics
 import time
@@ -34,7 +35,8 @@ import requests
 from bench import common
 from webapp.extensions import db
 from webapp.schemas import WidgetIn
-from webapp.services import users, widgets
+from webapp.services.accounts import users
+from webapp.services.devices import widgets
 
 PASSWORD = "fan-out bench password"
 
@@ -148,10 +150,8 @@ async def run_fanout(server, kind, clients, rounds, cookie, post_round):
         marker = str(random.randrange(10**8, 10**9))
         done = arrivals.expect(marker, range(clients))
         sent = await loop.run_in_executor(None, post_round, marker)
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(done.wait(), 10)
-        except asyncio.TimeoutError:
-            pass
         got = [arrivals.seen[(client, marker)] for client in range(clients) if (client, marker) in arrivals.seen]
         if round_number > 0:
             missed += clients - len(got)

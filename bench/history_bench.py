@@ -28,6 +28,7 @@ there are: --devices scales the table to check that.)
     BENCH_POSTGRES_URL=postgresql://postgres@127.0.0.1:5432/postgres python bench/history_bench.py --engine postgresql
 """
 import argparse
+import functools
 import glob
 import os
 import shutil
@@ -47,7 +48,8 @@ from sqlalchemy import text  # noqa: E402
 from webapp import create_app  # noqa: E402
 from webapp.config import database_url  # noqa: E402
 from webapp.extensions import db  # noqa: E402
-from webapp.services import history, history_export  # noqa: E402
+from webapp.services.history import export as history_export
+from webapp.services.history import query as history  # noqa: E402
 
 STEP_MS = 10_000
 DAY_MS = 86_400_000
@@ -204,15 +206,15 @@ class Bench:
             for _ in range(runs):
                 device_id, key = self._unread_series()
                 self._new_connection(drop_os_cache=True)
-                timings["cold"].append(_time_ms(lambda: history.read_history(device_id, key, window)))
+                timings["cold"].append(_time_ms(functools.partial(history.read_history, device_id, key, window)))
             self._read_files_into_os_cache()
             for _ in range(runs):
                 device_id, key = self._unread_series()
                 self._new_connection()
-                timings["cached"].append(_time_ms(lambda: history.read_history(device_id, key, window)))
+                timings["cached"].append(_time_ms(functools.partial(history.read_history, device_id, key, window)))
             history.read_history(device_id, key, window)
             for _ in range(runs):
-                timings["warm"].append(_time_ms(lambda: history.read_history(device_id, key, window)))
+                timings["warm"].append(_time_ms(functools.partial(history.read_history, device_id, key, window)))
             db.session.remove()
         return {mode: statistics.median(samples) for mode, samples in timings.items()}
 
@@ -235,10 +237,9 @@ class Bench:
 
     def versions(self):
         with self.app.app_context():
-            if self.engine == "sqlite":
-                version = "SQLite " + db.session.scalar(text("SELECT sqlite_version()"))
-            else:
-                version = db.session.scalar(text("SELECT version()")).split(" on ")[0]
+            sqlite = self.engine == "sqlite"
+            version = db.session.scalar(text("SELECT sqlite_version()" if sqlite else "SELECT version()"))
+            version = "SQLite " + version if sqlite else version.split(" on ")[0]
             db.session.remove()
         return version
 

@@ -27,7 +27,11 @@ from tests import databases  # noqa: E402
 from tests.webhooks.receiver import Receiver  # noqa: E402
 from webapp import create_app  # noqa: E402
 from webapp.extensions import db  # noqa: E402
-from webapp.services import devices, users, webhook_delivery, webhooks  # noqa: E402
+from webapp.services import outbox
+from webapp.services.accounts import users
+from webapp.services.devices import registry as devices  # noqa: E402
+from webapp.services.webhooks import delivery as webhook_delivery
+from webapp.services.webhooks import registry as webhooks
 
 ROUNDS, PER_ROUND, EVENTS = 10, 200, 2000
 
@@ -61,18 +65,18 @@ def main():
 
 def ingest(app, plain_id, plain_token, hooked_id, hooked_token):
     client = app.test_client()
-    enqueue = webhooks.enqueue_telemetry
+    queue_deliveries = outbox.queue_deliveries
     timings = {"outbox step off": [], "no webhooks": [], "telemetry webhook": []}
     cases = [("outbox step off", plain_id, plain_token), ("no webhooks", plain_id, plain_token), ("telemetry webhook", hooked_id, hooked_token)]
-    for round_ in range(ROUNDS):
+    for _ in range(ROUNDS):
         for name, device_id, token in cases:
-            webhooks.enqueue_telemetry = (lambda *args: None) if name == "outbox step off" else enqueue
+            outbox.queue_deliveries = (lambda *args: False) if name == "outbox step off" else queue_deliveries
             for n in range(PER_ROUND):
                 started = time.perf_counter()
                 response = client.post(f"/devices/{device_id}/telemetry", json={"device_token": token, "data": {"v0": n, "t": 20.5}})
                 timings[name].append(time.perf_counter() - started)
                 assert response.status_code == 200
-    webhooks.enqueue_telemetry = enqueue
+    outbox.queue_deliveries = queue_deliveries
     for name, samples in timings.items():
         samples.sort()
         print(

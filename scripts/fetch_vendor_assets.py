@@ -12,7 +12,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from webapp import vendor_assets  # noqa: E402
+from webapp.http import vendor_assets  # noqa: E402
 
 REGISTRY = os.environ.get("NPM_REGISTRY", "https://registry.npmjs.org")
 
@@ -28,8 +28,9 @@ def fetch(name, asset):
             if vendor_assets.subresource_integrity(existing.read()) == asset["integrity"]:
                 return False
     with urllib.request.urlopen(tarball_url(asset["package"], asset["version"]), timeout=60) as response:
-        tarball = tarfile.open(fileobj=io.BytesIO(response.read()), mode="r:gz")
-    content = tarball.extractfile(f"package/{asset['path']}").read()
+        packed = response.read()
+    with tarfile.open(fileobj=io.BytesIO(packed), mode="r:gz") as tarball:
+        content = tarball.extractfile(f"package/{asset['path']}").read()
     actual = vendor_assets.subresource_integrity(content)
     if actual != asset["integrity"]:
         sys.exit(f"{name}: {asset['package']}@{asset['version']}/{asset['path']} has integrity {actual}, pinned {asset['integrity']}")

@@ -8,15 +8,15 @@ import uuid
 
 import flask_migrate
 import pytest
+from werkzeug.security import generate_password_hash
 
 from tests import databases
 from webapp import create_app
-from werkzeug.security import generate_password_hash
-
+from webapp.core.clock import now_ms
 from webapp.extensions import db
 from webapp.models import User
-from webapp.services.clock import now_ms
-from webapp.services import devices, users
+from webapp.services.accounts import users
+from webapp.services.devices import registry as devices
 
 TEST_PASSWORD = "correct horse battery"
 
@@ -139,6 +139,6 @@ def live_server(live_server_factory):
 @pytest.fixture
 def settle(app):
     """Wait until the ingest writer has stored and announced everything sent so far."""
-    from webapp.services.ingest_writer import ingest_writer
+    from webapp.services.ingest.writer import ingest_writer
 
     return ingest_writer(app).drain

@@ -18,7 +18,8 @@ import requests
 from tests import databases
 from webapp import create_app
 from webapp.extensions import db
-from webapp.services import devices, users
+from webapp.services.accounts import users
+from webapp.services.devices import registry as devices
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 START_TIMEOUT = 30

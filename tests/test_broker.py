@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from webapp.realtime.broker import MemoryBroker, RedisBroker
+from webapp.pubsub.broker import MemoryBroker, RedisBroker
 
 REDIS_URL = os.environ.get("REDIS_URL")
 

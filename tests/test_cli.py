@@ -2,7 +2,7 @@
 import json
 import uuid
 
-from webapp.services import users
+from webapp.services.accounts import users
 
 
 def email():

@@ -1,5 +1,6 @@
 """Security headers, production settings, request ids and structured logs."""
 import json
+
 import pytest
 
 from tests.conftest import settings_for_tests

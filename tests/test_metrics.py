@@ -7,7 +7,7 @@ import requests
 
 from tests.conftest import settings_for_tests
 from webapp import create_app
-from webapp.services.ingest_writer import ingest_writer
+from webapp.services.ingest.writer import ingest_writer
 
 
 def metric(text, name):
@@ -33,7 +33,7 @@ def test_metrics_need_the_token(database_url, make_device):
     text = scraped.get_data(as_text=True)
     assert metric(text, "thingsnxt_readings_ingested_total") >= 2
     assert metric(text, "thingsnxt_devices_online") >= 1
-    assert 'endpoint="api.post_telemetry"' in text
+    assert 'endpoint="device_api.post_telemetry"' in text
 
 
 @pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="two workers need REDIS_URL (CI runs the suite again with Redis)")
@@ -48,6 +48,6 @@ def test_metrics_sum_every_worker(live_server_factory):
         assert posted.ok
     text = requests.get(f"{server.url}/metrics", headers={"Authorization": "Bearer scrape-secret"}, timeout=10).text
 
-    posts = re.findall(r'^thingsnxt_http_requests_total\{[^}]*endpoint="api.post_telemetry"[^}]*status="200"[^}]*\} ([0-9.e+]+)$', text, re.M)
+    posts = re.findall(r'^thingsnxt_http_requests_total\{[^}]*endpoint="device_api.post_telemetry"[^}]*status="200"[^}]*\} ([0-9.e+]+)$', text, re.M)
     assert sum(float(count) for count in posts) == 40
     assert metric(text, "thingsnxt_readings_ingested_total") == 40

@@ -3,10 +3,10 @@ import threading
 
 from sqlalchemy import select, update
 
+from webapp.core.clock import now_ms
 from webapp.extensions import db
 from webapp.models import Device, Notification
-from webapp.services import presence
-from webapp.services.clock import now_ms
+from webapp.services.devices import presence
 
 
 def status(app, device):

@@ -1,25 +1,28 @@
-"""ThingsNXT: an IoT platform for ESP32 devices."""
+"""ThingsNXT: an IoT platform for ESP32 devices. `create_app` puts it together; docs/ARCHITECTURE.md says how."""
 import os
 
 from flask import Flask
 from sqlalchemy import event
 
+from webapp import api, apidocs, auth, cli, dashboard, device_api, monitoring, realtime
 from webapp.config import Config, check_production_settings, database_url
-from webapp.errors import register_error_handlers
+from webapp.device_api.fast_path import TelemetryFastPath
 from webapp.extensions import db, migrate, sock
-from webapp.json_provider import OrjsonProvider
-from webapp import metrics, rate_limiting, request_log, security_headers, shutdown, vendor_assets
-from webapp.realtime.broker import create_broker
-from webapp.sessions import CookieSessions
-from webapp.services.device_directory import DeviceDirectory
-from webapp.services.ingest_writer import IngestWriter
-from webapp.services.rate_limits import create_counter
+from webapp.http import observe, pipeline, rate_limiting, vendor_assets
+from webapp.http.errors import register_error_handlers
+from webapp.http.json_provider import OrjsonProvider
+from webapp.http.request_log import configure_logging
+from webapp.http.sessions import CookieSessions
+from webapp.pubsub.broker import create_broker
+from webapp.services.directory import DeviceDirectory
+from webapp.services.ingest.writer import IngestWriter
+
 
 def create_app(overrides=None, *, telemetry_fast_path=False):
     """The application: settings from the environment, then `overrides` (tests pass theirs).
 
-    `telemetry_fast_path` (the server's app, wsgi.py) answers device telemetry POSTs ahead of
-    Flask's dispatch: webapp/api/telemetry_fast_path.py.
+    `telemetry_fast_path` (the server's app, wsgi.py) answers the busiest device routes ahead of
+    Flask's dispatch: webapp/device_api/fast_path.py.
     """
     app = Flask(__name__, instance_relative_config=True)
     app.json = OrjsonProvider(app)
@@ -29,37 +32,29 @@ def create_app(overrides=None, *, telemetry_fast_path=False):
     check_production_settings(app.config)
     _derive_settings(app)
     os.makedirs(app.instance_path, exist_ok=True)
+    configure_logging()
 
     db.init_app(app)
     with app.app_context():
         _tune_database(db.engine)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
-    if telemetry_fast_path:
-        from webapp.api import telemetry_fast_path as fast_path
-
-        fast_path.init_app(app)
-    request_log.init_app(app)
-    rate_limiting.init_app(app)
-    security_headers.init_app(app)
-    metrics.init_app(app)
     sock.init_app(app)
     app.extensions["broker"] = create_broker(app.config)
     app.extensions["device_directory"] = DeviceDirectory(app.extensions["broker"])
     app.extensions["ingest_writer"] = IngestWriter(app)
-    app.extensions["rate_counter"] = create_counter(app.config)
-    shutdown.init_app(app)
-    vendor_assets.init_app(app)
 
-    from webapp import api, apidocs, auth, cli, dashboard
-    from webapp.realtime import routes as realtime_routes
-
-    app.register_blueprint(api.bp)
-    app.register_blueprint(apidocs.bp)
+    for blueprint in (device_api.bp, api.bp, apidocs.bp, monitoring.bp):
+        app.register_blueprint(blueprint)
     auth.init_app(app)
     dashboard.init_app(app)
-    realtime_routes.init_app(app)
-    cli.register(app)
+    realtime.init_app(app)
+    # After the blueprints: the limits apply to what they registered.
+    rate_limiting.init_app(app)
+    observe.init_app(app)
     register_error_handlers(app)
+    vendor_assets.init_app(app)
+    cli.register(app)
+    pipeline.install(app, TelemetryFastPath if telemetry_fast_path else None)
     return app
 
 

@@ -7,10 +7,12 @@ import click
 from flask.cli import AppGroup, with_appcontext
 from pydantic import ValidationError
 
-from webapp.request_body import describe_validation_error
-from webapp.errors import ApiError
-from webapp.schemas import RulesIn
-from webapp.services import devices, rules, users
+from webapp.core.errors import ApiError
+from webapp.http.request_body import describe_validation_error
+from webapp.schemas import RuleOut, RulesIn
+from webapp.services.accounts import users
+from webapp.services.devices import registry as devices
+from webapp.services.devices import rules
 
 user_cli = AppGroup("user", help="Manage users.")
 device_cli = AppGroup("device", help="Manage devices.")
@@ -93,7 +95,7 @@ def device_rules(device_id, rules_file):
         except ValidationError as exc:
             raise click.ClickException(describe_validation_error(exc)) from None
         rules.replace_rules(device, new_rules)
-    described = [rules.describe_rule(rule) for rule in rules.device_rules(device.id)]
+    described = [RuleOut.of(rule).model_dump() for rule in rules.device_rules(device.id)]
     click.echo(json.dumps({"device_id": device.id, "disabled": device.disabled, "rules": described}, indent=2))
 
 

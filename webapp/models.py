@@ -193,6 +193,10 @@ class Webhook(db.Model):
     paused_until_ms: Mapped[int | None] = mapped_column(BigInteger)
     created_ms: Mapped[int] = mapped_column(BigInteger)
 
+    @property
+    def event_names(self):
+        return [event for event in self.events.split(",") if event]
+
 
 class WebhookDelivery(db.Model):
     """One event for one webhook: the outbox row, written in the transaction of the event itself.

@@ -1,7 +1,7 @@
 """The ceiling for ingest: the same route and body in plain Flask, validated by the same model, no storage."""
 from flask import Flask, request
 
-from webapp.json_provider import OrjsonProvider
+from webapp.http.json_provider import OrjsonProvider
 from webapp.schemas import TelemetryIn
 
 app = Flask(__name__)

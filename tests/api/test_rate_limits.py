@@ -118,13 +118,15 @@ def test_forwarded_for_is_used_behind_a_trusted_proxy(database_url, make_user):
 
 def test_limits_keep_counting_in_the_worker_when_redis_is_down(caplog):
     from limits import parse
+    from limits.storage import storage_from_string
 
-    from webapp.services.rate_limits import RedisWindows
+    from webapp.core.rate_limits import RateCounter
 
-    counter = RedisWindows("redis://127.0.0.1:9/0")  # nothing listens on port 9
+    # Nothing listens on port 9.
+    counter = RateCounter(storage_from_string("redis://127.0.0.1:9/0", socket_timeout=1, socket_connect_timeout=1), "p")
     limit = parse("2 per 60 seconds")
 
-    results = [counter.hit(limit, ("p", "device", "d1"))[0] for _ in range(3)]
+    results = [counter.hit(limit, "device", "d1")[0] for _ in range(3)]
 
     assert results == [True, True, False]
     assert counter.redis_down

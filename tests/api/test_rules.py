@@ -78,7 +78,8 @@ def test_denials_are_counted_per_rule_and_device_and_store_nothing(client, make_
 
 
 def test_denial_notifies_the_owner(app, client, make_device):
-    from webapp.services import notifications, users
+    from webapp.services import notifications
+    from webapp.services.accounts import users
 
     device = make_device()
     set_rules(client, device, [{"name": "keys", "type": "allowed_keys", "keys": ["v0"]}])

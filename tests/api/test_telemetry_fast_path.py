@@ -2,7 +2,7 @@
 
 Two apps on the same database: one as tests usually make it (requests go
 through Flask's views), one as wsgi.py makes it for the server (the two
-routes are answered by api/telemetry_fast_path.py). Each case sends the same request to
+routes are answered by webapp/device_api/fast_path.py). Each case sends the same request to
 both, each on a device of its own, and compares what a device would see.
 """
 import gzip
@@ -13,7 +13,8 @@ import pytest
 from tests.conftest import settings_for_tests
 from webapp import create_app
 from webapp.extensions import db
-from webapp.services import devices, users
+from webapp.services.accounts import users
+from webapp.services.devices import registry as devices
 
 DEVICE_LIMIT = 8
 
@@ -201,7 +202,7 @@ def test_a_poll_with_the_current_etag_is_304_alike_and_a_changed_state_is_not(bo
 
 
 def test_a_long_poll_with_nothing_new_ends_in_304(both):
-    for client, device_id, token, _ in both().values():
+    for client, _, token, _ in both().values():
         etag = poll(client, token).headers["ETag"]
         assert poll(client, token, etag, wait=1).status_code == 304
 
@@ -223,3 +224,30 @@ def test_other_requests_on_the_fast_path_app_still_reach_flask(both):
     assert client.post("/telemetry/latest").status_code == 405
     assert client.post(f"/devices/{device_id}/telemetry/batch", json={"device_token": token, "records": []}).status_code in (200, 400)
     assert client.get(f"/api/devices/{device_id}", headers=owner.headers).status_code == 200
+
+
+# Every request hook the server's app has, and why the fast path, which runs none, loses nothing by it.
+HOOKS_THE_FAST_PATH_SKIPS = {
+    "webapp.auth.csrf.check_request": "device routes need no CSRF token (http/device_routes.py)",
+    "flask_limiter._extension.Limiter._check_request_limit": "the device_api blueprint is exempt; devices count per device in services",
+    "flask_limiter._extension.Limiter.__inject_headers": "adds no headers (headers_enabled is off)",
+    "flask_limiter._extension.Limiter.__release_context": "clears what _check_request_limit kept",
+    "webapp.http.observe.init_app.<locals>.start_timer": "the fast path times the request itself",
+    "webapp.http.observe.init_app.<locals>.observe_response": "the fast path calls http/observe.py's observe itself",
+}
+
+
+def test_the_fast_path_loses_no_request_hook(database_url):
+    """A new app-wide hook fails this until it is added above with its reason (or run by the fast path)."""
+    app = create_app(settings_for_tests(database_url) | {"METRICS_TOKEN": "on", "ACCESS_LOG": True}, telemetry_fast_path=True)
+    registries = (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs, app.url_value_preprocessors)
+    hooks = {_qualified_name(hook) for registry in registries for scope in (None, "device_api") for hook in registry.get(scope, ())}
+    app.extensions["broker"].close()
+
+    assert hooks == HOOKS_THE_FAST_PATH_SKIPS.keys()
+
+
+def _qualified_name(hook):
+    function = getattr(hook, "func", hook)
+    return f"{function.__module__}.{function.__qualname__}"
+

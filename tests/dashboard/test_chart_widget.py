@@ -3,9 +3,9 @@ import re
 
 import pytest
 
+from webapp.dashboard import view_models as dashboard
 from webapp.extensions import db
 from webapp.models import User
-from webapp.services import dashboard
 
 CHART = re.compile(r'<div id="(history-chart-(\d+))" data-history-chart [^>]*data-window="(\w+)"')
 TIMESTAMP = "2026-11-27T10:00:05.000Z"

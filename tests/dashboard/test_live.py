@@ -9,9 +9,9 @@ import websocket
 
 from tests.dashboard.helpers import http_session
 from tests.waiting import wait_until
+from webapp.core import metrics
 from webapp.extensions import db
-from webapp import metrics
-from webapp.realtime.broker import MemoryBroker
+from webapp.pubsub.broker import MemoryBroker
 from webapp.services import notifications
 
 DEADLINE = 10

@@ -70,7 +70,8 @@ def test_adding_a_device_with_bad_input_is_a_400_toast(browser_for, make_user):
 def test_device_page_shows_state_recent_telemetry_rules_settings_and_token_prefix(client, app, browser_for, make_device):
     device = make_device(name="Weather station")
     post_telemetry(client, device, {"temperature": 19.25, "humidity": 61})
-    client.put(f"/api/devices/{device.id}/rules", json={"rules": [{"name": "sane_temp", "type": "range", "key": "temperature", "min": -40, "max": 60}]}, headers=device.owner.headers)
+    rules = [{"name": "sane_temp", "type": "range", "key": "temperature", "min": -40, "max": 60}]
+    client.put(f"/api/devices/{device.id}/rules", json={"rules": rules}, headers=device.owner.headers)
 
     html = browser_for(device.owner).get(f"/devices/{device.id}").get_data(as_text=True)
 

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from tests.dashboard.helpers import log_in
-from webapp import vendor_assets
+from webapp.http import vendor_assets
 
 # What the devices overview loads: htmx and its extensions, and uPlot for line charts.
 PAGE_SCRIPTS = ("htmx", "htmx-sse", "htmx-ws", "uplot")

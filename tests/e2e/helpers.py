@@ -78,7 +78,8 @@ def create_widget(server, owner_email, device_id, **fields):
     """A widget made directly through the service (for tests about something else); its id."""
     from webapp.extensions import db
     from webapp.schemas import WidgetIn
-    from webapp.services import users, widgets
+    from webapp.services.accounts import users
+    from webapp.services.devices import widgets
 
     with server.app.app_context():
         widget = widgets.add_widget(users.find_user(owner_email), device_id, WidgetIn(**fields))

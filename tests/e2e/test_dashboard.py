@@ -1,7 +1,7 @@
 """The dashboard in Chromium against a real gunicorn + gevent server: what a person sees and does."""
 import json
-import statistics
 import re
+import statistics
 import time
 
 import pytest

@@ -6,7 +6,7 @@ import csv
 import io
 import re
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -108,7 +108,7 @@ def test_a_reading_appears_on_the_chart_without_reload(page, live_server):
 
 
 def test_window_buttons_and_a_custom_window_change_the_range(page, live_server):
-    three_days_ago = datetime.now(timezone.utc) - timedelta(days=3)
+    three_days_ago = datetime.now(UTC) - timedelta(days=3)
     email, device = device_with_chart(live_server, history=[(30 * MINUTE, 20), (5 * HOUR, 21), (10 * DAY, 99)])
     device.send_batch([(three_days_ago.timestamp(), {"temperature": 22})])
     chart = open_chart(page, live_server, email, device)

@@ -3,9 +3,9 @@ from urllib.parse import urlencode
 
 import pytest
 
+from webapp.core import values
 from webapp.extensions import db
 from webapp.models import Reading
-from webapp.services import values
 
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000

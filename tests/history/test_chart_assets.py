@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from webapp import vendor_assets
+from webapp.http import vendor_assets
 
 
 @pytest.mark.parametrize("name", ["uplot", "uplot-css"])

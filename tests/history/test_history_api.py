@@ -3,7 +3,7 @@ import pytest
 
 from tests.dashboard.helpers import log_in
 from tests.history.conftest import DAY_MS, HOUR_MS, T0, history_url
-from webapp.services.clock import now_ms
+from webapp.core.clock import now_ms
 
 MINUTE_MS = 60_000
 T0_ISO = "2026-11-27T10:00:00.000Z"

@@ -7,10 +7,10 @@ import requests
 
 from tests.history.conftest import DAY_MS
 from tests.waiting import wait_until
+from webapp.core import values
+from webapp.core.clock import now_ms
 from webapp.extensions import db
 from webapp.models import Reading
-from webapp.services import values
-from webapp.services.clock import now_ms
 
 pytestmark = pytest.mark.live
 

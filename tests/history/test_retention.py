@@ -5,11 +5,13 @@ import pytest
 
 from tests.conftest import settings_for_tests as settings_for
 from tests.history.conftest import DAY_MS, HOUR_MS
-from webapp import background, create_app
+from webapp import create_app
+from webapp.core.clock import now_ms
 from webapp.extensions import db
 from webapp.models import ScheduledJob
-from webapp.services import jobs, retention
-from webapp.services.clock import now_ms
+from webapp.services.history import retention
+from webapp.services.platform import jobs
+from webapp.workers import background
 
 NOW = 1_800_000_000_000
 

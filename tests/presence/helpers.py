@@ -1,11 +1,11 @@
 """Moving a device's clock instead of waiting: presence tests age rows rather than sleep."""
 from sqlalchemy import func, select, update
 
+from webapp.core.clock import now_ms
 from webapp.extensions import db
 from webapp.models import Device, Notification, NotificationCooldown, WebhookDelivery
-from webapp.services import presence
-from webapp.services.clock import now_ms
-from webapp.services.ingest_writer import ingest_writer
+from webapp.services.devices import presence
+from webapp.services.ingest.writer import ingest_writer
 
 
 def age_device(app, device_id, seconds):

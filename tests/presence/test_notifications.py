@@ -1,6 +1,7 @@
 """Notifications: stored per user, live, listed and marked read; a cooldown stops flapping spam."""
 from tests.presence.helpers import age_cooldowns, age_device, notifications_of, queued_events, settle, sweep
-from webapp.realtime import events
+from webapp.pubsub.broker import current_broker
+from webapp.pubsub.channels import user_channel
 
 
 def post(client, device):
@@ -19,7 +20,7 @@ def test_a_flapping_device_notifies_once_per_cooldown_and_counts_the_rest(app, c
     device = make_device(name="Flappy", offline_timeout=10)
     hook = make_webhook(device, receiver.url, events=["online", "offline"])
     with app.app_context():
-        subscription = events.broker().subscribe([events.user_channel(device.owner.id)])
+        subscription = current_broker().subscribe([user_channel(device.owner.id)])
     with subscription:
         for _ in range(10):
             flap(app, client, device)

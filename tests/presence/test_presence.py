@@ -5,8 +5,9 @@ import pytest
 
 from tests.presence.helpers import age_device, notifications_of, queued_events, settle, status, sweep
 from webapp.extensions import db
-from webapp.realtime import events
-from webapp.services import presence
+from webapp.pubsub.broker import current_broker
+from webapp.pubsub.channels import device_channel
+from webapp.services.devices import presence
 
 
 def post(client, device, data=None):
@@ -16,7 +17,7 @@ def post(client, device, data=None):
 def test_a_request_brings_a_device_online_and_notifies_once(app, client, make_device):
     device = make_device(name="Boiler")
     with app.app_context():
-        subscription = events.broker().subscribe([events.device_channel(device.id)])
+        subscription = current_broker().subscribe([device_channel(device.id)])
     with subscription:
         assert status(app, device.id) == "offline"
         post(client, device, {"v0": 1})

@@ -5,6 +5,7 @@ the time: outage tests must never touch them. PostgreSQL refuses to run as
 root, so as root its cluster lives in a directory owned by the `postgres`
 user and its commands run as that user (runuser); otherwise as the caller.
 """
+import contextlib
 import glob
 import os
 import shutil
@@ -64,10 +65,8 @@ class PrivatePostgres:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
 
     def close(self):
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
             self.stop()
-        except subprocess.CalledProcessError:
-            pass  # already stopped
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

@@ -27,10 +27,10 @@ from tests.conftest import settings_for_tests
 from tests.live_server import LiveServer
 from tests.reliability.private_services import PrivatePostgres, PrivateRedis, postgresql_bin_dir
 from tests.waiting import wait_until
+from webapp.core import values
 from webapp.extensions import db
 from webapp.models import Reading
-from webapp.realtime.broker import RedisBroker
-from webapp.services import values
+from webapp.pubsub.broker import RedisBroker
 
 pytestmark = pytest.mark.live
 

@@ -6,7 +6,7 @@ handler is blocked in, even when the next request has already arrived.
 import gevent
 from gevent import socket
 
-from webapp.shutdown import IdleConnections
+from webapp.workers.shutdown import IdleConnections
 
 REQUEST = b"GET /telemetry/latest?wait=30 HTTP/1.1\r\n\r\n"
 

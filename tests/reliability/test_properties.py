@@ -9,12 +9,13 @@ import json
 import math
 import re
 
-from hypothesis import event, given, strategies as st
+from hypothesis import event, given
+from hypothesis import strategies as st
 from sqlalchemy import select
 
+from webapp.core import values
 from webapp.extensions import db
 from webapp.models import Reading
-from webapp.services import values
 
 KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")
 MAX_KEYS = 64

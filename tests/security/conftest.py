@@ -11,7 +11,11 @@ from tests.dashboard.helpers import csrf_from, log_in
 from webapp.extensions import db
 from webapp.models import Device
 from webapp.schemas import WidgetIn
-from webapp.services import devices, notifications, users, webhooks, widgets
+from webapp.services import notifications
+from webapp.services.accounts import users
+from webapp.services.devices import registry as devices
+from webapp.services.devices import widgets
+from webapp.services.webhooks import registry as webhooks
 
 # Loopback port 9 (discard): whoever delivers this webhook's events is refused at once.
 HOOK_URL = "http://127.0.0.1:9/hook"

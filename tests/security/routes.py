@@ -74,11 +74,11 @@ TELEMETRY = {"data": {"temperature": 21.5}}
 
 ROUTES = {
     # Device-facing API
-    ("api.post_telemetry", "POST"): Call(DEVICE_ROUTE, DEVICE, json=TELEMETRY),
-    ("api.post_telemetry_batch", "POST"): Call(DEVICE_ROUTE, DEVICE, json={"records": [{"ts": 1_700_000_000, "data": {"temperature": 20}}]}),
-    ("api.post_legacy_telemetry", "POST"): Call(LEGACY_DEVICE_ROUTE, json=TELEMETRY),
-    ("api.get_latest", "GET"): Call(LEGACY_DEVICE_ROUTE),
-    ("api.get_health", "GET"): Call(everyone(200)),
+    ("device_api.post_telemetry", "POST"): Call(DEVICE_ROUTE, DEVICE, json=TELEMETRY),
+    ("device_api.post_telemetry_batch", "POST"): Call(DEVICE_ROUTE, DEVICE, json={"records": [{"ts": 1_700_000_000, "data": {"temperature": 20}}]}),
+    ("device_api.post_legacy_telemetry", "POST"): Call(LEGACY_DEVICE_ROUTE, json=TELEMETRY),
+    ("device_api.get_latest", "GET"): Call(LEGACY_DEVICE_ROUTE),
+    ("device_api.get_health", "GET"): Call(everyone(200)),
     # Users' JSON API
     ("api.create_device", "POST"): Call(USER_JSON[201], json={"name": "Made by the matrix"}),
     ("api.list_devices", "GET"): Call(USER_JSON[200]),
@@ -126,5 +126,5 @@ ROUTES = {
     ("apidocs.redoc", "GET"): Call(everyone(200)),
     ("apidocs.asset", "GET"): Call(everyone(200), {"ui": "swagger", "filename": "js/swagger-ui-bundle.js"}),
     ("static", "GET"): Call(everyone(200), {"filename": "dashboard/app.js"}),
-    ("metrics.scrape", "GET"): Call(everyone(401)),
+    ("monitoring.scrape", "GET"): Call(everyone(401)),
 }

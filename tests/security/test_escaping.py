@@ -17,7 +17,7 @@ from tests.conftest import TEST_PASSWORD
 from tests.dashboard.helpers import csrf_from, http_session, log_in
 from tests.dashboard.test_live import DEADLINE, Dashboard, read_events
 from webapp.extensions import db
-from webapp.services import users
+from webapp.services.accounts import users
 
 PAYLOADS = ['<img src=x onerror=alert(1)>', '"><script>alert(2)</script>', "{{7*7}}", "' onmouseover='alert(3)"]
 UNIT = "<b>°</b>"

@@ -12,10 +12,10 @@ from tests.conftest import TEST_PASSWORD
 from tests.dashboard.helpers import csrf_from, log_in
 from tests.security.conftest import OWNER
 from tests.security.routes import DEVICE_ROUTE, LEGACY_DEVICE_ROUTE, ROUTES, resolve
-from webapp.errors import InvalidRequest
+from webapp.core.errors import InvalidRequest
 from webapp.extensions import db
 from webapp.models import LoginSession
-from webapp.services import users
+from webapp.services.accounts import users
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 

@@ -5,7 +5,7 @@ import pytest
 
 from tests.webhooks.receiver import Receiver
 from webapp.extensions import db
-from webapp.services import webhook_delivery
+from webapp.services.webhooks import delivery as webhook_delivery
 
 # In-process settings: deliveries to loopback, retries within milliseconds.
 FAST_WEBHOOKS = {

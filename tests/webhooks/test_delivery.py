@@ -5,13 +5,15 @@ import socket
 import threading
 
 import pytest
-
 from sqlalchemy import func, select, update
 
+from webapp.core.clock import now_ms
 from webapp.extensions import db
 from webapp.models import Device, Notification, Webhook, WebhookDelivery
-from webapp.services import presence, webhook_delivery, webhooks
-from webapp.services.clock import now_ms
+from webapp.services import outbox
+from webapp.services.devices import presence
+from webapp.services.webhooks import delivery as webhook_delivery
+from webapp.services.webhooks import registry as webhooks
 
 
 def post(client, device, data):
@@ -390,27 +392,32 @@ def test_deleting_a_device_deletes_its_webhooks_and_their_log(app, client, make_
     assert webhook_row(app, webhook["id"]) is None
 
 
-def test_only_a_commit_that_queued_deliveries_wakes_the_delivery_lanes(app, client, make_device, make_webhook, receiver):
+def test_only_a_commit_that_queued_deliveries_wakes_the_delivery_lanes(app, client, make_device, make_webhook, receiver, settle):
     hooked, plain = make_device(), make_device()
     make_webhook(hooked, receiver.url)
-    webhooks.deliveries_queued.clear()
+    settle()
+    outbox.deliveries_queued.clear()
 
     post(client, plain, {"v0": 1})
-    assert not webhooks.deliveries_queued.is_set()
+    settle()
+    assert not outbox.deliveries_queued.is_set()
     post(client, hooked, {"v0": 1})
-    assert webhooks.deliveries_queued.is_set()
+    settle()
+    assert outbox.deliveries_queued.is_set()
 
 
 
 def test_enqueue_says_whether_anything_was_queued_and_a_rollback_keeps_nothing(app, make_device, make_webhook, receiver):
     hooked, plain = make_device(), make_device()
     webhook = make_webhook(hooked, receiver.url)
-    reading = [(now_ms(), {"v0": 2})]
+
+    def reading():
+        return [{"event": "telemetry", "data": {"v0": 2}}]
 
     with app.app_context():
         connection = db.session.connection()
-        assert webhooks.enqueue_telemetry(connection, {hooked.id: reading, plain.id: reading}, now_ms()) is True
-        assert webhooks.enqueue_telemetry(connection, {plain.id: reading}, now_ms()) is False
+        assert outbox.queue_deliveries(connection, "telemetry", {hooked.id: reading, plain.id: reading}, now_ms()) is True
+        assert outbox.queue_deliveries(connection, "telemetry", {plain.id: reading}, now_ms()) is False
         db.session.rollback()
         db.session.remove()
     assert deliveries(app, webhook["id"]) == []

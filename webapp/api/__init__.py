@@ -1,6 +1,6 @@
-"""The JSON API: device-facing telemetry routes and the owner/admin routes."""
-from flask import Blueprint
+"""The owner and admin JSON API under /api: devices, pins and rules, history, webhooks, notifications.
 
-bp = Blueprint("api", __name__)
-
-from webapp.api import device_routes, history_routes, management_routes, notification_routes, webhook_routes  # noqa: E402,F401  (routes register on bp)
+Authenticated by the dashboard's session or a personal API token.
+"""
+from webapp.api import devices, history, notifications, webhooks  # noqa: F401  (routes register on bp)
+from webapp.api.blueprint import bp  # noqa: F401

@@ -8,10 +8,10 @@ from importlib.resources import files
 
 from flask import Blueprint, current_app, jsonify, render_template, send_from_directory
 
-from webapp.rate_limiting import exempt
-from webapp.openapi import build_document
+from webapp.http.openapi import build_document
+from webapp.http.rate_limiting import exempt
 
-bp = Blueprint("apidocs", __name__)
+bp = exempt(Blueprint("apidocs", __name__))
 
 ASSETS = {
     "swagger": files("flask_openapi3_swagger") / "templates" / "swagger",
@@ -20,7 +20,6 @@ ASSETS = {
 
 
 @bp.get("/openapi.json")
-@exempt
 def openapi_document():
     return jsonify(_document(current_app._get_current_object()))
 
@@ -34,19 +33,16 @@ DOCS_CONTENT_SECURITY_POLICY = (
 
 
 @bp.get("/docs")
-@exempt
 def swagger_ui():
     return render_template("apidocs/swagger.html"), {"Content-Security-Policy": DOCS_CONTENT_SECURITY_POLICY}
 
 
 @bp.get("/redoc")
-@exempt
 def redoc():
     return render_template("apidocs/redoc.html"), {"Content-Security-Policy": DOCS_CONTENT_SECURITY_POLICY}
 
 
 @bp.get("/docs/assets/<ui>/<path:filename>")
-@exempt
 def asset(ui, filename):
     if ui not in ASSETS:
         return jsonify(error="not_found", message="No such documentation asset."), 404

@@ -1,14 +1,8 @@
-"""Who is making a request: login, logout, sessions, and CSRF protection of what the session authorises."""
-from flask import Blueprint
-
-bp = Blueprint("auth", __name__)
+"""Who is making a request: login, logout (routes.py), the user behind a request (current_user.py), and CSRF protection of what the session authorises (csrf.py)."""
+from webapp.auth import csrf, routes  # noqa: F401  (the routes register on bp)
+from webapp.auth.blueprint import bp
 
 
 def init_app(app):
-    from webapp.auth import csrf
-
     app.register_blueprint(bp)
     csrf.init_app(app)
-
-
-from webapp.auth import current_user, routes  # noqa: E402,F401  (routes register on bp)

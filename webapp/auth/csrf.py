@@ -12,15 +12,15 @@ import secrets
 
 from flask import request, session
 
-from webapp.request_body import bearer_token
 from webapp.auth.current_user import has_login
-from webapp.errors import Forbidden
+from webapp.core.errors import Forbidden
+from webapp.http.device_routes import is_device_endpoint
+from webapp.http.request_body import bearer_token
 
 SESSION_KEY = "csrf_token"
 HEADER = "X-CSRF-Token"
 FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
-TOKEN_AUTHENTICATED_ENDPOINTS = frozenset({"api.post_telemetry", "api.post_legacy_telemetry", "api.post_telemetry_batch"})
 LOGIN_ENDPOINT = "auth.login"
 
 
@@ -42,11 +42,11 @@ def token_matches(candidate):
 
 
 def check_request():
-    if request.method in SAFE_METHODS or request.endpoint is None or request.endpoint in TOKEN_AUTHENTICATED_ENDPOINTS:
+    if request.method in SAFE_METHODS or request.endpoint is None or is_device_endpoint(request.endpoint):
         return
     # Logging in always takes the form's token (else another site could log a browser into its own account);
     # elsewhere a Bearer request, or a session with no login, has nothing a forged request could use.
-    if request.endpoint != LOGIN_ENDPOINT and (bearer_token() is not None or not has_login()):
+    if request.endpoint != LOGIN_ENDPOINT and (bearer_token(request.environ) is not None or not has_login()):
         return
     if not token_matches(request.headers.get(HEADER) or request.form.get(FIELD)):
         raise CsrfFailed("The CSRF token is missing or wrong: reload the page and try again.")

@@ -3,9 +3,9 @@ import functools
 
 from flask import Response, g, redirect, request, session, url_for
 
-from webapp.request_body import bearer_token
-from webapp.errors import Forbidden, Unauthorized
-from webapp.services import login_sessions, users
+from webapp.core.errors import Forbidden, Unauthorized
+from webapp.http.request_body import bearer_token
+from webapp.services.accounts import login_sessions, users
 
 # The session cookie's key for the login token (services/login_sessions.py).
 LOGIN_KEY = "login"
@@ -19,7 +19,7 @@ def current_user():
 
 
 def _load_user():
-    token = bearer_token()
+    token = bearer_token(request.environ)
     if token is not None:
         return users.user_for_api_token(token)
     login = session.get(LOGIN_KEY)
@@ -29,7 +29,7 @@ def _load_user():
 def current_login_id():
     """The login (login_sessions.login_id) behind a request made with the session cookie; None for an API token."""
     login = session.get(LOGIN_KEY)
-    if bearer_token() is not None or not isinstance(login, str):
+    if bearer_token(request.environ) is not None or not isinstance(login, str):
         return None
     return login_sessions.login_id(login)
 

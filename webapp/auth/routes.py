@@ -1,12 +1,15 @@
-"""/login and /logout."""
+"""/login and /logout.
+
+Logging in has a budget of its own per client address (RATELIMIT_LOGIN), apart
+from the API's and the dashboard's; logging out is never limited.
+"""
 from flask import redirect, render_template, request, url_for
 
-from webapp.auth import bp
+from webapp.auth.blueprint import bp
 from webapp.auth.current_user import current_user, login_session, logout_session, safe_next_url
-from webapp.client_address import client_address
-from webapp.errors import ApiError
-from webapp.rate_limiting import exempt
-from webapp.services import rate_limits, users
+from webapp.core.errors import ApiError
+from webapp.http.rate_limiting import exempt, limited
+from webapp.services.accounts import users
 
 
 @bp.get("/login")
@@ -17,11 +20,8 @@ def login_form():
 
 
 @bp.post("/login")
+@limited("RATELIMIT_LOGIN", scope="login")
 def login():
-    # Besides the limit on every route: password guessing gets far fewer tries (RATELIMIT_LOGIN).
-    refused = rate_limits.count_request("RATELIMIT_LOGIN", "login", client_address())
-    if refused is not None:
-        raise refused
     user = users.authenticate_user(request.form.get("email", ""), request.form.get("password", ""))
     if user is None:
         return _login_page("Wrong email or password.", 401)

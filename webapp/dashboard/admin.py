@@ -2,8 +2,8 @@
 from flask import render_template
 
 from webapp.auth.current_user import admin_required
-from webapp.dashboard import bp
-from webapp.services import dashboard
+from webapp.dashboard import view_models as dashboard
+from webapp.dashboard.blueprint import bp
 
 
 @bp.get("/admin")

@@ -2,10 +2,10 @@
 from flask import render_template
 
 from webapp.auth.current_user import current_user, login_required
-from webapp.dashboard import bp
+from webapp.dashboard import view_models as dashboard
+from webapp.dashboard.blueprint import bp
 from webapp.dashboard.forms import form_model
 from webapp.schemas import DeviceCreateIn, DeviceUpdateIn
-from webapp.services import dashboard
 
 DEVICE_FIELDS = ("name", "offline_timeout")
 

@@ -2,8 +2,8 @@
 from flask import render_template, request
 from werkzeug.exceptions import HTTPException
 
-from webapp.dashboard import bp
-from webapp.errors import ApiError
+from webapp.core.errors import ApiError
+from webapp.dashboard.blueprint import bp
 
 
 @bp.errorhandler(ApiError)

@@ -2,8 +2,8 @@
 from flask import request
 from pydantic import ValidationError
 
-from webapp.request_body import describe_validation_error
-from webapp.errors import InvalidRequest
+from webapp.core.errors import InvalidRequest
+from webapp.http.request_body import describe_validation_error
 
 
 def form_model(model, fields):

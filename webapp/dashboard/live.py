@@ -17,10 +17,12 @@ import orjson
 from flask import render_template
 
 from webapp.auth import csrf
-from webapp.errors import ApiError
+from webapp.core.errors import ApiError
+from webapp.dashboard import view_models as dashboard
 from webapp.extensions import db
 from webapp.models import User
-from webapp.services import dashboard, notifications, widgets
+from webapp.services import notifications
+from webapp.services.devices import widgets
 
 
 class LiveView:

@@ -2,8 +2,9 @@
 from flask import render_template, request
 
 from webapp.auth.current_user import current_user, login_required
-from webapp.dashboard import bp
+from webapp.dashboard.blueprint import bp
 from webapp.dashboard.forms import form_int
+from webapp.schemas import NotificationOut
 from webapp.services import notifications
 
 PAGE_SIZE = 100
@@ -26,5 +27,5 @@ def mark_read():
 
 def _listing():
     user = current_user()
-    listed = [notifications.describe(notification) for notification in notifications.list_notifications(user, limit=PAGE_SIZE)]
+    listed = [NotificationOut.of(notification) for notification in notifications.list_notifications(user, limit=PAGE_SIZE)]
     return {"notifications": listed, "unread": notifications.unread_count(user)}

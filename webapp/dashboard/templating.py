@@ -1,11 +1,13 @@
 """What the dashboard's templates use beside their context: filters for values and times, globals."""
 from webapp.auth.current_user import current_user
+from webapp.core import values
+from webapp.core.clock import iso_ms, now_ms, parse_timestamp_ms
 from webapp.schemas import WIDGET_KINDS
-from webapp.services import notifications, values, widgets
-from webapp.services.clock import iso_ms, now_ms, parse_timestamp_ms
+from webapp.services import notifications
+from webapp.services.devices import widgets
 
 NOTIFICATION_KINDS = {"online": "Online", "offline": "Offline", "rule_denied": "Rule denied"}
-WIDGET_KIND_LABELS = dict(zip(WIDGET_KINDS, ("Switch", "Value", "Gauge", "LED", "Line chart")))
+WIDGET_KIND_LABELS = dict(zip(WIDGET_KINDS, ("Switch", "Value", "Gauge", "LED", "Line chart"), strict=True))
 
 # htmx settings (the htmx-config meta tag). No eval, no inline <style> or <script>:
 # a later Content-Security-Policy allows neither. Errors arrive as toasts

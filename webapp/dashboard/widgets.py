@@ -6,10 +6,11 @@ fallback the page uses while the WebSocket is down.
 from flask import render_template, request
 
 from webapp.auth.current_user import current_user, login_required
-from webapp.dashboard import bp
+from webapp.dashboard import view_models as dashboard
+from webapp.dashboard.blueprint import bp
 from webapp.dashboard.forms import form_int, form_model
 from webapp.schemas import WidgetIn
-from webapp.services import dashboard, widgets
+from webapp.services.devices import widgets
 
 WIDGET_FIELDS = ("kind", "label", "key", "unit", "min", "max")
 

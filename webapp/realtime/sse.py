@@ -12,12 +12,13 @@ is then refused (401), and EventSource does not retry after that.
 from flask import Response, current_app, g, stream_with_context
 
 from webapp.auth.current_user import current_user
-from webapp import metrics
+from webapp.core import metrics
 from webapp.dashboard import live
 from webapp.extensions import db
-from webapp.realtime import events
-from webapp.realtime.routes import bp
-from webapp.realtime.broker import SHUTDOWN_CHANNEL
+from webapp.pubsub.broker import SHUTDOWN_CHANNEL, current_broker
+from webapp.pubsub.channels import user_channel
+from webapp.realtime.streams import bp
+from webapp.services import events
 
 RECONNECT_AFTER_MS = 2000
 
@@ -33,7 +34,7 @@ def notification_stream():
 
 
 def _stream(user_id, login_id, heartbeat):
-    with events.broker().subscribe([events.user_channel(user_id)]) as subscription, metrics.open_stream("sse"):
+    with current_broker().subscribe([user_channel(user_id)]) as subscription, metrics.open_stream("sse"):
         yield f"retry: {RECONNECT_AFTER_MS}\n\n"
         counter = live.unread_counter(user_id)
         db.session.remove()

@@ -25,13 +25,13 @@ import functools
 from flask import g
 from simple_websocket import ConnectionClosed
 
+from webapp.core import metrics
 from webapp.dashboard.live import LiveView
-from webapp import metrics
 from webapp.extensions import db, sock
-from webapp.realtime import events
+from webapp.pubsub.broker import SHUTDOWN_CHANNEL, current_broker
 from webapp.realtime.client_signal import CLIENT
-from webapp.realtime.routes import bp
-from webapp.realtime.broker import SHUTDOWN_CHANNEL
+from webapp.realtime.streams import bp
+from webapp.services import events
 
 # The htmx ws extension reconnects after close codes 1006, 1011, 1012 and 1013.
 SERVICE_RESTART = 1012
@@ -43,7 +43,7 @@ CLOSING_HANDSHAKE_SECONDS = 2
 @sock.route("/ws", bp=bp)
 def dashboard_socket(ws):
     scope, login_id = g.live_scope, g.live_login
-    with events.broker().subscribe(scope.channels) as subscription, metrics.open_stream("websocket"):
+    with current_broker().subscribe(scope.channels) as subscription, metrics.open_stream("websocket"):
         view = LiveView(scope)
         snapshot = view.snapshot()
         db.session.remove()

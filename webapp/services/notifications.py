@@ -9,11 +9,13 @@ so with any number of workers one notification is sent per window.
 from flask import current_app
 from sqlalchemy import func, insert, select, update
 
+from webapp.core import sql
+from webapp.core.clock import now_ms
 from webapp.extensions import db
 from webapp.models import Device, Notification, NotificationCooldown
-from webapp.realtime import events
-from webapp.services import sql
-from webapp.services.clock import iso_ms, now_ms
+from webapp.pubsub.broker import current_broker
+from webapp.pubsub.channels import user_channel
+from webapp.schemas import NotificationOut
 
 
 def notify_owner(device_id, kind, text, now=None):
@@ -53,12 +55,17 @@ def notify_owners(kind, texts, now=None):
             update(NotificationCooldown),
             [{"device_id": n.device_id, "kind": kind, "notification_id": n.id} for n in created],
         )
-    published = [(notification.user_id, describe(notification)) for notification in created]
+    published = [(notification.user_id, NotificationOut.of(notification).model_dump()) for notification in created]
     db.session.commit()
-    for user_id, notification in published:
-        events.publish_notification(user_id, notification)
-    for row in muted:
-        events.publish_notification_muted(row.user_id, {"id": row.id, "device_id": row.device_id, "kind": kind, "muted_count": row.muted_count})
+    # What open dashboards of each owner show at once (realtime/sse.py): the new notifications,
+    # and the "N more while muted" of those a repeat was counted on.
+    current_broker().publish_many(
+        [(user_channel(user_id), {"type": "notification", **notification}) for user_id, notification in published]
+        + [
+            (user_channel(row.user_id), {"type": "notification_muted", "id": row.id, "device_id": row.device_id, "kind": kind, "muted_count": row.muted_count})
+            for row in muted
+        ]
+    )
     return published
 
 
@@ -107,18 +114,6 @@ def _count_muted(device_ids, kind):
         .returning(Notification.id, Notification.user_id, Notification.device_id, Notification.muted_count)
         .execution_options(synchronize_session=False)
     ).all()
-
-
-def describe(notification):
-    return {
-        "id": notification.id,
-        "device_id": notification.device_id,
-        "kind": notification.kind,
-        "message": notification.message,
-        "muted_count": notification.muted_count,
-        "created_at": iso_ms(notification.created_ms),
-        "read": notification.read_ms is not None,
-    }
 
 
 def list_notifications(user, limit=50, unread_only=False):

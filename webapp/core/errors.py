@@ -1,0 +1,60 @@
+"""The errors services raise: each knows its HTTP status and the API's error code.
+
+A client sees `{"error": "<code>", "message": "<human text>"}` plus, for some
+codes, a field naming what failed (a rule denial names its `rule`);
+http/errors.py renders them, and maps every other exception.
+"""
+
+
+class ApiError(Exception):
+    status = 400
+    code = "invalid_request"
+
+    def __init__(self, message, *, headers=None, **fields):
+        super().__init__(message)
+        self.message = message
+        self.headers = headers or {}
+        self.fields = fields
+
+    def body(self):
+        return {"error": self.code, "message": self.message, **self.fields}
+
+
+class InvalidRequest(ApiError):
+    status, code = 400, "invalid_request"
+
+
+class Unauthorized(ApiError):
+    status, code = 401, "unauthorized"
+
+
+class InvalidToken(ApiError):
+    status, code = 403, "invalid_token"
+
+
+class Forbidden(ApiError):
+    status, code = 403, "forbidden"
+
+
+class RuleDenied(ApiError):
+    status, code = 403, "rule_denied"
+
+
+class NotFound(ApiError):
+    status, code = 404, "not_found"
+
+
+class Conflict(ApiError):
+    status, code = 409, "conflict"
+
+
+class PayloadTooLarge(ApiError):
+    status, code = 413, "payload_too_large"
+
+
+class RateLimited(ApiError):
+    status, code = 429, "rate_limited"
+
+
+class Unavailable(ApiError):
+    status, code = 503, "unavailable"

@@ -1,0 +1,125 @@
+"""What the dashboard shows: device cards and pages, assembled from the other services.
+
+Also what one open dashboard may follow live (`live_scope`): only the
+devices its user may see, fixed when the stream opens.
+"""
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from webapp.core import values
+from webapp.extensions import db
+from webapp.models import Device, Reading, User
+from webapp.pubsub.channels import device_channel, user_channel
+from webapp.schemas import RuleOut
+from webapp.services.devices import registry as devices
+from webapp.services.devices import rules, state, widgets
+
+RECENT_READINGS = 20
+
+
+@dataclass
+class DeviceCard:
+    device: object
+    state: state.StateView
+    widgets: list
+
+
+@dataclass
+class DevicePage:
+    card: DeviceCard
+    rules: list
+    recent: list
+
+
+@dataclass
+class AdminOverview:
+    users: list  # [(User, number of devices), …]
+    devices: list
+
+
+@dataclass(frozen=True)
+class LiveScope:
+    """The devices one live stream follows, and whether it serves a device page (with its state table)."""
+
+    user_id: int
+    device_ids: tuple
+    device_page: bool
+
+    @property
+    def channels(self):
+        return [user_channel(self.user_id), *(device_channel(device_id) for device_id in self.device_ids)]
+
+
+def device_cards(user):
+    """One card per device `user` may see (admins: every device)."""
+    return _cards(devices.visible_devices(user))
+
+
+def device_page(user, device_id):
+    device = devices.visible_device(user, device_id)
+    (card,) = _cards([device])
+    described_rules = [RuleOut.of(rule) for rule in rules.device_rules(device.id)]
+    return DevicePage(card, described_rules, recent_readings(device.id))
+
+
+def device_card(user, device_id):
+    (card,) = _cards([devices.visible_device(user, device_id)])
+    return card
+
+
+def register_device(user, name, offline_timeout=None):
+    """A new device of `user`: its card and its token (shown once)."""
+    device, token = devices.create_device(user, name, offline_timeout)
+    (card,) = _cards([device])
+    return card, token
+
+
+def change_settings(user, device_id, changes):
+    """Apply the settings given (PATCH semantics: what is left out stays as it is)."""
+    return devices.update_device(devices.visible_device(user, device_id), changes)
+
+
+def regenerate_token(user, device_id):
+    """A new token for a device `user` may see (admins: any); the old one is refused from now on."""
+    device = devices.visible_device(user, device_id)
+    return device, devices.rotate_device_token(device)
+
+
+def admin_overview():
+    counts = dict(db.session.execute(select(Device.owner_id, func.count()).group_by(Device.owner_id)).all())
+    users = db.session.scalars(select(User).order_by(User.email)).all()
+    all_devices = db.session.scalars(select(Device).options(joinedload(Device.owner)).order_by(Device.name, Device.id)).all()
+    return AdminOverview([(user, counts.get(user.id, 0)) for user in users], all_devices)
+
+
+def live_cards(device_ids):
+    """The cards of those devices that still exist: what a (re)connected live dashboard is sent first."""
+    return _cards(db.session.scalars(select(Device).where(Device.id.in_(device_ids)).order_by(Device.name, Device.id)).all())
+
+
+def live_scope(user, device_id=None):
+    """What a live stream of `user` follows: one device (a device page) or every device they may see."""
+    if device_id:
+        return LiveScope(user.id, (devices.visible_device(user, device_id).id,), device_page=True)
+    return LiveScope(user.id, tuple(device.id for device in devices.visible_devices(user)), device_page=False)
+
+
+def recent_readings(device_id, limit=RECENT_READINGS):
+    """The device's newest readings, newest first: [(key, ts_ms, value), …]."""
+    rows = db.session.execute(
+        select(Reading.key, Reading.ts_ms, Reading.value)
+        .where(Reading.device_id == device_id)
+        .order_by(Reading.ts_ms.desc(), Reading.key)
+        .limit(limit)
+    )
+    return [(row.key, row.ts_ms, values.decode(row.value)) for row in rows]
+
+
+def _cards(found):
+    """Cards of these devices, their widgets and states read for all at once."""
+    ids = [device.id for device in found]
+    by_device = widgets.widgets_by_device(ids)
+    views = state.read_states(db.session.connection(), ids)
+    return [DeviceCard(device, views.get(device.id) or state.StateView(device.id), by_device[device.id]) for device in found]

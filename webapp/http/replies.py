@@ -1,0 +1,55 @@
+"""Answers as the API sends them: a response model (schemas/) encoded once, to Flask or to bare WSGI.
+
+Every JSON body the API sends is a pydantic response model, encoded here
+with its own serializer (aliases used, fields left unset left out). The
+device routes answer with a `Reply`, which the fast path
+(device_api/fast_path.py) and Flask's dispatch turn into the same bytes.
+"""
+from dataclasses import dataclass, field
+
+from flask import current_app
+from pydantic import BaseModel
+from werkzeug.http import HTTP_STATUS_CODES
+
+
+@dataclass
+class Reply:
+    status: int
+    body: BaseModel | None = None  # None: no body (a 304, a 204)
+    headers: list = field(default_factory=list)
+
+
+def encode(model):
+    """The JSON bytes of a response model."""
+    return type(model).__pydantic_serializer__.to_json(model, by_alias=True, exclude_unset=True)
+
+
+def json_response(model, status=200):
+    """A Flask response whose body is the response model `model`."""
+    return flask_response(Reply(status, model))
+
+
+def flask_response(reply):
+    headers = list(reply.headers)
+    payload = _encode(reply, headers)
+    response = current_app.response_class(payload, status=reply.status)
+    # Flask's response class would add its own Content-Type: the headers here are the whole answer's.
+    response.headers.clear()
+    response.headers.extend(headers)
+    return response
+
+
+def wsgi_answer(reply, start_response):
+    """Send `reply` through a WSGI `start_response`; the iterable body."""
+    headers = list(reply.headers)
+    payload = _encode(reply, headers)
+    start_response(f"{reply.status} {HTTP_STATUS_CODES[reply.status]}", headers)
+    return [payload] if payload else []
+
+
+def _encode(reply, headers):
+    if reply.body is None:
+        return b""
+    payload = encode(reply.body)
+    headers += [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
+    return payload

@@ -1,0 +1,53 @@
+"""Prometheus metrics at /metrics: requests, latencies, ingested readings, online devices, connected streams.
+
+Off unless METRICS_TOKEN is set (when the app starts); then scrapes send
+`Authorization: Bearer <token>`. With several gunicorn workers, prometheus_client's multiprocess
+mode sums the workers' counts: gunicorn.conf.py points
+PROMETHEUS_MULTIPROC_DIR at a fresh directory before any worker starts.
+"""
+import hmac
+import os
+
+from flask import Blueprint, Response, current_app, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
+from prometheus_client.core import GaugeMetricFamily
+from sqlalchemy import func, select
+
+from webapp.core.errors import NotFound, Unauthorized
+from webapp.core.metrics import LATENCY, READINGS, REQUESTS, STREAMS
+from webapp.extensions import db
+from webapp.http.rate_limiting import exempt
+from webapp.models import Device
+
+bp = exempt(Blueprint("monitoring", __name__))
+
+
+class DatabaseCollector:
+    """Figures read from the database at scrape time, so every worker reports the same truth."""
+
+    def __init__(self, app):
+        self._app = app
+
+    def collect(self):
+        with self._app.app_context():
+            online = db.session.scalar(select(func.count()).select_from(Device).where(Device.status == "online"))
+            db.session.remove()
+        yield GaugeMetricFamily("thingsnxt_devices_online", "Devices marked online", value=online)
+
+
+@bp.get("/metrics")
+def scrape():
+    token = current_app.config["METRICS_TOKEN"]
+    if not token:
+        raise NotFound("Metrics are off; set METRICS_TOKEN to turn them on.")
+    offered = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if not hmac.compare_digest(offered.encode(), token.encode()):
+        raise Unauthorized("Send the metrics token as Authorization: Bearer.")
+    registry = CollectorRegistry()
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        for collector in (REQUESTS, LATENCY, READINGS, STREAMS):
+            registry.register(collector)
+    registry.register(DatabaseCollector(current_app._get_current_object()))
+    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)

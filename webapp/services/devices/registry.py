@@ -1,0 +1,123 @@
+"""Devices: registering them, their tokens, who may see them, and authenticating them."""
+from flask import current_app
+from sqlalchemy import select
+
+from webapp.core import tokens
+from webapp.core.clock import now_ms
+from webapp.core.errors import Forbidden, InvalidToken, NotFound
+from webapp.extensions import db
+from webapp.models import Device
+from webapp.services import events
+from webapp.services.accounts import users
+from webapp.services.directory import directory
+
+
+def create_device(owner, name, offline_timeout=None):
+    """A new device of `owner`; returns it with its token, which is shown only this once.
+
+    The owner's open dashboards start following it.
+    """
+    device, token = new_device(owner, name, offline_timeout)
+    db.session.add(device)
+    events.emit(events.devices_changed(owner.id))
+    return device, token
+
+
+def new_device(owner, name, offline_timeout=None):
+    """A device of `owner` and its token, not yet added to the session (bulk loads add many at once)."""
+    token, prefix, token_hash = tokens.new_token()
+    device = Device(
+        id=tokens.new_device_id(),
+        owner_id=owner.id,
+        name=name,
+        token_hash=token_hash,
+        token_prefix=prefix,
+        offline_timeout=offline_timeout or current_app.config["OFFLINE_TIMEOUT"],
+        created_ms=now_ms(),
+    )
+    return device, token
+
+
+def owner_for_new_device(actor, owner_email=None):
+    """Whom a device that `actor` registers belongs to: the actor, or for an admin any user."""
+    if owner_email is None:
+        return actor
+    if not actor.is_admin:
+        raise Forbidden("Only admins create devices for other users.")
+    owner = users.find_user(owner_email)
+    if owner is None:
+        raise NotFound(f"No user with the email {owner_email}.")
+    return owner
+
+
+def rotate_device_token(device):
+    """Give `device` a new token; the old one is refused from the next request on, on every worker."""
+    token, prefix, token_hash = tokens.new_token()
+    device.token_hash = token_hash
+    device.token_prefix = prefix
+    db.session.commit()
+    directory().device_changed(device.id)
+    return token
+
+
+def visible_devices(user):
+    """The devices `user` may see: their own, or every device for an admin."""
+    query = select(Device).order_by(Device.name, Device.id)
+    if not user.is_admin:
+        query = query.where(Device.owner_id == user.id)
+    return db.session.scalars(query).all()
+
+
+def visible_device(user, device_id):
+    """The device if `user` may see it; otherwise NotFound, so ids of others' devices leak nothing."""
+    device = db.session.get(Device, device_id) if tokens.is_device_id(device_id) else None
+    if device is None or not (user.is_admin or device.owner_id == user.id):
+        raise NotFound(f"No device with id {device_id}.")
+    return device
+
+
+def find_device(device_id):
+    device = db.session.get(Device, device_id) if tokens.is_device_id(device_id) else None
+    if device is None:
+        raise NotFound(f"No device with id {device_id}.")
+    return device
+
+
+def update_device(device, changes):
+    """Apply the given settings (name, offline_timeout, disabled, retention_days)."""
+    for name, value in changes.items():
+        setattr(device, name, value)
+    db.session.commit()
+    directory().device_changed(device.id)
+    return device
+
+
+def delete_device(device):
+    device_id, owner_id = device.id, device.owner_id
+    db.session.delete(device)
+    events.emit(events.devices_changed(owner_id))
+    directory().device_changed(device_id)
+
+
+def authenticate_device(token, device_id=None):
+    """The identity of the device this token belongs to.
+
+    With `device_id` (the V2 routes), an unknown id is 404 and a token of
+    another device is 403; without it (legacy routes) the token alone finds
+    the device.
+    """
+    if device_id is not None:
+        device = directory().by_id(device_id)
+        if device is None:
+            raise NotFound(f"No device with id {device_id}.")
+        if not token:
+            raise InvalidToken("A device token is required: send it as device_token or Authorization: Bearer.")
+        if not tokens.token_matches(token, device.token_hash):
+            raise InvalidToken("The device token is not valid for this device.")
+        return device
+    if not token:
+        raise InvalidToken("A device token is required: send it as device_token or Authorization: Bearer.")
+    device = directory().by_token(token)
+    if device is None:
+        raise InvalidToken("The device token is not valid.")
+    return device

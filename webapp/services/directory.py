@@ -1,0 +1,170 @@
+"""Who a device token belongs to, which rules bind that device and whether it has webhooks,
+cached in each worker process.
+
+Every device request needs these; reading them from the database each time
+cost more than the rest of the request. The first lookup loads every device
+and rule at once: after a restart, a fleet's devices would otherwise cost a
+query each on every worker, just when they all come back. An entry is
+forgotten the moment the
+device changes (token rotated, disabled, rules replaced, webhook added or
+removed, deleted): at once
+in the process that made the change, and on the other workers as soon as
+the `devices` broadcast reaches them.
+"""
+import threading
+from dataclasses import dataclass
+
+import orjson
+from flask import current_app
+from sqlalchemy import select
+
+from webapp.core import tokens
+from webapp.extensions import db
+from webapp.models import Device, Rule, Webhook
+
+CHANNEL = "devices"
+_IDENTITY_COLUMNS = (
+    Device.id,
+    Device.owner_id,
+    Device.disabled,
+    Device.token_hash,
+    select(Webhook.id).where(Webhook.device_id == Device.id).exists().label("has_webhooks"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceIdentity:
+    """What the ingest path needs to know about an authenticated device."""
+
+    id: str
+    owner_id: int
+    disabled: bool
+    token_hash: str
+    # Whether any webhook (enabled or not) belongs to the device: without one, ingest skips the outbox query.
+    has_webhooks: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CachedRule:
+    id: int
+    name: str
+    type: str
+    params: dict
+
+
+class DeviceDirectory:
+    def __init__(self, broker):
+        self._broker = broker
+        self._lock = threading.Lock()
+        self._by_token_hash = {}
+        self._by_id = {}
+        self._rules = {}
+        self._listener = None
+        self._loaded = False
+        self._load_lock = threading.Lock()
+        # Bumped by every forget: a load that began before it must not store what it read.
+        self._generation = 0
+
+    def by_token(self, token):
+        """The identity owning `token`, or None."""
+        token_hash = tokens.hash_token(token)
+        return self._lookup(self._by_token_hash, token_hash, Device.token_hash)
+
+    def by_id(self, device_id):
+        """The identity of device `device_id`, or None."""
+        if not tokens.is_device_id(device_id):
+            return None
+        return self._lookup(self._by_id, device_id, Device.id)
+
+    def _lookup(self, cache, key, column):
+        self._ready()
+        identity = cache.get(key)
+        if identity is None:
+            identity = self._load(column == key)
+        return identity
+
+    def may_have_webhooks(self, device_id):
+        """False only for a cached device known to have none. Never reads the database: the
+        ingest writer asks inside its own transaction, and SQLite's pool has one connection."""
+        identity = self._by_id.get(device_id)
+        return identity is None or identity.has_webhooks
+
+    def rules(self, device_id):
+        self._ready()
+        rules = self._rules.get(device_id)
+        if rules is None:
+            generation = self._generation
+            rows = db.session.execute(
+                select(Rule.id, Rule.name, Rule.type, Rule.params).where(Rule.device_id == device_id).order_by(Rule.position)
+            ).all()
+            rules = tuple(CachedRule(row.id, row.name, row.type, orjson.loads(row.params)) for row in rows)
+            with self._lock:
+                if generation == self._generation:
+                    self._rules[device_id] = rules
+        return rules
+
+    def device_changed(self, device_id):
+        """Forget the device here and tell every other worker to."""
+        self.forget(device_id)
+        self._broker.publish(CHANNEL, {"type": "device_changed", "device_id": device_id})
+
+    def forget(self, device_id):
+        with self._lock:
+            self._generation += 1
+            identity = self._by_id.pop(device_id, None)
+            if identity is not None:
+                self._by_token_hash.pop(identity.token_hash, None)
+            self._rules.pop(device_id, None)
+
+    def _load(self, condition):
+        generation = self._generation
+        row = db.session.execute(select(*_IDENTITY_COLUMNS).where(condition)).first()
+        if row is None:
+            return None
+        identity = DeviceIdentity(*row)
+        with self._lock:
+            if generation == self._generation:
+                self._by_id[identity.id] = identity
+                self._by_token_hash[identity.token_hash] = identity
+        return identity
+
+    def _ready(self):
+        self._listen_for_changes()
+        if not self._loaded:
+            self._load_everything()
+
+    def _load_everything(self):
+        with self._load_lock:
+            if self._loaded:
+                return
+            generation = self._generation
+            identities = [DeviceIdentity(*row) for row in db.session.execute(select(*_IDENTITY_COLUMNS))]
+            rules = {identity.id: [] for identity in identities}
+            for row in db.session.execute(select(Rule.device_id, Rule.id, Rule.name, Rule.type, Rule.params).order_by(Rule.device_id, Rule.position)):
+                rules.setdefault(row.device_id, []).append(CachedRule(row.id, row.name, row.type, orjson.loads(row.params)))
+            with self._lock:
+                # A change during the load may be missing from it: then entries load one by one instead.
+                if generation == self._generation:
+                    self._by_id.update((identity.id, identity) for identity in identities)
+                    self._by_token_hash.update((identity.token_hash, identity) for identity in identities)
+                    self._rules.update((device_id, tuple(device_rules)) for device_id, device_rules in rules.items())
+                self._loaded = True
+
+    def _listen_for_changes(self):
+        # Started on first use, inside the serving process, so never before gevent patches it.
+        if self._listener is None:
+            with self._lock:
+                if self._listener is None:
+                    subscription = self._broker.subscribe([CHANNEL])
+                    self._listener = threading.Thread(target=self._forget_changed, args=(subscription,), name="device-directory", daemon=True)
+                    self._listener.start()
+
+    def _forget_changed(self, subscription):
+        while True:
+            message = subscription.get(timeout=None)
+            if message is not None and message[1].get("type") == "device_changed":
+                self.forget(message[1]["device_id"])
+
+
+def directory():
+    return current_app.extensions["device_directory"]

@@ -1,0 +1,231 @@
+"""Group commit: one writer per process stores every ingest, many requests per transaction.
+
+A request hands its readings to the writer and waits; the writer takes all
+that is queued, writes it in one transaction of a few statements, commits,
+and only then answers each waiting request. An answer therefore always
+means "stored". Under gevent the queue fills while the writer works, so the
+busier the server, the larger (and cheaper per reading) each transaction.
+
+If a transaction fails, the writer retries its jobs one by one, so one bad
+job (say, a timestamp collision with another worker) fails alone.
+
+The statements are plain SQL that SQLite (3.35+) and PostgreSQL both run:
+this is the one path where statement-building overhead matters.
+"""
+import logging
+import queue
+import secrets
+import threading
+from dataclasses import dataclass, field
+
+from webapp.core import metrics, sql, values
+from webapp.core.clock import now_ms
+from webapp.extensions import db
+from webapp.services import events
+from webapp.services.devices import state
+
+log = logging.getLogger(__name__)
+
+MAX_JOBS_PER_TRANSACTION = 500
+
+READING_COLUMNS = [("device_id", "text"), ("key", "text"), ("ts_ms", "bigint"), ("num", "float8"), ("value", "text")]
+STATE_COLUMNS = [("device_id", "text"), ("key", "text"), ("reported", "text"), ("reported_ms", "bigint")]
+# A newer report replaces the state; an older one (from a batch upload) only goes to history.
+NEWER_REPORT_WINS = (
+    "ON CONFLICT (device_id, key) DO UPDATE SET reported = excluded.reported, reported_ms = excluded.reported_ms "
+    "WHERE device_state.reported_ms IS NULL OR device_state.reported_ms <= excluded.reported_ms"
+)
+# The claim id written only where the status changes tells which devices this statement took online.
+MARK_SEEN = (
+    "UPDATE devices SET last_seen_ms = :now, status = 'online', "
+    "presence_claim = CASE WHEN status = 'online' THEN presence_claim ELSE :claim END "
+    "WHERE id IN :ids RETURNING id, presence_claim"
+)
+# Through the device's keys (each has a state row), so the lookup seeks the (device, key, ts) primary key.
+KNOWN_TIMESTAMPS = (
+    "SELECT DISTINCT ts_ms FROM readings WHERE device_id = :device_id "
+    "AND key IN (SELECT key FROM device_state WHERE device_id = :device_id) AND ts_ms IN :timestamps"
+)
+
+
+@dataclass
+class Job:
+    """Readings of one device to store: (ts_ms, data) pairs, ts None meaning "now"; none for a poll.
+
+    Every job marks its device seen, and comes back with the device's state.
+    """
+
+    device_id: str
+    records: list
+    idempotent: bool = False
+    done: threading.Event = field(default_factory=threading.Event)
+    view: state.StateView | None = None
+    accepted: int = 0
+    timestamp_ms: int = 0
+    error: BaseException | None = None
+
+
+class IngestWriter:
+    def __init__(self, app):
+        self._app = app
+        self._jobs = queue.Queue()
+        # What a transaction announces (events, presence) goes out from a thread of its own: never slows the writer.
+        self._announcements = queue.Queue()
+        self._threads = None
+        self._start_lock = threading.Lock()
+        self._last_ts = {}
+
+    def write(self, job):
+        """Store the job's readings; returns once committed (or raises the job's error)."""
+        self._ensure_running()
+        self._jobs.put(job)
+        job.done.wait()
+        if job.error is not None:
+            raise job.error
+        return job
+
+    def drain(self):
+        """Wait until everything queued so far is written and announced (for shutdown and tests)."""
+        self._jobs.join()
+        self._announcements.join()
+
+    def _ensure_running(self):
+        # Started on first use, inside the serving process, so never before gevent patches it.
+        if self._threads is None:
+            with self._start_lock:
+                if self._threads is None:
+                    self._threads = [
+                        threading.Thread(target=self._write_forever, name="ingest-writer", daemon=True),
+                        threading.Thread(target=self._announce_forever, name="ingest-announcer", daemon=True),
+                    ]
+                    for thread in self._threads:
+                        thread.start()
+
+    def _write_forever(self):
+        while True:
+            batch = _take_all(self._jobs, MAX_JOBS_PER_TRANSACTION)
+            with self._app.app_context():
+                self._write_batch(batch)
+                db.session.remove()
+            _done_with(self._jobs, batch)
+
+    def _announce_forever(self):
+        while True:
+            announcements = _take_all(self._announcements, MAX_JOBS_PER_TRANSACTION)
+            with self._app.app_context():
+                try:
+                    self._announce(announcements)
+                except Exception:
+                    log.exception("announcing ingested readings failed")
+                db.session.remove()
+            _done_with(self._announcements, announcements)
+
+    def _write_batch(self, batch):
+        try:
+            told, queued, readings = self._store(batch)
+        except Exception as exc:
+            if len(batch) == 1:
+                log.warning("ingest of device %s failed: %s", batch[0].device_id, exc)
+                batch[0].error = exc
+                batch[0].done.set()
+                return
+            for job in batch:
+                self._write_batch([job])
+            return
+        metrics.READINGS.inc(readings)
+        for job in batch:
+            job.done.set()
+        self._announcements.put((told, queued))
+
+    def _store(self, batch):
+        now = now_ms()
+        with db.engine.begin() as connection:
+            cursor = sql.DriverCursor(connection)
+            for job in batch:
+                self._timestamp(job, now)
+                if job.idempotent:
+                    self._drop_known(cursor, job)
+            readings = [
+                {"device_id": job.device_id, "key": key, "ts_ms": ts, "num": values.numeric(value), "value": values.encode(value)}
+                for job in batch
+                for ts, data in job.records
+                for key, value in data.items()
+            ]
+            if readings:
+                cursor.insert_rows("readings", READING_COLUMNS, readings, "ON CONFLICT DO NOTHING")
+                cursor.insert_rows("device_state", STATE_COLUMNS, _newest_per_key(readings), NEWER_REPORT_WINS)
+            device_ids = sorted({job.device_id for job in batch})
+            claim = secrets.randbits(62) + 1
+            seen = cursor.execute(MARK_SEEN, {"now": now, "claim": claim, "ids": device_ids}).fetchall()
+            online = [device_id for device_id, stored_claim in seen if stored_claim == claim]
+            views = state.read_states(connection, device_ids)
+            for job in batch:
+                job.view = views.get(job.device_id) or state.StateView(job.device_id)
+            told = [events.readings_stored(job.view, job.records) for job in batch if job.records]
+            told += [events.status_changed(device_id, "online", now) for device_id in online]
+            queued = events.record(connection, told)
+        return told, queued, len(readings)
+
+    def _timestamp(self, job, now):
+        """Give live readings strictly increasing timestamps per device: history is keyed by (device, key, ts)."""
+        timed = []
+        for ts, data in job.records:
+            if ts is None:
+                ts = max(now, self._last_ts.get(job.device_id, 0) + 1)
+                self._last_ts[job.device_id] = ts
+            timed.append((ts, data))
+        job.records = timed
+        job.accepted = len(timed)
+        job.timestamp_ms = max((ts for ts, _ in timed), default=now)
+
+    @staticmethod
+    def _drop_known(cursor, job):
+        """Keep the records whose ts neither history nor an earlier record of the job holds."""
+        timestamps = sorted({ts for ts, _ in job.records})
+        known = {row[0] for row in cursor.execute(KNOWN_TIMESTAMPS, {"device_id": job.device_id, "timestamps": timestamps}).fetchall()}
+        fresh = []
+        for ts, data in job.records:
+            if ts not in known:
+                known.add(ts)
+                fresh.append((ts, data))
+        job.accepted = len(fresh)
+        job.records = fresh
+
+    @staticmethod
+    def _announce(announcements):
+        events.announce([event for told, _ in announcements for event in told], any(queued for _, queued in announcements))
+
+
+def _newest_per_key(readings):
+    """The state rows the readings make: each (device, key)'s newest reading, already encoded."""
+    newest = {}
+    for reading in readings:
+        held = newest.get((reading["device_id"], reading["key"]))
+        if held is None or held["reported_ms"] <= reading["ts_ms"]:
+            newest[(reading["device_id"], reading["key"])] = {
+                "device_id": reading["device_id"],
+                "key": reading["key"],
+                "reported": reading["value"],
+                "reported_ms": reading["ts_ms"],
+            }
+    return list(newest.values())
+
+
+def _take_all(jobs, limit):
+    """The next item, waiting for it, and whatever else is queued, up to `limit` in all."""
+    taken = [jobs.get()]
+    while len(taken) < limit:
+        try:
+            taken.append(jobs.get_nowait())
+        except queue.Empty:
+            break
+    return taken
+
+
+def _done_with(items_queue, items):
+    for _ in items:
+        items_queue.task_done()
+
+
+def ingest_writer(app):
+    return app.extensions["ingest_writer"]

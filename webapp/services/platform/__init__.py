@@ -1,0 +1,1 @@
+"""The server's own upkeep: whether it can serve (health.py), and which worker runs a periodic job (jobs.py)."""

@@ -1,0 +1,95 @@
+"""Work each worker process does beside requests: the presence sweep, webhook delivery, the history prune.
+
+Started by gunicorn's post_worker_init hook (after gevent has patched the
+worker, so these threads are greenlets), never by create_app, so tests and
+CLI commands start no threads.
+"""
+import logging
+import threading
+import time
+
+from webapp.core.clock import now_ms
+from webapp.services import outbox
+from webapp.services.devices import presence
+from webapp.services.history import retention
+from webapp.services.platform import jobs
+from webapp.services.webhooks import delivery as webhook_delivery
+from webapp.services.webhooks import registry as webhooks
+
+log = logging.getLogger(__name__)
+
+# Finished webhook deliveries are pruned this often (per worker).
+PRUNE_INTERVAL = 600
+
+
+def start_background_tasks(app):
+    stop = threading.Event()
+    threading.Thread(target=_sweep_presence_forever, args=(app, stop), name="presence-sweep", daemon=True).start()
+    for lane in range(app.config["WEBHOOK_CONCURRENCY"]):
+        threading.Thread(target=deliver_webhooks_forever, args=(app, stop, lane), name=f"webhooks-{lane}", daemon=True).start()
+    threading.Thread(target=prune_history_forever, args=(app, stop), name="history-prune", daemon=True).start()
+    return stop
+
+
+def _sweep_presence_forever(app, stop):
+    while not stop.is_set():
+        started = time.monotonic()
+        with app.app_context():
+            try:
+                presence.mark_offline_stale_devices(now_ms())
+                interval = presence.sweep_interval(app.config)
+            except Exception:
+                log.exception("presence sweep failed; retrying")
+                interval = 1.0
+            finally:
+                app.extensions["sqlalchemy"].session.remove()
+        # On a fixed schedule, so a slow sweep does not stretch the 1.2 × timeout bound.
+        stop.wait(max(0.0, interval - (time.monotonic() - started)))
+
+
+def deliver_webhooks_forever(app, stop, lane=0):
+    """One delivery lane: deliver due webhook events until `stop`.
+
+    Idle, it waits until this worker commits new deliveries, or for
+    WEBHOOK_POLL_INTERVAL_MS (retries that came due, other workers' events).
+    Several lanes per worker keep one slow receiver from holding up the others.
+    """
+    pruned_at = time.monotonic()
+    while not stop.is_set():
+        claimed = 0
+        with app.app_context():
+            try:
+                claimed = webhook_delivery.deliver_due()
+                if lane == 0 and time.monotonic() - pruned_at > PRUNE_INTERVAL:
+                    webhooks.prune_log(now_ms())
+                    pruned_at = time.monotonic()
+            except Exception:
+                log.exception("webhook delivery failed; retrying")
+            finally:
+                app.extensions["sqlalchemy"].session.remove()
+        if not claimed:
+            outbox.deliveries_queued.wait(app.config["WEBHOOK_POLL_INTERVAL_MS"] / 1000)
+            outbox.deliveries_queued.clear()
+
+
+def prune_history_forever(app, stop):
+    """Every RETENTION_PRUNE_INTERVAL seconds one worker (whichever claims the run) prunes expired history."""
+    interval = max(1, app.config["RETENTION_PRUNE_INTERVAL"])
+    while not stop.is_set():
+        with app.app_context():
+            try:
+                if jobs.claim_due_run("prune_history", now_ms(), interval * 1000):
+                    deleted = retention.prune_expired_readings(now_ms(), pause=_let_requests_run)
+                    if deleted:
+                        log.info("history prune deleted %d expired readings", deleted)
+            except Exception:
+                log.exception("history prune failed; the next run is due in %d s", interval)
+            finally:
+                app.extensions["sqlalchemy"].session.remove()
+        # Workers that lost the claim look again before the next run is due.
+        stop.wait(min(interval, 60))
+
+
+def _let_requests_run():
+    # Under gevent this yields, so a request waiting for SQLite's one connection takes it between chunks.
+    time.sleep(0)
