@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: setup run migrate test ci clean bench-deps bench bench-full bench-history chromium fuzz soak
+.PHONY: setup run migrate test lint ci clean bench-deps bench bench-full bench-history chromium fuzz soak
 
 include firmware/firmware.mk
 
@@ -34,9 +34,13 @@ run: migrate
 	$(BIN)/flask --app wsgi seed-demo
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
-## test: the whole suite (installs the Debian packages the firmware tests build with)
-test: setup firmware-deps chromium
+## test: lint, then the whole suite (installs the Debian packages the firmware tests build with)
+test: setup firmware-deps chromium lint
 	$(BIN)/python -m pytest
+
+## lint: ruff (pyflakes, pycodestyle, import order, bugbear, pyupgrade; settings in pyproject.toml)
+lint: setup
+	$(BIN)/ruff check .
 
 ## chromium: Debian's Chromium, which the browser tests (tests/e2e) drive; installed only when missing
 chromium:

@@ -1,4 +1,5 @@
 """gunicorn settings: gevent workers, bind address and worker count from webapp/config.py."""
+import gc
 import importlib.util
 import os
 import shutil
@@ -49,6 +50,10 @@ def post_worker_init(worker):
     from webapp.workers.background import start_background_tasks
 
     start_background_tasks(worker.wsgi)
+    # Everything loaded so far (modules, the app, SQLAlchemy's and pydantic's schemas: about
+    # 120,000 objects) lives as long as the worker: out of the collector's way, each collection
+    # looks only at what requests made (ingest measured +5 %, bench/README.md).
+    gc.freeze()
     idle_connections = shutdown.IdleConnections()
     worker.wsgi_handler = idle_connections.handler_class(worker.wsgi_handler)
     # gunicorn's SIGTERM handler only flags the worker to stop accepting; first release what waits

@@ -1,7 +1,8 @@
 """Every setting of ThingsNXT, read from the environment variable of the same name.
 
 This module imports nothing from the application so that gunicorn.conf.py can
-load it before gevent patches the worker (see DESIGN.md section 9).
+load it before gevent patches the worker: psycopg imported before the patch
+blocks the whole worker on every query (docs/ARCHITECTURE.md, "Threads").
 """
 import os
 

@@ -15,10 +15,9 @@ import jsonschema
 import pytest
 from flask import url_for
 
-from tests.security.conftest import ACTORS, act_as, test_password_hash, world  # noqa: F401  (fixtures)
+from tests.security.conftest import ACTORS
 from tests.security.routes import ROUTES, resolve
 from webapp.schemas import ErrorOut
-
 
 # The JSON APIs' operations; the first test proves these are all that the document has.
 OPERATIONS = sorted(key for key in ROUTES if key[0].startswith(("api.", "device_api.")))

@@ -2,7 +2,7 @@
 
 Each example makes a device of its own and goes through the in-process app
 (the same routes, services and group-commit writer a real server runs).
-The expected outcome is computed here from the contract (DESIGN.md §3),
+The expected outcome is computed here from the contract (docs/ESP32_TELEMETRY_API_GUIDE.md),
 not from the app's own validation code.
 """
 import json

@@ -7,7 +7,7 @@ from webapp.core.errors import Forbidden, Unauthorized
 from webapp.http.request_body import bearer_token
 from webapp.services.accounts import login_sessions, users
 
-# The session cookie's key for the login token (services/login_sessions.py).
+# The session cookie's key for the login token (services/accounts/login_sessions.py).
 LOGIN_KEY = "login"
 
 

@@ -1,6 +1,6 @@
 """What the server counts for Prometheus: requests, latencies, ingested readings, open streams.
 
-The figures are process-wide prometheus_client objects; http/metrics.py serves them at /metrics.
+The figures are process-wide prometheus_client objects; monitoring/ serves them at /metrics.
 """
 import contextlib
 

@@ -30,6 +30,8 @@ class TelemetryFastPath:
     def __init__(self, app, wsgi_app):
         self.app = app
         self.wsgi_app = wsgi_app
+        # Read once, as Flask's own hooks are registered once (http/observe.py).
+        self.observing = bool(app.config["METRICS_TOKEN"] or app.config["ACCESS_LOG"])
         self.routes = {}
         for route in routes.fast_routes():
             self.routes.setdefault(route.method, []).append(route)
@@ -45,7 +47,8 @@ class TelemetryFastPath:
                 reply = route.handler(environ, **path)
             except Exception as exc:
                 reply = error_reply(exc, environ["REQUEST_METHOD"], environ["PATH_INFO"])
-            observe(self.app.config, environ["REQUEST_METHOD"], route.endpoint, environ["PATH_INFO"], reply.status, time.perf_counter() - started)
+            if self.observing:
+                observe(self.app.config, environ["REQUEST_METHOD"], route.endpoint, environ["PATH_INFO"], reply.status, time.perf_counter() - started)
         return wsgi_answer(reply, start_response)
 
     def _match(self, environ):

@@ -24,9 +24,7 @@ DEVICE_ERRORS = {400: None, 403: None, 404: None, 413: None, 429: None}
 @routes.route("POST", "/devices/<device_id>/telemetry", fast=True)
 @operation("Post telemetry (V2)", tags=["device"], body=TelemetryIn, responses={200: TelemetryOut, **DEVICE_ERRORS})
 def post_telemetry(environ, device_id):
-    body = parse_body(TelemetryIn, current_app.config["MAX_BODY_BYTES"], environ)
-    stored = ingest.ingest_telemetry(body.device_token or bearer_token(environ), body.data, client_address(environ), device_id)
-    return Reply(200, TelemetryOut.of(stored))
+    return Reply(200, TelemetryOut.of(_store_reading(environ, device_id)))
 
 
 @routes.route("POST", "/telemetry")
@@ -38,9 +36,7 @@ def post_telemetry(environ, device_id):
     responses={200: LegacyTelemetryOut, **{status: None for status in (400, 403, 413, 429)}},
 )
 def post_legacy_telemetry(environ):
-    body = parse_body(TelemetryIn, current_app.config["MAX_BODY_BYTES"], environ)
-    stored = ingest.ingest_telemetry(body.device_token or bearer_token(environ), body.data, client_address(environ))
-    return Reply(200, LegacyTelemetryOut.of(stored))
+    return Reply(200, LegacyTelemetryOut.of(_store_reading(environ)))
 
 
 @routes.route("POST", "/devices/<device_id>/telemetry/batch")
@@ -96,6 +92,12 @@ def get_latest(environ):
 def get_health(environ):
     report = health.health_report()
     return Reply(200 if report["database"] == "ok" else 503, HealthOut(**report))
+
+
+def _store_reading(environ, device_id=None):
+    """The stored reading of a telemetry POST; without `device_id` (legacy) the token alone names the device."""
+    body = parse_body(TelemetryIn, current_app.config["MAX_BODY_BYTES"], environ)
+    return ingest.ingest_telemetry(body.device_token or bearer_token(environ), body.data, client_address(environ), device_id)
 
 
 def _wait_seconds(raw):

@@ -11,7 +11,8 @@ must never be limited lives in a blueprint without one.)
 Devices are limited per device, known only once their token is checked:
 their blueprint (http/device_routes.py) is exempt here, and services/ingest
 counts them (core/rate_limits.py) in the same `limits` storage this limiter
-keeps: memory with one worker, Redis with REDIS_URL. Flask-Limiter falls back
+keeps: this process's (core/rate_limits.ProcessWindows) with one worker,
+Redis with REDIS_URL. Flask-Limiter falls back
 to memory while Redis is unreachable and returns to it when it answers again.
 
 One Limiter per app: Flask-Limiter keeps its storage and settings on the
@@ -54,7 +55,7 @@ def init_app(app):
     limiter = Limiter(
         key_func=lambda: client_address(request.environ),
         app=app,
-        storage_uri=config["REDIS_URL"] or "memory://",
+        storage_uri=config["REDIS_URL"] or "process-memory://",
         storage_options={"socket_timeout": config["REDIS_TIMEOUT"], "socket_connect_timeout": config["REDIS_TIMEOUT"]},
         in_memory_fallback_enabled=bool(config["REDIS_URL"]),
         key_prefix=config["REDIS_KEY_PREFIX"],

@@ -5,7 +5,7 @@ with its own serializer (aliases used, fields left unset left out). The
 device routes answer with a `Reply`, which the fast path
 (device_api/fast_path.py) and Flask's dispatch turn into the same bytes.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from flask import current_app
 from pydantic import BaseModel
@@ -16,7 +16,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 class Reply:
     status: int
     body: BaseModel | None = None  # None: no body (a 304, a 204)
-    headers: list = field(default_factory=list)
+    headers: list | tuple = ()
 
 
 def encode(model):

@@ -4,8 +4,8 @@ Rows are written in the same transaction as the change the event tells of
 (services/events.py), so an event that happened is never lost and one that
 was rolled back is never sent; the delivery lanes (services/webhooks/delivery.py)
 send them later. The ingest path pays nothing for a device without webhooks
-(the device directory knows which have one), else one indexed SELECT, and
-the INSERT only when a webhook subscribes to the event.
+(events.record asks the device directory, which knows which have one), else
+one indexed SELECT, and the INSERT only when a webhook subscribes to the event.
 """
 import secrets
 import threading
@@ -14,7 +14,6 @@ import orjson
 from sqlalchemy import bindparam, select
 
 from webapp.models import Webhook, WebhookDelivery
-from webapp.services.directory import directory
 
 # Core (not ORM) statements on the caller's connection: on the ingest path every microsecond counts.
 _webhooks = Webhook.__table__
@@ -47,10 +46,7 @@ def queue_deliveries(connection, event, payloads_of, now):
     `payloads_of` maps device id → a function of no arguments returning that
     device's payloads, called only for devices with a webhook for `event`.
     """
-    known = directory()
-    device_ids = [device_id for device_id in payloads_of if known.may_have_webhooks(device_id)]
-    if not device_ids:
-        return False
+    device_ids = list(payloads_of)
     pattern = f"%,{event},%"
     if len(device_ids) == 1:
         subscribed = connection.execute(_SUBSCRIBED_ONE, {"device_id": device_ids[0], "pattern": pattern}).all()
