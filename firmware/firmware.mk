@@ -14,7 +14,9 @@
 
 FIRMWARE_DIR := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
 FW_BUILD := $(FIRMWARE_DIR)/build
-FW_DEBIAN_PACKAGES := g++ libcurl4-openssl-dev nlohmann-json3-dev doctest-dev
+FW_DEBIAN_PACKAGES := g++ libcurl4-openssl-dev nlohmann-json3-dev doctest-dev libssl-dev
+# Optional targets: the 32-bit host build, and the RISC-V (ESP32-C3/C6) cross build under QEMU.
+FW_CROSS_PACKAGES := g++-multilib gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-system-misc
 
 FW_CXX ?= g++
 FW_WARNINGS := -Wall -Wextra -Werror
@@ -24,8 +26,10 @@ FW_CORE_DIR := $(FIRMWARE_DIR)/lib/ThingsNXT/src
 FW_INCLUDES := -I$(FW_CORE_DIR) -I$(FIRMWARE_DIR)/host
 
 FW_CORE_SRC := $(wildcard $(FW_CORE_DIR)/*.cpp)
-FW_TEST_SRC := $(wildcard $(FIRMWARE_DIR)/host/tests/*.cpp) $(FIRMWARE_DIR)/host/NlohmannJson.cpp
-FW_HOST_SRC := $(FIRMWARE_DIR)/host/host_device.cpp $(FIRMWARE_DIR)/host/NlohmannJson.cpp $(FIRMWARE_DIR)/host/CurlHttp.cpp
+FW_TEST_SRC := $(wildcard $(FIRMWARE_DIR)/host/tests/*.cpp) $(FIRMWARE_DIR)/host/NlohmannJson.cpp \
+               $(FIRMWARE_DIR)/host/OpenSslCertificates.cpp
+FW_HOST_SRC := $(FIRMWARE_DIR)/host/host_device.cpp $(FIRMWARE_DIR)/host/NlohmannJson.cpp $(FIRMWARE_DIR)/host/CurlHttp.cpp \
+               $(FIRMWARE_DIR)/host/FileRecordStore.cpp $(FIRMWARE_DIR)/host/OpenSslCertificates.cpp
 fw_objects = $(patsubst $(FIRMWARE_DIR)/%.cpp,$(FW_BUILD)/obj/%.o,$(1))
 
 FW_UNIT_TESTS := $(FW_BUILD)/thingsnxt-unit-tests
@@ -60,10 +64,10 @@ $(FW_BUILD)/obj/%.o: $(FIRMWARE_DIR)/%.cpp | firmware-deps
 	$(FW_CXX) $(FW_CXXFLAGS) $(FW_EXTRA) $(FW_INCLUDES) -c $< -o $@
 
 $(FW_UNIT_TESTS): $(call fw_objects,$(FW_CORE_SRC) $(FW_TEST_SRC))
-	$(FW_CXX) $(FW_LINK_FLAGS) $^ -o $@
+	$(FW_CXX) $(FW_LINK_FLAGS) $^ -lcrypto -o $@
 
 $(FW_HOST_DEVICE): $(call fw_objects,$(FW_CORE_SRC) $(FW_HOST_SRC))
-	$(FW_CXX) $(FW_LINK_FLAGS) $^ -lcurl -o $@
+	$(FW_CXX) $(FW_LINK_FLAGS) $^ -lcurl -lcrypto -o $@
 
 # No ESP32 toolchain here: type-check the sketch and its adapters against
 # declarations of the Arduino, WiFi, HTTPClient, Preferences and ArduinoJson 7
