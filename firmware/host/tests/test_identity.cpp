@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "../../esp32_production_ready/board_config.h"
 #include "fakes.h"
 
 using namespace fakes;
@@ -181,7 +182,9 @@ TEST_CASE("the watchdog is fed every tick and before every request, and outlasts
   rig.start();
   rig.runFor(1000);
   CHECK(rig.board.watchdogFeeds >= 100 + rig.server.requests.size());
-  ClientSettings settings;  // the defaults: 10 s timeout, 25 s long-polls
+  // The sketch's settings (board_config.h): 10 s request timeout, 25 s long-polls.
+  const ClientSettings settings = board::clientSettings();
   CHECK(worstCaseRequestMs(settings) == 5000 + 10000 + 10000 + 25000);
-  CHECK(watchdogTimeoutMs(settings) > worstCaseRequestMs(settings));
+  CHECK(watchdogTimeoutMs(settings) == 70000);
+  CHECK(std::string(settings.firmwareVersion) == board::kFirmwareVersion);
 }
