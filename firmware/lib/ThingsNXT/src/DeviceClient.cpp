@@ -431,10 +431,9 @@ void DeviceClient::waitLong(const char* what, const std::string& cause) {
   quietUntilMs_ = board_.monotonicMs() + delayMs;
   const bool provisioning = state_ == State::Provisioning;
   if (!provisioning) state_ = State::CredentialsRefused;
-  log_.error("%s: %s (%s); checking /health and trying again in %u s; `set id`, `set token`, `set url` or "
-             "`set provisioning` apply at once",
-             what, provisioning ? "provisioning refused" : "credentials refused", cause.c_str(),
-             static_cast<unsigned>(delayMs / 1000));
+  log_.error("%s: %s (%s); %s in %u s; `set id`, `set token`, `set url` or `set provisioning` apply at once", what,
+             provisioning ? "provisioning refused" : "credentials refused", cause.c_str(),
+             provisioning ? "asking again" : "checking /health and trying again", static_cast<unsigned>(delayMs / 1000));
 }
 
 HttpResponse DeviceClient::exchange(HttpRequest request) {
