@@ -65,6 +65,8 @@ class ArduinoJsonWriter : public thingsnxt::JsonWriter {
 
   void add(const char* key, const char* value) override { put(key, String(value)); }
   void add(const char* key, int32_t value) override { put(key, value); }
+  // ArduinoJson 7 stores 64-bit integers (ARDUINOJSON_USE_LONG_LONG is on by default).
+  void add(const char* key, uint64_t value) override { put(key, value); }
   void add(const char* key, double value) override { put(key, value); }
   void add(const char* key, bool value) override { put(key, value); }
 

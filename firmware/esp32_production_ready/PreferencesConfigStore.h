@@ -16,6 +16,9 @@ class PreferencesConfigStore : public thingsnxt::ConfigStore {
     config.wifiSsid = read(prefs, "wifi_ssid");
     config.wifiPassword = read(prefs, "wifi_pass");
     config.rootCaPem = read(prefs, "root_ca");
+    config.provisioningKey = read(prefs, "prov_key");
+    config.provisioningSecret = read(prefs, "prov_secret");
+    config.serverKeyPin = read(prefs, "key_pin");
     config.debugLevel = prefs.getUChar("debug", 1);
     prefs.end();
     return true;
@@ -30,6 +33,9 @@ class PreferencesConfigStore : public thingsnxt::ConfigStore {
     saved = write(prefs, "wifi_ssid", config.wifiSsid) && saved;
     saved = write(prefs, "wifi_pass", config.wifiPassword) && saved;
     saved = write(prefs, "root_ca", config.rootCaPem) && saved;
+    saved = write(prefs, "prov_key", config.provisioningKey) && saved;
+    saved = write(prefs, "prov_secret", config.provisioningSecret) && saved;
+    saved = write(prefs, "key_pin", config.serverKeyPin) && saved;
     saved = prefs.putUChar("debug", config.debugLevel) == 1 && saved;
     prefs.end();
     return saved;

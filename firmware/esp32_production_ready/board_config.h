@@ -9,8 +9,11 @@
 
 namespace board {
 
-constexpr char kFirmwareVersion[] = "1.0.0";
+constexpr char kFirmwareVersion[] = "1.1.0";
 constexpr unsigned long kSerialBaud = 115200;
+// A pasted PEM certificate is about 2 KB and arrives faster than loop()
+// reads it while a request is under way; the default RX buffer is 256 bytes.
+constexpr size_t kSerialRxBufferBytes = 4096;
 constexpr char kNtpServer[] = "pool.ntp.org";
 constexpr char kNtpFallbackServer[] = "time.google.com";
 
@@ -35,9 +38,15 @@ inline thingsnxt::ClientSettings clientSettings() {
   settings.requestTimeoutMs = 10000;
   settings.backoffBaseMs = 1000;
   settings.backoffCapMs = 60000;
-  settings.bufferCapacity = 120;  // 20 minutes of readings at 10 s, about 25 KB of RAM
+  settings.bufferCapacity = 120;  // 20 minutes of readings at 10 s: about 29 KB of RAM and 120 NVS records
   settings.batchSize = 25;
+  settings.credentialRetryBaseMs = 60000;     // after 401/403/404: 1 min doubling …
+  settings.credentialRetryCapMs = 3600000;    // … up to 1 h, /health first
+  settings.refusalsBeforeReprovisioning = 3;  // with a fleet key: then ask for new credentials
+  settings.healthReportIntervalMs = 60000;
+  settings.sequenceBlock = 100;  // one NVS write per 100 readings for the seq counter
   settings.defaultRootCaPem = kRootCaPem;
+  settings.firmwareVersion = kFirmwareVersion;
   return settings;
 }
 

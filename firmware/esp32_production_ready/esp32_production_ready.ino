@@ -2,9 +2,11 @@
 //
 // Posts readings (the LED pins v0/v1 and the board's sensors) every 10 s,
 // follows the state people set in the dashboard through a long-poll on
-// /telemetry/latest and drives the LEDs from it, keeps readings in RAM while
-// the server or WiFi is away and uploads them when it is back. Provisioned
-// over the serial monitor (115200 baud; type `help`).
+// /telemetry/latest and drives the LEDs from it, keeps readings in a ring in
+// flash (NVS) while the server or WiFi is away and uploads them when it is
+// back, also after a reboot. Provisioned over the serial monitor (115200
+// baud; type `help`), or by the server itself with a fleet provisioning key.
+// A task watchdog reboots it if the loop ever hangs.
 //
 // The protocol lives in the ThingsNXT library (firmware/lib/ThingsNXT), which
 // is the same code the host tests run; the headers next to this file adapt
@@ -19,6 +21,8 @@
 #include "BoardSensors.h"
 #include "Esp32Board.h"
 #include "Esp32Http.h"
+#include "MbedTlsCertificates.h"
+#include "NvsRecordStore.h"
 #include "PreferencesConfigStore.h"
 #include "SerialSink.h"
 #include "WifiLink.h"
@@ -34,10 +38,14 @@ ArduinoJsonReader jsonReader;
 ArduinoJsonWriter jsonWriter;
 thingsnxt::PinMap pins;
 BoardSensors sensors;
-thingsnxt::DeviceClient client(board::clientSettings(), esp32, http, jsonReader, jsonWriter, pins, sensors, logger);
+NvsRecordStore flash;
+thingsnxt::DeviceClient client(board::clientSettings(), esp32, http, jsonReader, jsonWriter, pins, sensors, logger,
+                               &flash);
 PreferencesConfigStore store;
 thingsnxt::DeviceConfig config;
-thingsnxt::Console console(config, store, client, logger, serialSink);
+thingsnxt::SavedConfig savedConfig(config, store);
+MbedTlsCertificateParser certificates;
+thingsnxt::Console console(config, store, client, logger, serialSink, certificates);
 WifiLink wifi(logger);
 thingsnxt::LineAssembler serialInput;
 
@@ -59,15 +67,21 @@ static void handleConsoleLine(const std::string& line) {
 }
 
 void setup() {
+  Serial.setRxBufferSize(board::kSerialRxBufferBytes);  // must come before begin()
   Serial.begin(board::kSerialBaud);
   store.load(config);
   logger.setLevel(config.debugLevel);
+  const uint32_t watchdogMs = thingsnxt::watchdogTimeoutMs(board::clientSettings());
+  if (!esp32.startWatchdog(watchdogMs)) logger.error("task watchdog could not be started");
+  if (!flash.begin()) logger.error("NVS namespace iot-ring could not be opened: the offline buffer is RAM only");
   for (const board::PinConfig& pin : board::kPinMap) pins.bind(pin.key, pin.gpio, pin.activeHigh);
   // SNTP runs in the background; readings get a wall-clock time once it answers.
   configTime(0, 0, board::kNtpServer, board::kNtpFallbackServer);
   wifi.begin(config);
+  client.setCredentialSink(&savedConfig);
   client.begin(config);
-  logger.info("ThingsNXT firmware %s ready; type `help`", board::kFirmwareVersion);
+  logger.info("ThingsNXT firmware %s ready (watchdog %u s); type `help`", board::kFirmwareVersion,
+              static_cast<unsigned>(watchdogMs / 1000));
 }
 
 void loop() {

@@ -41,13 +41,17 @@ HttpResponse CurlHttpTransport::send(const HttpRequest& request) {
   curl_easy_setopt(curl_, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(curl_, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeoutMs));
-  curl_easy_setopt(curl_, CURLOPT_CONNECTTIMEOUT_MS, std::min(5000L, static_cast<long>(request.timeoutMs)));
+  // Connect and TLS handshake are bounded by kConnectTimeoutMs (Http.h); curl
+  // counts the handshake in its connect phase, so both budgets go there.
+  curl_easy_setopt(curl_, CURLOPT_CONNECTTIMEOUT_MS,
+                   std::min(static_cast<long>(kConnectTimeoutMs + kTlsHandshakeTimeoutMs), static_cast<long>(request.timeoutMs)));
   curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, appendBody);
   curl_easy_setopt(curl_, CURLOPT_WRITEDATA, &response.body);
   curl_easy_setopt(curl_, CURLOPT_HEADERFUNCTION, readHeader);
   curl_easy_setopt(curl_, CURLOPT_HEADERDATA, &response);
   curl_blob ca = {const_cast<char*>(rootCa_.data()), rootCa_.size(), CURL_BLOB_NOCOPY};
   if (!rootCa_.empty()) curl_easy_setopt(curl_, CURLOPT_CAINFO_BLOB, &ca);
+  if (!pinnedKey_.empty()) curl_easy_setopt(curl_, CURLOPT_PINNEDPUBLICKEY, pinnedKey_.c_str());
 
   curl_slist* headers = nullptr;
   if (request.method == HttpMethod::Post) {

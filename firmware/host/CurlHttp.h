@@ -7,6 +7,7 @@
 #include <string>
 
 #include "Http.h"
+#include "KeyPin.h"
 
 namespace thingsnxt {
 
@@ -18,11 +19,13 @@ class CurlHttpTransport : public HttpTransport {
   CurlHttpTransport& operator=(const CurlHttpTransport&) = delete;
 
   void setRootCa(const std::string& pem) override { rootCa_ = pem; }
+  void setPinnedKey(const std::string& sha256Hex) override { pinnedKey_ = curlPinnedKey(sha256Hex); }
   HttpResponse send(const HttpRequest& request) override;
 
  private:
   CURL* curl_;  // one handle for every request, so connections are kept alive
   std::string rootCa_;
+  std::string pinnedKey_;  // curl's "sha256//<base64>" form, or ""
 };
 
 }  // namespace thingsnxt

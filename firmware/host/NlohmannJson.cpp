@@ -72,6 +72,7 @@ void NlohmannJsonWriter::close() { open_.pop_back(); }
 
 void NlohmannJsonWriter::add(const char* key, const char* value) { child(key) = value; }
 void NlohmannJsonWriter::add(const char* key, int32_t value) { child(key) = value; }
+void NlohmannJsonWriter::add(const char* key, uint64_t value) { child(key) = value; }
 void NlohmannJsonWriter::add(const char* key, double value) { child(key) = value; }
 void NlohmannJsonWriter::add(const char* key, bool value) { child(key) = value; }
 

@@ -28,6 +28,7 @@ class NlohmannJsonWriter : public JsonWriter {
   void close() override;
   void add(const char* key, const char* value) override;
   void add(const char* key, int32_t value) override;
+  void add(const char* key, uint64_t value) override;
   void add(const char* key, double value) override;
   void add(const char* key, bool value) override;
   std::string finish() override;

@@ -8,6 +8,12 @@
 //                         [--long-poll-s 25] [--timeout-ms 10000]
 //                         [--backoff-base-ms 1000] [--backoff-cap-ms 60000]
 //                         [--buffer 120] [--batch 25] [--ca-file PEM] [--debug 1] [--seed N]
+//                         [--state FILE] [--health-report-ms 60000] [--seq-block 100]
+//                         [--credential-retry-base-ms 60000] [--credential-retry-cap-ms 3600000]
+//                         [--provisioning-key KEY --provisioning-secret SECRET] [--hardware-id 12HEX]
+//
+// --state names the file that stands in for the ESP32's flash: the seq
+// counter and the offline buffer survive a restart of the program in it.
 //
 // Provisioning commands (`help`) are read from stdin, as the sketch reads them
 // from Serial; the command-line credentials go through the same commands.
@@ -20,12 +26,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "CurlHttp.h"
+#include "FileRecordStore.h"
 #include "NlohmannJson.h"
+#include "OpenSslCertificates.h"
 #include "ThingsNXT.h"
 
 namespace {
@@ -45,7 +54,8 @@ class StdoutSink : public TextSink {
 
 class HostBoard : public Board {
  public:
-  explicit HostBoard(uint32_t seed) : random_(seed), start_(std::chrono::steady_clock::now()) {}
+  HostBoard(uint32_t seed, std::string hardwareId, ResetReason resetReason)
+      : random_(seed), start_(std::chrono::steady_clock::now()), hardwareId_(std::move(hardwareId)), resetReason_(resetReason) {}
 
   uint64_t monotonicMs() override {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start_).count();
@@ -55,7 +65,15 @@ class HostBoard : public Board {
         .count();
   }
   uint32_t random32() override { return random_(); }
-  uint32_t freeHeapBytes() override { return 0; }  // not meaningful on a PC
+  // Heap figures are not meaningful on a PC; the unit tests count the
+  // core's allocations instead (firmware/host/tests/test_heap.cpp).
+  uint32_t freeHeapBytes() override { return 0; }
+  uint32_t minFreeHeapBytes() override { return 0; }
+  uint32_t largestFreeBlockBytes() override { return 0; }
+  bool wifiRssi(int32_t&) override { return false; }  // wired, as far as the device knows
+  ResetReason resetReason() override { return resetReason_; }
+  std::string hardwareId() override { return hardwareId_; }
+  void feedWatchdog() override {}  // a stuck host device is seen by the tests' timeouts
   void setPinOutput(int) override {}
   // The host's "LEDs": the level each output is driven to.
   void writePin(int gpio, bool high) override {
@@ -66,6 +84,8 @@ class HostBoard : public Board {
  private:
   std::mt19937 random_;
   std::chrono::steady_clock::time_point start_;
+  std::string hardwareId_;
+  ResetReason resetReason_;
 };
 
 // The host keeps its "Preferences" for the life of the process.
@@ -84,24 +104,28 @@ class MemoryConfigStore : public ConfigStore {
   DeviceConfig saved_;
 };
 
-// A sequence number lets a test tell every reading apart in the server's
-// history; the temperature is a plausible sensor value.
+// A count of this run's readings (`n`) lets a test tell them apart in the
+// server's state; the temperature is a plausible sensor value.
 class CountingSensor : public SensorSource {
  public:
   void read(Reading& reading) override {
-    ++sequence_;
-    reading.add("seq", sequence_);
-    reading.add("temperature", 20.0 + (sequence_ % 50) / 10.0);
+    ++count_;
+    reading.add("n", count_);
+    reading.add("temperature", 20.0 + (count_ % 50) / 10.0);
   }
 
  private:
-  int32_t sequence_ = 0;
+  int32_t count_ = 0;
 };
 
 struct Options {
   ClientSettings settings;
   std::vector<std::string> provisioning;  // console commands
   uint32_t seed = std::random_device()();
+  std::string statePath;
+  std::string hardwareId;
+  std::string provisioningKey;
+  std::string provisioningSecret;
 };
 
 [[noreturn]] void usage(const char* problem) {
@@ -146,8 +170,25 @@ Options parseOptions(int argc, char** argv) {
     else if (flag == "--buffer") s.bufferCapacity = number(value);
     else if (flag == "--batch") s.batchSize = number(value);
     else if (flag == "--seed") options.seed = number(value);
+    else if (flag == "--state") options.statePath = value;
+    else if (flag == "--hardware-id") options.hardwareId = value;
+    else if (flag == "--provisioning-key") options.provisioningKey = value;
+    else if (flag == "--provisioning-secret") options.provisioningSecret = value;
+    else if (flag == "--health-report-ms") s.healthReportIntervalMs = number(value);
+    else if (flag == "--seq-block") s.sequenceBlock = number(value);
+    else if (flag == "--credential-retry-base-ms") s.credentialRetryBaseMs = number(value);
+    else if (flag == "--credential-retry-cap-ms") s.credentialRetryCapMs = number(value);
     else usage(("unknown option " + flag).c_str());
   }
+  if (!options.provisioningKey.empty()) {
+    options.provisioning.push_back("set provisioning " + options.provisioningKey + " " + options.provisioningSecret);
+  }
+  if (options.hardwareId.empty()) {
+    char id[13];  // a locally administered MAC, as a stand-in for the WiFi MAC
+    std::snprintf(id, sizeof id, "02%010x", static_cast<unsigned>(options.seed));
+    options.hardwareId = id;
+  }
+  s.firmwareVersion = "host";
   return options;
 }
 
@@ -163,7 +204,13 @@ int main(int argc, char** argv) {
 
   StdoutSink out;
   Log log(out);
-  HostBoard board(options.seed);
+  std::unique_ptr<FileRecordStore> flash;
+  ResetReason resetReason = ResetReason::PowerOn;
+  if (!options.statePath.empty()) {
+    resetReason = std::ifstream(options.statePath) ? ResetReason::Software : ResetReason::PowerOn;
+    flash.reset(new FileRecordStore(options.statePath));
+  }
+  HostBoard board(options.seed, options.hardwareId, resetReason);
   CurlHttpTransport http;
   NlohmannJsonReader reader;
   NlohmannJsonWriter writer;
@@ -171,10 +218,13 @@ int main(int argc, char** argv) {
   pins.bind("v0", 2);
   pins.bind("v1", 4);
   CountingSensor sensor;
-  DeviceClient client(options.settings, board, http, reader, writer, pins, sensor, log);
+  DeviceClient client(options.settings, board, http, reader, writer, pins, sensor, log, flash.get());
   MemoryConfigStore store;
   DeviceConfig config;
-  Console console(config, store, client, log, out);
+  OpenSslCertificateParser certificates;
+  Console console(config, store, client, log, out, certificates);
+  SavedConfig saved(config, store);
+  client.setCredentialSink(&saved);
   for (const std::string& command : options.provisioning) console.handleLine(command);
   client.begin(config);
   log.info("host device started");

@@ -125,6 +125,11 @@ class HostDevice:
     def tail(self, count: int = 40) -> str:
         return "\n".join(self.lines[-count:])
 
+    def kill(self):
+        """Pulls the plug: no clean shutdown, as a power cut."""
+        self.process.kill()
+        self.process.wait()
+
     def stop(self):
         self.process.terminate()
         try:

@@ -2,12 +2,15 @@
 runs as a device against a real server and is checked through the server's
 API. The device's log (its serial output) tells the test when to look."""
 
+import re
 import time
 
 from .host_device import set_pin, upload_batch, wait_for_state
 
-TELEMETRY_OK = r"I: telemetry sent \(200\): v0=(?P<v0>\d) v1=(?P<v1>\d) seq=(?P<seq>\d+)"
-KEPT_OFFLINE = r"kept offline: ts=(?P<ts>\S+) .*seq=(?P<seq>\d+)"
+# `seq` is the reading's sequence number (survives restarts), `n` the host
+# sensor's count of this run's readings (a data key, seen in the server's state).
+TELEMETRY_OK = r"I: telemetry sent \(200\) seq (?P<seq>\d+): v0=(?P<v0>\d) v1=(?P<v1>\d) n=(?P<n>\d+)"
+KEPT_OFFLINE = r"kept offline: ts=(?P<ts>\S+) seq (?P<seq>\d+): .*n=(?P<n>\d+)"
 BACKOFF = r"server unavailable \(.*\); backing off (?P<ms>\d+) ms"
 REQUEST = r"^D: (GET|POST) "
 
@@ -15,7 +18,7 @@ REQUEST = r"^D: (GET|POST) "
 def assert_in_server_history(server, device, kept):
     """Every reading the device kept offline is stored on the server: uploading
     the same (device, ts) again is recognised as a duplicate of each."""
-    records = [{"ts": line["ts"], "data": {"seq": int(line["seq"])}} for line in kept]
+    records = [{"ts": line["ts"], "data": {"n": int(line["n"])}} for line in kept]
     assert upload_batch(server.url, device, records) == {"accepted": 0, "duplicates": len(records)}
 
 
@@ -36,8 +39,8 @@ def test_a_toggle_set_through_the_api_reaches_the_led_and_is_reported_back(live_
         esp.wait_for(rf"^gpio 2 -> {level}$", after=before, timeout=1)
         report = esp.wait_for(TELEMETRY_OK, after=applied.index, timeout=5)
         assert report["v0"] == str(value)
-        seq = int(report["seq"])
-        state = wait_for_state(live_server.url, device["device_token"], lambda data: data.get("seq", 0) >= seq)
+        n = int(report["n"])
+        state = wait_for_state(live_server.url, device["device_token"], lambda data: data.get("n", 0) >= n)
         assert state["v0"] == value
 
 
@@ -73,28 +76,39 @@ def test_the_device_backs_off_through_a_server_restart_and_uploads_its_offline_b
     assert not esp.matches(r"offline buffer full")
     assert_in_server_history(live_server, device, esp.matches(KEPT_OFFLINE, after=down, before=drained.index))
     # And the device is live again.
-    seq = int(resumed["seq"])
-    wait_for_state(live_server.url, device["device_token"], lambda data: data.get("seq", 0) >= seq)
+    n = int(resumed["n"])
+    wait_for_state(live_server.url, device["device_token"], lambda data: data.get("n", 0) >= n)
 
 
-def test_refused_credentials_stop_the_device_until_it_is_reprovisioned_over_serial(live_server, start_device):
+def test_refused_credentials_wait_long_check_health_and_recover_from_the_console(live_server, start_device):
     device = live_server.create_device(owner_email="fil-provisioning@example.com")
     wrong_token = "W" * 43
-    esp = start_device(live_server, {"device_id": device["device_id"], "device_token": wrong_token})
+    # A short "long" backoff (2 s, then 4 s) keeps the test quick; the device's is 1 min to 1 h.
+    esp = start_device(
+        live_server,
+        {"device_id": device["device_id"], "device_token": wrong_token},
+        credential_retry_base_ms=2000,
+        credential_retry_cap_ms=4000,
+    )
 
-    stopped = esp.wait_for(r"E: telemetry: credentials refused \(HTTP 403 invalid_token")
-    esp.wait_for_count(KEPT_OFFLINE, 4, after=stopped.index)
-    # Stopped means stopped: no request since the refusal, however many readings.
-    assert not esp.matches(REQUEST, after=stopped.index + 1)
+    refused = esp.wait_for(r"E: telemetry: credentials refused \(HTTP 403 invalid_token.*trying again in \d+ s")
+    esp.wait_for_count(KEPT_OFFLINE, 2, after=refused.index)
+    # Not a dead end: after the wait it asks /health first, then tries again.
+    health = esp.wait_for(r"^D: GET \S+/health -> 200", after=refused.index, timeout=10)
+    requests = esp.matches(REQUEST, after=refused.index + 1)
+    assert requests and requests[0].index == health.index, "the first request after a refusal is /health"
+    esp.wait_for(r"the server is up: trying the credentials again", after=health.index)
+    again = esp.wait_for(r"credentials refused \(HTTP 403", after=health.index)
 
     fixed = esp.mark()
     esp.send(f"set token {device['device_token']}")
     esp.wait_for(r"^ok: token saved$", after=fixed)
     esp.wait_for(TELEMETRY_OK, after=fixed)
     esp.wait_for(r"uploaded \d+ buffered readings .*; 0 left", after=fixed)
-    assert_in_server_history(live_server, device, esp.matches(KEPT_OFFLINE, before=fixed))
+    assert_in_server_history(live_server, device, esp.matches(KEPT_OFFLINE, after=refused.index, before=fixed))
+    assert again.index < fixed
 
-    # An id the server does not know stops it the same way, until corrected.
+    # An id the server does not know is refused the same way, until corrected.
     moved = esp.mark()
     esp.send("set id " + "0" * 24)
     esp.wait_for(r"credentials refused \(HTTP 404", after=moved)
@@ -102,5 +116,35 @@ def test_refused_credentials_stop_the_device_until_it_is_reprovisioned_over_seri
     esp.send(f"set id {device['device_id']}")
     esp.wait_for(r"^ok: device id saved$", after=corrected)
     back = esp.wait_for(TELEMETRY_OK, after=corrected)
-    seq = int(back["seq"])
-    wait_for_state(live_server.url, device["device_token"], lambda data: data.get("seq", 0) >= seq)
+    n = int(back["n"])
+    wait_for_state(live_server.url, device["device_token"], lambda data: data.get("n", 0) >= n)
+    # The token never appears in the log, not even in part.
+    assert not esp.matches(re.escape(device["device_token"][4:-4]))
+
+
+def test_readings_buffered_before_a_power_cut_arrive_after_the_restart(live_server, start_device, tmp_path):
+    device = live_server.create_device(owner_email="fil-power-cut@example.com")
+    flash = tmp_path / "flash.bin"
+    esp = start_device(live_server, device, state=flash)
+    before = esp.wait_for_count(TELEMETRY_OK, 2)
+    boot = esp.wait_for(r"boot (?P<boot>[0-9a-f]{8}), next seq").match["boot"]
+
+    down = esp.mark()
+    live_server.stop()
+    try:
+        kept = esp.wait_for_count(KEPT_OFFLINE, 4, after=down)
+        esp.kill()  # the power is cut with four readings in the buffer
+    finally:
+        live_server.start()
+
+    restarted = start_device(live_server, device, state=flash, seed=8)  # a new boot: another random boot id
+    restored = restarted.wait_for(r"boot (?P<boot>[0-9a-f]{8}), next seq (?P<seq>\d+), (?P<count>\d+) buffered readings restored")
+    assert restored["boot"] != boot
+    assert int(restored["count"]) >= 4
+    assert int(restored["seq"]) > max(int(line["seq"]) for line in [*before, *kept])
+    restarted.wait_for(r"uploaded \d+ buffered readings .*; 0 left", timeout=20)
+    # Every reading kept before the cut is stored on the server: a second
+    # upload of the same (device, ts) counts only duplicates.
+    assert_in_server_history(live_server, device, kept)
+    first = restarted.wait_for(TELEMETRY_OK)
+    assert int(first["seq"]) >= int(restored["seq"])

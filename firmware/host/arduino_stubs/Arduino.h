@@ -23,6 +23,7 @@ String operator+(const String& left, const char* right);
 class HardwareSerial {
  public:
   void begin(unsigned long baud);
+  size_t setRxBufferSize(size_t new_size);  // before begin(); the default is 256 bytes
   int available();
   int read();
   void flush();
@@ -33,6 +34,8 @@ extern HardwareSerial Serial;
 class EspClass {
  public:
   uint32_t getFreeHeap();
+  uint32_t getMinFreeHeap();   // the lowest free heap since boot
+  uint32_t getMaxAllocHeap();  // the largest block that can be allocated
   void restart();
 };
 extern EspClass ESP;

@@ -12,6 +12,9 @@ class Preferences {
   bool remove(const char* key);
   bool isKey(const char* key);
   size_t putUChar(const char* key, uint8_t value);
+  size_t putBytes(const char* key, const void* value, size_t len);
+  size_t getBytes(const char* key, void* buf, size_t maxLen);
+  size_t getBytesLength(const char* key);
   size_t putString(const char* key, const char* value);
   size_t putString(const char* key, String value);
   uint8_t getUChar(const char* key, uint8_t defaultValue = 0);

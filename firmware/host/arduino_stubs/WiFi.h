@@ -25,6 +25,9 @@ class WiFiClient {
  public:
   WiFiClient();
   virtual ~WiFiClient();
+  virtual int connect(const char* host, uint16_t port);
+  virtual uint8_t connected();
+  virtual void stop();
 };
 
 class WiFiClass {
@@ -36,5 +39,6 @@ class WiFiClass {
   bool setAutoReconnect(bool autoReconnect);
   IPAddress localIP();
   int8_t RSSI();
+  uint8_t* macAddress(uint8_t* mac);
 };
 extern WiFiClass WiFi;

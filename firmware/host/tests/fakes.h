@@ -3,7 +3,9 @@
 // that keeps what was logged.
 #pragma once
 
+#include <algorithm>
 #include <deque>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -25,12 +27,24 @@ class FakeBoard : public Board {
   uint64_t now = 0;
   bool wallClockKnown = true;
   uint32_t nextRandom = 0;
+  ResetReason reset = ResetReason::PowerOn;
+  bool onWifi = true;
+  uint32_t watchdogFeeds = 0;
   std::vector<std::pair<int, bool>> pinWrites;
 
   uint64_t monotonicMs() override { return now; }
   uint64_t epochMs() override { return wallClockKnown ? kEpochAtBoot + now : 0; }
   uint32_t random32() override { return nextRandom; }
   uint32_t freeHeapBytes() override { return 123456; }
+  uint32_t minFreeHeapBytes() override { return 100000; }
+  uint32_t largestFreeBlockBytes() override { return 65536; }
+  bool wifiRssi(int32_t& dbm) override {
+    dbm = -61;
+    return onWifi;
+  }
+  ResetReason resetReason() override { return reset; }
+  std::string hardwareId() override { return "a4cf12345678"; }
+  void feedWatchdog() override { ++watchdogFeeds; }
   void setPinOutput(int) override {}
   void writePin(int gpio, bool high) override { pinWrites.emplace_back(gpio, high); }
   bool level(int gpio) const {
@@ -58,10 +72,11 @@ inline HttpResponse noAnswer() {
   return response;
 }
 
-enum class Endpoint { Telemetry, Batch, Latest, Health, Other };
+enum class Endpoint { Telemetry, Batch, Latest, Health, Provision, Other };
 
 inline Endpoint endpointOf(const HttpRequest& request) {
   const std::string& url = request.url;
+  if (url.find("/devices/provision") != std::string::npos) return Endpoint::Provision;
   if (url.find("/telemetry/batch") != std::string::npos) return Endpoint::Batch;
   if (url.find("/telemetry/latest") != std::string::npos) return Endpoint::Latest;
   if (url.find("/telemetry") != std::string::npos) return Endpoint::Telemetry;
@@ -85,6 +100,15 @@ class FakeServer : public HttpTransport {
   std::vector<uint64_t> sentAtMs;  // board time of each request
   std::vector<int> statuses;       // the status each request was answered with
   std::string rootCa;
+  std::string pinnedKey;
+  // What POST /devices/provision answers (the server of this branch has no
+  // such endpoint: the contract is in docs/ESP32_TELEMETRY_API_GUIDE.md).
+  std::string provisioningKey = "fleet-key-0123456789";
+  std::string provisioningSecret = "fleet-secret-0123456789";
+  std::string issuedDeviceId = "fedcba9876543210fedcba98";
+  std::string issuedToken = "tok_issued_by_provisioning_0123456789abcdef";
+  // Tokens the telemetry endpoints accept; empty: any.
+  std::vector<std::string> validTokens;
 
   void setDesired(const std::string& key, int value) {
     state[key] = value;
@@ -124,6 +148,7 @@ class FakeServer : public HttpTransport {
   void answerNext(Endpoint endpoint, const HttpResponse& response) { overrides_.emplace_back(endpoint, response); }
 
   void setRootCa(const std::string& pem) override { rootCa = pem; }
+  void setPinnedKey(const std::string& sha256Hex) override { pinnedKey = sha256Hex; }
 
   HttpResponse send(const HttpRequest& request) override {
     requests.push_back(request);
@@ -165,6 +190,7 @@ class FakeServer : public HttpTransport {
       return response;
     }
     if (!reachable) return noAnswer();
+    if (!tokenAccepted(request)) return error(403, "invalid_token");
     switch (endpointOf(request)) {
       case Endpoint::Telemetry: return telemetry(request);
       case Endpoint::Batch: {
@@ -173,9 +199,26 @@ class FakeServer : public HttpTransport {
       }
       case Endpoint::Latest: return latest(request);
       case Endpoint::Health: return answer(200, {{"status", "ok"}, {"database", "ok"}});
+      case Endpoint::Provision: return provision(request);
       case Endpoint::Other: break;
     }
     return error(404, "not_found");
+  }
+
+  bool tokenAccepted(const HttpRequest& request) const {
+    const Endpoint endpoint = endpointOf(request);
+    if (validTokens.empty() || endpoint == Endpoint::Health || endpoint == Endpoint::Provision) return true;
+    const std::string token = request.bearerToken.empty() ? json::parse(request.body).value("device_token", "") : request.bearerToken;
+    return std::find(validTokens.begin(), validTokens.end(), token) != validTokens.end();
+  }
+
+  HttpResponse provision(const HttpRequest& request) {
+    const json body = json::parse(request.body);
+    if (body.value("provisioning_key", "") != provisioningKey || body.value("provisioning_secret", "") != provisioningSecret) {
+      return error(401, "invalid_provisioning_key");
+    }
+    validTokens.push_back(issuedToken);
+    return answer(201, {{"device_id", issuedDeviceId}, {"device_token", issuedToken}});
   }
 
   HttpResponse telemetry(const HttpRequest& request) {
@@ -238,6 +281,45 @@ class MemoryStore : public ConfigStore {
   }
 };
 
+// NVS as the core sees it: each write replaces one record whole. After
+// `writesBeforeCut` more writes the power is cut: that write and every later
+// one are lost (the write returns false, as the device would never learn).
+// reboot() brings the power back; what was written survives.
+class FakeFlash : public RecordStore {
+ public:
+  std::map<std::string, std::vector<uint8_t>> records;
+  size_t writes = 0;
+  long writesBeforeCut = -1;  // -1: never
+  bool failEveryWrite = false;
+
+  size_t read(const char* key, uint8_t* buffer, size_t capacity) override {
+    const auto found = records.find(key);
+    if (found == records.end() || found->second.size() > capacity) return 0;
+    std::copy(found->second.begin(), found->second.end(), buffer);
+    return found->second.size();
+  }
+  bool write(const char* key, const uint8_t* data, size_t size) override {
+    if (failEveryWrite || powerCut()) return false;
+    ++writes;
+    if (writesBeforeCut > 0) --writesBeforeCut;
+    records[key].assign(data, data + size);
+    return true;
+  }
+  bool powerCut() const { return writesBeforeCut == 0; }
+  void reboot() { writesBeforeCut = -1; }
+};
+
+// Accepts what looks like a PEM certificate; the real parsers (OpenSSL on the
+// host, mbedTLS on the device) are tested in test_certificates.cpp.
+class FakeCertificates : public CertificateParser {
+ public:
+  bool parsePem(const std::string& pem, std::string& why) override {
+    if (pem.find("MII") != std::string::npos) return true;
+    why = "fake parser: no DER sequence";
+    return false;
+  }
+};
+
 class FixedSensor : public SensorSource {
  public:
   void read(Reading& reading) override { reading.add("temperature", 21.5); }
@@ -253,10 +335,10 @@ inline DeviceConfig provisionedConfig() {
 
 // A complete device on a fake board talking to a fake server.
 struct Rig {
-  explicit Rig(ClientSettings s = ClientSettings()) : settings(s) {
+  explicit Rig(ClientSettings s = ClientSettings(), RecordStore* store = nullptr) : settings(s) {
     pins.bind("v0", 2);
     pins.bind("v1", 4, /*activeHigh=*/false);
-    client.reset(new DeviceClient(settings, board, server, reader, writer, pins, sensor, log));
+    client.reset(new DeviceClient(settings, board, server, reader, writer, pins, sensor, log, store));
   }
 
   void start(const DeviceConfig& config = provisionedConfig()) { client->begin(config); }

@@ -62,7 +62,8 @@ struct ConsoleRig : Rig {
   DeviceConfig config;
   MemoryStore store;
   RecordingSink out;
-  Console console{config, store, *client, log, out};
+  FakeCertificates certificates;
+  Console console{config, store, *client, log, out, certificates};
 };
 
 TEST_CASE("set commands change and save the configuration and say what to reapply") {

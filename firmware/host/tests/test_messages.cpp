@@ -31,16 +31,58 @@ TEST_CASE("a reading keeps typed values and rejects what the server would refuse
   CHECK(reading.describe() == "v0=0 temperature=25.5 door_open=true k4=4 k5=5 k6=6");
 }
 
-TEST_CASE("telemetry body carries the token and the reading with its JSON types") {
+TEST_CASE("telemetry body carries the token, seq, boot and the reading with its JSON types") {
   NlohmannJsonWriter writer;
   Reading reading;
+  reading.seq = 41;
+  reading.boot = 0x9f3a07c2;
   reading.add("v0", int32_t{1});
   reading.add("temperature", 25.5);
   reading.add("door_open", false);
   const json body = json::parse(telemetryBody(writer, "secret-token-value", reading));
-  CHECK(body == json::parse(R"({"device_token":"secret-token-value",
+  CHECK(body == json::parse(R"({"device_token":"secret-token-value","seq":41,"boot":"9f3a07c2",
                                 "data":{"v0":1,"temperature":25.5,"door_open":false}})"));
   CHECK(body["data"]["v0"].is_number_integer());
+
+  reading.takenAtEpochMs = 1795799400123ull;  // once NTP has set the clock, ts too
+  reading.seq = 5000000000ull;               // beyond 32 bits
+  CHECK(json::parse(telemetryBody(writer, "t", reading))["ts"] == "2026-11-27T17:10:00.123Z");
+  CHECK(json::parse(telemetryBody(writer, "t", reading))["seq"] == 5000000000ull);
+}
+
+TEST_CASE("the health report is the API guide's device object") {
+  NlohmannJsonWriter writer;
+  Reading reading;
+  HealthReport report;
+  report.firmwareVersion = "1.4.0";
+  report.hasRssi = true;
+  report.rssi = -61;
+  report.heapFree = 181234;
+  report.heapMin = 150000;
+  report.heapMaxBlock = 110000;
+  report.uptimeS = 3600;
+  report.resetReason = ResetReason::Watchdog;
+  const json body = json::parse(telemetryBody(writer, "t", reading, &report));
+  CHECK(body["device"] == json::parse(R"({"fw":"1.4.0","rssi":-61,"heap_free":181234,"heap_min":150000,
+      "heap_max_block":110000,"uptime_s":3600,"reset_reason":"watchdog","transport":"http"})"));
+  report.hasRssi = false;
+  CHECK_FALSE(json::parse(telemetryBody(writer, "t", reading, &report))["device"].contains("rssi"));
+  CHECK(resetReasonName(ResetReason::Brownout) == std::string("brownout"));
+  CHECK(resetReasonName(static_cast<ResetReason>(200)) == std::string("unknown"));
+}
+
+TEST_CASE("the provisioning body and answer") {
+  NlohmannJsonWriter writer;
+  NlohmannJsonReader reader;
+  CHECK(json::parse(provisioningBody(writer, "k", "s", "a4cf12345678", "")) ==
+        json::parse(R"({"provisioning_key":"k","provisioning_secret":"s","hardware_id":"a4cf12345678"})"));
+  Credentials credentials;
+  CHECK(readCredentials(reader, R"({"device_id":"0123456789abcdef01234567","device_token":"abcdefghijklmnop-_12"})",
+                        credentials));
+  CHECK(credentials.deviceId == "0123456789abcdef01234567");
+  CHECK_FALSE(readCredentials(reader, R"({"device_id":"../etc","device_token":"abcdefghijklmnop-_12"})", credentials));
+  CHECK_FALSE(readCredentials(reader, R"({"device_id":"0123456789abcdef01234567","device_token":"short"})", credentials));
+  CHECK_FALSE(readCredentials(reader, "<html>", credentials));
 }
 
 TEST_CASE("batch body sends the oldest readings with the time each was taken") {
@@ -49,14 +91,18 @@ TEST_CASE("batch body sends the oldest readings with the time each was taken") {
   for (int i = 0; i < 3; ++i) {
     Reading reading;
     reading.takenAtEpochMs = 1795799400000ull + i * 10000;
-    reading.add("seq", int32_t{i});
+    reading.seq = 100 + static_cast<uint64_t>(i);
+    reading.boot = 0xdeadbeef;
+    reading.add("n", int32_t{i});
     buffer.push(reading);
   }
   const json body = json::parse(batchBody(writer, "tok", buffer, 2));
   CHECK(body["device_token"] == "tok");
   REQUIRE(body["records"].size() == 2);
-  CHECK(body["records"][0] == json::parse(R"({"ts":"2026-11-27T17:10:00.000Z","data":{"seq":0}})"));
-  CHECK(body["records"][1] == json::parse(R"({"ts":"2026-11-27T17:10:10.000Z","data":{"seq":1}})"));
+  CHECK(body["records"][0] ==
+        json::parse(R"({"ts":"2026-11-27T17:10:00.000Z","seq":100,"boot":"deadbeef","data":{"n":0}})"));
+  CHECK(body["records"][1] ==
+        json::parse(R"({"ts":"2026-11-27T17:10:10.000Z","seq":101,"boot":"deadbeef","data":{"n":1}})"));
 }
 
 TEST_CASE("desired pin values are read from the response's data") {

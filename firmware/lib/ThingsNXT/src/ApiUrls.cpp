@@ -19,4 +19,6 @@ std::string ApiUrls::latestState(uint32_t waitSeconds) const {
 
 std::string ApiUrls::health() const { return base_ + "/health"; }
 
+std::string ApiUrls::provision() const { return base_ + "/devices/provision"; }
+
 }  // namespace thingsnxt

@@ -18,6 +18,7 @@ class ApiUrls {
   // until the state changes or the wait ends (long-poll).
   std::string latestState(uint32_t waitSeconds) const;
   std::string health() const;  // GET /health
+  std::string provision() const;  // POST /devices/provision (needs no device id)
 
  private:
   std::string base_;

@@ -14,10 +14,20 @@ struct DeviceConfig {
   std::string wifiSsid;
   std::string wifiPassword;
   std::string rootCaPem;  // empty: the CA compiled into the firmware
+  // A fleet key and secret: with these and no id/token the device obtains
+  // its own credentials from POST /devices/provision (no serial cable).
+  std::string provisioningKey;
+  std::string provisioningSecret;
+  // SHA-256 of the server's public key (SubjectPublicKeyInfo), 64 hex
+  // characters; empty: the CA check alone (the default).
+  std::string serverKeyPin;
   uint8_t debugLevel = 1;
 
   bool hasApiCredentials() const {
     return !deviceId.empty() && !deviceToken.empty() && !apiBaseUrl.empty();
+  }
+  bool canProvision() const {
+    return !provisioningKey.empty() && !provisioningSecret.empty() && !apiBaseUrl.empty();
   }
 };
 
@@ -30,13 +40,15 @@ class ConfigStore {
 
 // Server-issued ids are 24 lowercase hex characters.
 bool isValidDeviceId(const std::string& id);
-// Tokens are url-safe strings (about 43 characters from the server).
+// Tokens are url-safe strings (about 43 characters from the server); a
+// provisioning key and secret follow the same rule.
 bool isValidDeviceToken(const std::string& token);
 // Telemetry keys: ^[A-Za-z_][A-Za-z0-9_.-]{0,63}$, as the server accepts them.
 bool isValidTelemetryKey(const char* key);
 
 // How a base URL may be used. Plain HTTP is for development servers only
 // (loopback, private networks, .local names); a public host needs https.
+// Parsed by parseUrl (Url.h): user info and the like make it Invalid.
 enum class UrlSecurity { Https, DevelopmentHttp, PublicHttp, Invalid };
 UrlSecurity classifyBaseUrl(const std::string& url);
 

@@ -1,7 +1,5 @@
 #include "Console.h"
 
-#include "Provisioning.h"
-
 namespace thingsnxt {
 
 namespace {
@@ -19,8 +17,9 @@ std::string orNotSet(const std::string& value) { return value.empty() ? "(not se
 
 }  // namespace
 
-Console::Console(DeviceConfig& config, ConfigStore& store, DeviceClient& client, Log& log, TextSink& out)
-    : config_(config), store_(store), client_(client), log_(log), out_(out) {}
+Console::Console(DeviceConfig& config, ConfigStore& store, DeviceClient& client, Log& log, TextSink& out,
+                 CertificateParser& certificates)
+    : config_(config), store_(store), client_(client), log_(log), out_(out), certificates_(certificates) {}
 
 ConsoleEffect Console::handleLine(const std::string& line) {
   if (collectingCertificate_) return collectCertificateLine(line);
@@ -36,6 +35,12 @@ ConsoleEffect Console::handleLine(const std::string& line) {
       config_.debugLevel = command.level;
       log_.setLevel(command.level);
       return save(ConsoleEffect::None, "debug level");
+    default: return applySetting(command);
+  }
+}
+
+ConsoleEffect Console::applySetting(const Command& command) {
+  switch (command.type) {
     case CommandType::SetId: config_.deviceId = command.value; return save(ConsoleEffect::ApiConfigChanged, "device id");
     case CommandType::SetToken: config_.deviceToken = command.value; return save(ConsoleEffect::ApiConfigChanged, "token");
     case CommandType::SetUrl: config_.apiBaseUrl = command.value; return save(ConsoleEffect::ApiConfigChanged, "server url");
@@ -44,13 +49,20 @@ ConsoleEffect Console::handleLine(const std::string& line) {
       config_.wifiPassword = command.secret;
       return save(ConsoleEffect::WifiConfigChanged, "WiFi network");
     case CommandType::SetCaDefault: config_.rootCaPem.clear(); return save(ConsoleEffect::ApiConfigChanged, "root CA (built-in)");
+    case CommandType::SetProvisioning:
+      config_.provisioningKey = command.value;
+      config_.provisioningSecret = command.secret;
+      return save(ConsoleEffect::ApiConfigChanged, command.value.empty() ? "provisioning key (off)" : "provisioning key");
+    case CommandType::SetPin:
+      config_.serverKeyPin = command.value;
+      return save(ConsoleEffect::ApiConfigChanged, command.value.empty() ? "key pin (off)" : "key pin");
     case CommandType::SetCa:
       collectingCertificate_ = true;
       certificate_.clear();
       reply("paste the PEM root certificate; it ends at the " + std::string(kEndCertificate) + " line");
       return ConsoleEffect::None;
+    default: return ConsoleEffect::None;
   }
-  return ConsoleEffect::None;
 }
 
 ConsoleEffect Console::collectCertificateLine(const std::string& line) {
@@ -68,7 +80,19 @@ ConsoleEffect Console::collectCertificateLine(const std::string& line) {
     return ConsoleEffect::None;
   }
   if (text != kEndCertificate) return ConsoleEffect::None;
+  return finishCertificate();
+}
+
+// Parsed by the TLS library before it is saved: text that merely sits
+// between BEGIN and END lines would otherwise replace a working CA and cut
+// the device off at its next connection.
+ConsoleEffect Console::finishCertificate() {
   collectingCertificate_ = false;
+  std::string why;
+  if (!certificates_.parsePem(certificate_, why)) {
+    reply("error: not a usable certificate (" + why + "); root CA unchanged");
+    return ConsoleEffect::None;
+  }
   config_.rootCaPem = certificate_;
   return save(ConsoleEffect::ApiConfigChanged, "root CA");
 }
@@ -93,6 +117,8 @@ void Console::printHelp() {
       "  set wifi <ssid> [pass]    quote a name with spaces: set wifi \"My Home\" secret",
       "  set ca                    then paste the server's root CA (PEM)",
       "  set ca default            use the root CA built into the firmware",
+      "  set pin <sha256>|off      also require this server public key (SHA-256, 64 hex)",
+      "  set provisioning <key> <secret>|off   a fleet key: the device gets its own id and token",
       "  debug <0-3>               0 errors, 1 events, 2 requests, 3 bodies",
       "  reboot",
   };
@@ -106,6 +132,10 @@ void Console::printConfig() {
   reply("wifi: " + orNotSet(config_.wifiSsid) + (config_.wifiPassword.empty() ? " (no password)" : " (password set)"));
   reply("root CA: " + (config_.rootCaPem.empty() ? std::string("built-in")
                                                   : "provisioned (" + std::to_string(config_.rootCaPem.size()) + " bytes)"));
+  reply("key pin: " + (config_.serverKeyPin.empty() ? std::string("off (CA check only)") : config_.serverKeyPin));
+  // Neither the key nor the secret is shown: both let anyone enrol devices.
+  reply("provisioning key: " + std::string(config_.provisioningKey.empty() ? "(not set)" : "set") +
+        (config_.provisioningSecret.empty() ? "" : ", secret set"));
   reply("debug level: " + std::to_string(config_.debugLevel));
 }
 

@@ -6,7 +6,9 @@
 
 #include "Config.h"
 #include "DeviceClient.h"
+#include "KeyPin.h"
 #include "Log.h"
+#include "Provisioning.h"
 
 namespace thingsnxt {
 
@@ -22,13 +24,17 @@ class Console {
   // A PEM root certificate is about 2 KB; Preferences strings hold up to 4000 bytes.
   static constexpr size_t kMaxCertificateLength = 4000;
 
-  Console(DeviceConfig& config, ConfigStore& store, DeviceClient& client, Log& log, TextSink& out);
+  // `certificates` checks a pasted root CA before it is saved.
+  Console(DeviceConfig& config, ConfigStore& store, DeviceClient& client, Log& log, TextSink& out,
+          CertificateParser& certificates);
 
   ConsoleEffect handleLine(const std::string& line);
   bool collectingCertificate() const { return collectingCertificate_; }
 
  private:
   ConsoleEffect collectCertificateLine(const std::string& line);
+  ConsoleEffect finishCertificate();
+  ConsoleEffect applySetting(const Command& command);
   ConsoleEffect save(ConsoleEffect effect, const char* what);
   void printHelp();
   void printConfig();
@@ -39,6 +45,7 @@ class Console {
   DeviceClient& client_;
   Log& log_;
   TextSink& out_;
+  CertificateParser& certificates_;
   bool collectingCertificate_ = false;
   std::string certificate_;
 };

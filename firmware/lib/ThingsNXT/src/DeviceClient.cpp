@@ -17,6 +17,9 @@ constexpr uint64_t kLongPollMarginMs = 1000;
 // mode, so a server whose ETag changes on every request cannot make the
 // device spin.
 constexpr uint32_t kPollGapAfterChangeMs = 1000;
+// What the loop may spend outside requests between two watchdog feeds:
+// serial commands, a WiFi reconnect, flash writes of the offline buffer.
+constexpr uint32_t kWatchdogMarginMs = 20000;
 
 std::string failureCause(const HttpResponse& response, const ServerError& error) {
   if (response.status == kNetworkError) return "no answer: " + response.networkError;
@@ -29,8 +32,14 @@ std::string failureCause(const HttpResponse& response, const ServerError& error)
 
 }  // namespace
 
+uint32_t worstCaseRequestMs(const ClientSettings& settings) {
+  return kConnectTimeoutMs + kTlsHandshakeTimeoutMs + settings.requestTimeoutMs + settings.longPollMaxSeconds * 1000;
+}
+
+uint32_t watchdogTimeoutMs(const ClientSettings& settings) { return worstCaseRequestMs(settings) + kWatchdogMarginMs; }
+
 DeviceClient::DeviceClient(const ClientSettings& settings, Board& board, HttpTransport& transport, JsonReader& reader,
-                           JsonWriter& writer, PinMap& pins, SensorSource& sensors, Log& log)
+                           JsonWriter& writer, PinMap& pins, SensorSource& sensors, Log& log, RecordStore* store)
     : settings_(settings),
       board_(board),
       transport_(transport),
@@ -39,67 +48,104 @@ DeviceClient::DeviceClient(const ClientSettings& settings, Board& board, HttpTra
       pins_(pins),
       sensors_(sensors),
       log_(log),
-      buffer_(settings.bufferCapacity),
-      backoff_(settings.backoffBaseMs, settings.backoffCapMs) {}
+      sequence_(store, settings.sequenceBlock),
+      buffer_(settings.bufferCapacity, store),
+      backoff_(settings.backoffBaseMs, settings.backoffCapMs),
+      credentialBackoff_(settings.credentialRetryBaseMs, settings.credentialRetryCapMs) {}
 
 void DeviceClient::begin(const DeviceConfig& config) {
   pins_.begin(board_);
+  boot_ = board_.random32();
+  sequence_.begin();
+  const size_t restored = buffer_.restore();
+  const ResetReason reason = board_.resetReason();
+  const bool abnormal = reason == ResetReason::Watchdog || reason == ResetReason::Panic || reason == ResetReason::Brownout;
+  if (abnormal) {
+    log_.warn("started after a %s reset", resetReasonName(reason));
+  } else {
+    log_.info("started after a %s reset", resetReasonName(reason));
+  }
+  log_.info("boot %s, next seq %llu, %u buffered readings restored from flash", formatBootId(boot_).c_str(),
+            static_cast<unsigned long long>(sequence_.peek()), static_cast<unsigned>(restored));
+  if (buffer_.undatableDropped() > 0) {
+    log_.warn("dropped %u buffered readings of the last boot that never got a time",
+              static_cast<unsigned>(buffer_.undatableDropped()));
+  }
   configure(config);
 }
 
 void DeviceClient::configure(const DeviceConfig& config) {
   state_ = State::NotProvisioned;
   token_ = config.deviceToken;
+  baseUrl_ = config.apiBaseUrl;
   urls_ = ApiUrls(config.apiBaseUrl, config.deviceId);
+  provisioningKey_ = config.provisioningKey;
+  provisioningSecret_ = config.provisioningSecret;
+  canProvision_ = config.canProvision();
   etag_.clear();
   longPoll_ = LongPoll::Unknown;
   backoff_.reset();
+  credentialBackoff_.reset();
+  refusals_ = 0;
   quietUntilMs_ = 0;
-  if (!config.hasApiCredentials()) {
-    log_.warn("not provisioned: set id, token and url over serial (type `help`)");
+  if (!config.hasApiCredentials() && !canProvision_) {
+    log_.warn("not provisioned: set id, token and url (or `set provisioning`) over serial (type `help`)");
     return;
   }
+  if (!applyUrl(config)) return;
+  if (config.hasApiCredentials()) {
+    state_ = State::Running;
+    log_.info("provisioned: device %s at %s", config.deviceId.c_str(), config.apiBaseUrl.c_str());
+  } else {
+    state_ = State::Provisioning;
+    log_.info("no device credentials: provisioning at %s with the fleet key", config.apiBaseUrl.c_str());
+  }
+}
+
+// False when the URL cannot be used (then nothing is sent).
+bool DeviceClient::applyUrl(const DeviceConfig& config) {
   const char* url = config.apiBaseUrl.c_str();
   switch (classifyBaseUrl(config.apiBaseUrl)) {
     case UrlSecurity::Invalid:
-      log_.error("server url %s is not an http:// or https:// URL", url);
-      return;
+      log_.error("server url %s is not a usable http:// or https:// URL", url);
+      return false;
     case UrlSecurity::PublicHttp:
       log_.error("refusing plain HTTP to a public host (%s): use https://", url);
-      return;
+      return false;
     case UrlSecurity::DevelopmentHttp:
       log_.warn("plain HTTP to %s: for development only, the token travels unencrypted", url);
-      break;
+      if (!config.serverKeyPin.empty()) log_.warn("the key pin applies to https only");
+      return true;
     case UrlSecurity::Https: {
       const std::string ca = config.rootCaPem.empty() ? settings_.defaultRootCaPem : config.rootCaPem;
       if (ca.empty()) {
         log_.error("https needs a root CA certificate: paste one with `set ca`");
-        return;
+        return false;
       }
       transport_.setRootCa(ca);
-      break;
+      transport_.setPinnedKey(config.serverKeyPin);
+      return true;
     }
   }
-  state_ = State::Running;
-  log_.info("provisioned: device %s at %s", config.deviceId.c_str(), url);
+  return false;
 }
 
 void DeviceClient::tick() {
+  board_.feedWatchdog();
   if (state_ == State::NotProvisioned) return;
   const uint64_t now = board_.monotonicMs();
   if (telemetryTimer_.due(now)) {
-    telemetryTimer_.advance(now, pacing_.scale(settings_.telemetryIntervalMs));
-    const Reading reading = takeReading(now);
-    if (readyToSend(now)) {
-      sendLive(reading);
-    } else {
-      keepForLater(reading);
-    }
+    measure(now);
     return;
   }
-  if (!readyToSend(now)) return;
-  if (healthTimer_.due(now)) {
-    checkHealth(now);
+  if (!networkUp_ || now < quietUntilMs_) return;
+  if (state_ == State::Provisioning) {
+    provision();
+  } else if (state_ == State::CredentialsRefused) {
+    retryAfterRefusal();
+  } else if (healthTimer_.due(now)) {
+    healthTimer_.advance(now, settings_.healthIntervalMs);
+    checkHealth();
   } else if (buffer_.empty() || !uploadBacklog(now)) {
     if (pollDue(now)) pollState(now);
   }
@@ -109,25 +155,61 @@ bool DeviceClient::readyToSend(uint64_t nowMs) const {
   return state_ == State::Running && networkUp_ && nowMs >= quietUntilMs_;
 }
 
+void DeviceClient::measure(uint64_t nowMs) {
+  telemetryTimer_.advance(nowMs, pacing_.scale(settings_.telemetryIntervalMs));
+  const Reading reading = takeReading(nowMs);
+  if (readyToSend(nowMs)) {
+    sendLive(reading, nowMs);
+  } else {
+    keepForLater(reading);
+  }
+}
+
 Reading DeviceClient::takeReading(uint64_t nowMs) {
   Reading reading;
   reading.takenAtMonotonicMs = nowMs;
   reading.takenAtEpochMs = board_.epochMs();
+  reading.seq = sequence_.next();
+  reading.boot = boot_;
   for (size_t i = 0; i < pins_.size(); ++i) reading.add(pins_.at(i).key, static_cast<int32_t>(pins_.at(i).on));
   sensors_.read(reading);
   return reading;
 }
 
-void DeviceClient::sendLive(const Reading& reading) {
+bool DeviceClient::healthReportDue(uint64_t nowMs) const {
+  return !healthReported_ || nowMs - lastHealthReportMs_ >= settings_.healthReportIntervalMs;
+}
+
+HealthReport DeviceClient::collectHealth(uint64_t nowMs) {
+  HealthReport report;
+  report.firmwareVersion = settings_.firmwareVersion;
+  report.hasRssi = board_.wifiRssi(report.rssi);
+  report.heapFree = board_.freeHeapBytes();
+  report.heapMin = board_.minFreeHeapBytes();
+  report.heapMaxBlock = board_.largestFreeBlockBytes();
+  report.uptimeS = nowMs / 1000;
+  report.resetReason = board_.resetReason();
+  return report;
+}
+
+void DeviceClient::sendLive(const Reading& reading, uint64_t nowMs) {
+  const bool withReport = healthReportDue(nowMs);
+  const HealthReport report = withReport ? collectHealth(nowMs) : HealthReport();
   HttpRequest request;
   request.method = HttpMethod::Post;
   request.url = urls_.telemetry();
-  request.body = telemetryBody(writer_, token_, reading);
+  request.body = telemetryBody(writer_, token_, reading, withReport ? &report : nullptr);
   const HttpResponse response = exchange(request);
   switch (settle(response, "telemetry")) {
     case Outcome::Success:
       ++stats_.readingsSent;
-      log_.info("telemetry sent (%d): %s", response.status, reading.describe().c_str());
+      if (withReport) {
+        healthReported_ = true;
+        lastHealthReportMs_ = nowMs;
+        ++stats_.healthReports;
+      }
+      log_.info("telemetry sent (%d) seq %llu: %s", response.status, static_cast<unsigned long long>(reading.seq),
+                reading.describe().c_str());
       applyState(response.body, "telemetry");
       break;
     case Outcome::DropReading:
@@ -135,22 +217,24 @@ void DeviceClient::sendLive(const Reading& reading) {
       log_.warn("reading dropped: %s", reading.describe().c_str());
       break;
     default:
-      // Not stored by the server: the batch upload retries it later, with the
-      // time it was taken (idempotent, unlike a repeated live POST).
+      // Maybe stored, maybe not (a lost answer): the batch upload sends it
+      // again with the same seq, boot and ts, which the server recognises.
       keepForLater(reading);
       break;
   }
 }
 
 void DeviceClient::keepForLater(const Reading& reading) {
+  const uint32_t failuresBefore = buffer_.flashWriteFailures();
   const bool roomLeft = buffer_.push(reading);
   const std::string ts = reading.takenAtEpochMs ? formatIsoUtc(reading.takenAtEpochMs) : "pending";
-  log_.info("kept offline: ts=%s %s (buffer %u/%u)", ts.c_str(), reading.describe().c_str(),
-            static_cast<unsigned>(buffer_.size()), static_cast<unsigned>(buffer_.capacity()));
+  log_.info("kept offline: ts=%s seq %llu: %s (buffer %u/%u)", ts.c_str(), static_cast<unsigned long long>(reading.seq),
+            reading.describe().c_str(), static_cast<unsigned>(buffer_.size()), static_cast<unsigned>(buffer_.capacity()));
   if (!roomLeft) {
     log_.warn("offline buffer full: dropped the oldest reading (%u dropped so far)",
               static_cast<unsigned>(buffer_.overflowDropped()));
   }
+  if (buffer_.flashWriteFailures() != failuresBefore) log_.warn("offline buffer: writing to flash failed; kept in RAM only");
 }
 
 bool DeviceClient::uploadBacklog(uint64_t nowMs) {
@@ -187,12 +271,14 @@ bool DeviceClient::uploadBacklog(uint64_t nowMs) {
 }
 
 // Readings taken before the wall clock was known get their time now, counted
-// back on the monotonic clock. Once set it never changes, so a retried upload
-// carries the same ts and the server recognises the duplicate.
+// back on the monotonic clock, and are written to flash again with it. Once
+// set it never changes, so a retried upload carries the same ts.
 void DeviceClient::stampMissingTimes(uint64_t nowMs, uint64_t epochNowMs) {
   for (size_t i = 0; i < buffer_.size(); ++i) {
     Reading& reading = buffer_.at(i);
-    if (reading.takenAtEpochMs == 0) reading.takenAtEpochMs = epochNowMs - (nowMs - reading.takenAtMonotonicMs);
+    if (reading.takenAtEpochMs != 0) continue;
+    reading.takenAtEpochMs = epochNowMs - (nowMs - reading.takenAtMonotonicMs);
+    buffer_.rewrite(i);
   }
 }
 
@@ -253,19 +339,22 @@ void DeviceClient::learnLongPollSupport(uint64_t elapsedMs, uint32_t waitSeconds
   }
 }
 
-// Informational: shown by `stats`. The device endpoints' own answers drive
-// backoff, so a health check never stops or delays telemetry.
-void DeviceClient::checkHealth(uint64_t nowMs) {
-  healthTimer_.advance(nowMs, settings_.healthIntervalMs);
+// True when the server says it is up: 2xx with a JSON status, which a proxy's
+// error or maintenance page is not. Periodically (every healthIntervalMs) it
+// is informational, shown by `stats`; after refused credentials it decides
+// whether the refusal can be believed.
+bool DeviceClient::checkHealth() {
   HttpRequest request;
   request.url = urls_.health();
   const HttpResponse response = exchange(request);
   std::string health;
+  bool up = false;
   if (response.status == kNetworkError) {
     health = "unreachable (" + response.networkError + ")";
   } else {
     const bool parsed = reader_.parse(response.body);
     health = parsed ? reader_.member("status").text : "";
+    up = response.status >= 200 && response.status < 300 && (health == "ok" || health == "degraded");
     if (health.empty()) health = "unknown";
     if (parsed && !reader_.member("database").text.empty()) health += ", database " + reader_.member("database").text;
     health += " (HTTP " + std::to_string(response.status) + ")";
@@ -274,10 +363,82 @@ void DeviceClient::checkHealth(uint64_t nowMs) {
     log_.info("health: %s", health.c_str());
     serverHealth_ = health;
   }
+  return up;
+}
+
+// The long wait after a refusal is over. A refusal is believed only from a
+// server whose /health says it is up: a proxy answering 404 or 401 during a
+// deploy is not the server. While it is not up, check again on the ordinary
+// backoff; once it is, try the credentials again, or, after several
+// confirmed refusals, ask for new ones with the fleet provisioning key.
+void DeviceClient::retryAfterRefusal() {
+  healthTimer_.runAfter(board_.monotonicMs(), settings_.healthIntervalMs);  // this check counts as the periodic one
+  if (!checkHealth()) {
+    ++stats_.retries;
+    const uint32_t delayMs = backoff_.nextDelayMs(board_.random32());
+    quietUntilMs_ = board_.monotonicMs() + delayMs;
+    log_.warn("credentials refused earlier, and the server is not up (%s); checking again in %u ms",
+              serverHealth_.c_str(), static_cast<unsigned>(delayMs));
+    return;
+  }
+  backoff_.reset();
+  if (canProvision_ && refusals_ >= settings_.refusalsBeforeReprovisioning) {
+    state_ = State::Provisioning;
+    log_.warn("credentials refused %u times by a healthy server: provisioning again with the fleet key",
+              static_cast<unsigned>(refusals_));
+    return;
+  }
+  state_ = State::Running;
+  log_.info("the server is up: trying the credentials again");
+}
+
+void DeviceClient::provision() {
+  Credentials credentials;
+  HttpRequest request;
+  request.method = HttpMethod::Post;
+  request.url = urls_.provision();
+  request.body = provisioningBody(writer_, provisioningKey_, provisioningSecret_, board_.hardwareId(), settings_.deviceName);
+  const HttpResponse response = exchange(request);
+  const Outcome outcome = settle(response, "provisioning");
+  if (outcome == Outcome::Success) {
+    if (readCredentials(reader_, response.body, credentials)) {
+      adopt(credentials);
+    } else {
+      waitLong("provisioning", "the answer holds no valid device_id and device_token");
+    }
+  } else if (outcome == Outcome::DropReading || outcome == Outcome::NotModified) {
+    waitLong("provisioning", "HTTP " + std::to_string(response.status));
+  }
+}
+
+void DeviceClient::adopt(const Credentials& credentials) {
+  token_ = credentials.deviceToken;
+  urls_ = ApiUrls(baseUrl_, credentials.deviceId);
+  state_ = State::Running;
+  refusals_ = 0;
+  credentialBackoff_.reset();
+  etag_.clear();
+  // The token is never logged, not even masked: the log may be shared.
+  log_.info("provisioned by the server as device %s", credentials.deviceId.c_str());
+  if (credentialSink_ == nullptr || !credentialSink_->storeCredentials(credentials)) {
+    log_.warn("the new credentials could not be saved: the device provisions again after a reboot");
+  }
+}
+
+// The long backoff of refused credentials and refused provisioning.
+void DeviceClient::waitLong(const char* what, const std::string& cause) {
+  const uint32_t delayMs = credentialBackoff_.nextDelayMs(board_.random32());
+  quietUntilMs_ = board_.monotonicMs() + delayMs;
+  const bool provisioning = state_ == State::Provisioning;
+  if (!provisioning) state_ = State::CredentialsRefused;
+  log_.error("%s: %s (%s); %s in %u s; `set id`, `set token`, `set url` or `set provisioning` apply at once", what,
+             provisioning ? "provisioning refused" : "credentials refused", cause.c_str(),
+             provisioning ? "asking again" : "checking /health and trying again", static_cast<unsigned>(delayMs / 1000));
 }
 
 HttpResponse DeviceClient::exchange(HttpRequest request) {
   const char* method = request.method == HttpMethod::Post ? "POST" : "GET";
+  board_.feedWatchdog();  // the request may take up to worstCaseRequestMs()
   const uint64_t started = board_.monotonicMs();
   const HttpResponse response = transport_.send(request);
   log_.debug("%s %s -> %d (%u ms)", method, request.url.c_str(), response.status,
@@ -292,21 +453,33 @@ Outcome DeviceClient::settle(const HttpResponse& response, const char* what) {
   if (response.status >= 400) error = readServerError(reader_, response.body);
   const Outcome outcome = classifyResponse(response.status, error.code);
   if (outcome == Outcome::Success || outcome == Outcome::NotModified) {
-    backoff_.reset();
-    pacing_.onSuccess();
+    onSuccess();
     return outcome;
   }
   ++stats_.requestsFailed;
-  const std::string cause = failureCause(response, error);
+  backOff(outcome, response, what, failureCause(response, error));
+  return outcome;
+}
+
+void DeviceClient::onSuccess() {
+  backoff_.reset();
+  pacing_.onSuccess();
+  if (refusals_ == 0 || state_ == State::Provisioning) return;
+  log_.info("credentials accepted again after %u refusals", static_cast<unsigned>(refusals_));
+  refusals_ = 0;
+  credentialBackoff_.reset();
+}
+
+void DeviceClient::backOff(Outcome outcome, const HttpResponse& response, const char* what, const std::string& cause) {
   const uint64_t now = board_.monotonicMs();
   switch (outcome) {
     case Outcome::DropReading:
       log_.warn("%s: refused (%s)", what, cause.c_str());
       break;
     case Outcome::Reprovision:
-      state_ = State::NeedsProvisioning;
-      log_.error("%s: credentials refused (%s); stopped until re-provisioned: check `set id`, `set token`, `set url`",
-                 what, cause.c_str());
+      ++refusals_;
+      ++stats_.credentialRefusals;
+      waitLong(what, cause);
       break;
     case Outcome::RateLimited: {
       ++stats_.rateLimited;
@@ -329,7 +502,6 @@ Outcome DeviceClient::settle(const HttpResponse& response, const char* what) {
     default:
       break;
   }
-  return outcome;
 }
 
 void DeviceClient::applyState(const std::string& body, const char* source) {
@@ -350,27 +522,34 @@ void DeviceClient::applyState(const std::string& body, const char* source) {
 }
 
 void DeviceClient::reportStats(TextSink& out) {
-  static const char* const kStates[] = {"not provisioned", "running",
-                                        "stopped: credentials refused, re-provision with `set ...`"};
-  char line[160];
+  static const char* const kStates[] = {"not provisioned", "provisioning with the fleet key", "running",
+                                        "credentials refused: retrying on a long backoff after /health"};
+  char line[200];
   snprintf(line, sizeof line, "state: %s", kStates[static_cast<int>(state_)]);
   out.writeLine(line);
-  snprintf(line, sizeof line, "readings sent: %lu, dropped by server: %lu",
-           static_cast<unsigned long>(stats_.readingsSent), static_cast<unsigned long>(stats_.readingsDropped));
+  snprintf(line, sizeof line, "readings sent: %lu, dropped by server: %lu, boot %s, next seq %llu",
+           static_cast<unsigned long>(stats_.readingsSent), static_cast<unsigned long>(stats_.readingsDropped),
+           formatBootId(boot_).c_str(), static_cast<unsigned long long>(sequence_.peek()));
   out.writeLine(line);
-  snprintf(line, sizeof line, "failed requests: %lu, retries: %lu, rate limited: %lu, interval factor: x%u",
+  snprintf(line, sizeof line,
+           "failed requests: %lu, retries: %lu, rate limited: %lu, credentials refused: %lu, interval factor: x%u",
            static_cast<unsigned long>(stats_.requestsFailed), static_cast<unsigned long>(stats_.retries),
-           static_cast<unsigned long>(stats_.rateLimited), static_cast<unsigned>(pacing_.factor()));
+           static_cast<unsigned long>(stats_.rateLimited), static_cast<unsigned long>(stats_.credentialRefusals),
+           static_cast<unsigned>(pacing_.factor()));
   out.writeLine(line);
-  snprintf(line, sizeof line, "offline buffer: %u/%u, lost to overflow: %lu%s", static_cast<unsigned>(buffer_.size()),
-           static_cast<unsigned>(buffer_.capacity()), static_cast<unsigned long>(buffer_.overflowDropped()),
+  snprintf(line, sizeof line, "offline buffer: %u/%u (%s), lost to overflow: %lu, flash write failures: %lu%s",
+           static_cast<unsigned>(buffer_.size()), static_cast<unsigned>(buffer_.capacity()),
+           buffer_.persistent() ? "flash" : "RAM", static_cast<unsigned long>(buffer_.overflowDropped()),
+           static_cast<unsigned long>(buffer_.flashWriteFailures()),
            !buffer_.empty() && board_.epochMs() == 0 ? " (waiting for NTP time)" : "");
   out.writeLine(line);
   snprintf(line, sizeof line, "last HTTP status: %d, LED changes: %lu, server health: %s", stats_.lastHttpStatus,
            static_cast<unsigned long>(stats_.pinChanges), serverHealth_.c_str());
   out.writeLine(line);
-  snprintf(line, sizeof line, "uptime: %lu s, free heap: %lu bytes",
-           static_cast<unsigned long>(board_.monotonicMs() / 1000), static_cast<unsigned long>(board_.freeHeapBytes()));
+  snprintf(line, sizeof line, "uptime: %lu s, free heap: %lu bytes (minimum %lu, largest block %lu), reset: %s",
+           static_cast<unsigned long>(board_.monotonicMs() / 1000), static_cast<unsigned long>(board_.freeHeapBytes()),
+           static_cast<unsigned long>(board_.minFreeHeapBytes()),
+           static_cast<unsigned long>(board_.largestFreeBlockBytes()), resetReasonName(board_.resetReason()));
   out.writeLine(line);
 }
 

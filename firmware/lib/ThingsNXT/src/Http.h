@@ -18,6 +18,14 @@ struct HttpRequest {
   uint32_t timeoutMs = 10000;
 };
 
+// Bounds on the parts of a request that HttpRequest::timeoutMs does not
+// cover on the ESP32 (Esp32Http.h): TCP connect and the TLS handshake, whose
+// default there is 120 s. Every transport applies them, so that the longest
+// a request can block the loop is known (worstCaseRequestMs in
+// DeviceClient.h) and the task watchdog can be set above it.
+constexpr uint32_t kConnectTimeoutMs = 5000;
+constexpr uint32_t kTlsHandshakeTimeoutMs = 10000;
+
 // HttpResponse::status when no HTTP response arrived (DNS, connect, TLS, timeout).
 constexpr int kNetworkError = -1;
 
@@ -34,6 +42,9 @@ class HttpTransport {
   virtual ~HttpTransport() = default;
   // The root CA (PEM) that https URLs must chain to.
   virtual void setRootCa(const std::string& pem) = 0;
+  // The SHA-256 of the server's public key (64 hex characters, see
+  // KeyPin.h) that https connections must also present; "" for none.
+  virtual void setPinnedKey(const std::string& sha256Hex) = 0;
   virtual HttpResponse send(const HttpRequest& request) = 0;
 };
 

@@ -41,6 +41,7 @@ class JsonWriter {
   virtual void close() = 0;
   virtual void add(const char* key, const char* value) = 0;
   virtual void add(const char* key, int32_t value) = 0;
+  virtual void add(const char* key, uint64_t value) = 0;  // seq: beyond 32 bits in principle
   virtual void add(const char* key, double value) = 0;
   virtual void add(const char* key, bool value) = 0;
   virtual std::string finish() = 0;  // the serialized document

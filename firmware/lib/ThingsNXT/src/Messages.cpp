@@ -1,6 +1,9 @@
 #include "Messages.h"
 
+#include <cstdio>
 #include <cstring>
+
+#include "Config.h"
 
 #include "IsoTime.h"
 
@@ -40,13 +43,57 @@ int32_t integerMember(const JsonReader& json, const char* key) {
   return value.type == JsonType::Number ? static_cast<int32_t>(value.number) : 0;
 }
 
+void writeReport(JsonWriter& json, const HealthReport& report) {
+  json.openObject("device");
+  json.add("fw", report.firmwareVersion);
+  if (report.hasRssi) json.add("rssi", report.rssi);
+  json.add("heap_free", static_cast<uint64_t>(report.heapFree));
+  json.add("heap_min", static_cast<uint64_t>(report.heapMin));
+  json.add("heap_max_block", static_cast<uint64_t>(report.heapMaxBlock));
+  json.add("uptime_s", report.uptimeS);
+  json.add("reset_reason", resetReasonName(report.resetReason));
+  json.add("transport", report.transport);
+  json.close();
+}
+
+void writeIdentity(JsonWriter& json, const Reading& reading) {
+  json.add("seq", reading.seq);
+  json.add("boot", formatBootId(reading.boot).c_str());
+}
+
 }  // namespace
 
-std::string telemetryBody(JsonWriter& json, const std::string& token, const Reading& reading) {
+std::string formatBootId(uint32_t boot) {
+  char text[9];
+  snprintf(text, sizeof text, "%08lx", static_cast<unsigned long>(boot));
+  return text;
+}
+
+std::string telemetryBody(JsonWriter& json, const std::string& token, const Reading& reading, const HealthReport* report) {
   json.begin();
   json.add("device_token", token.c_str());
+  writeIdentity(json, reading);
+  if (reading.takenAtEpochMs != 0) json.add("ts", formatIsoUtc(reading.takenAtEpochMs).c_str());
   writeData(json, reading);
+  if (report != nullptr) writeReport(json, *report);
   return json.finish();
+}
+
+std::string provisioningBody(JsonWriter& json, const std::string& key, const std::string& secret,
+                             const std::string& hardwareId, const std::string& name) {
+  json.begin();
+  json.add("provisioning_key", key.c_str());
+  json.add("provisioning_secret", secret.c_str());
+  json.add("hardware_id", hardwareId.c_str());
+  if (!name.empty()) json.add("name", name.c_str());
+  return json.finish();
+}
+
+bool readCredentials(JsonReader& json, const std::string& body, Credentials& credentials) {
+  if (!json.parse(body)) return false;
+  credentials.deviceId = json.member("device_id").text;
+  credentials.deviceToken = json.member("device_token").text;
+  return isValidDeviceId(credentials.deviceId) && isValidDeviceToken(credentials.deviceToken);
 }
 
 std::string batchBody(JsonWriter& json, const std::string& token, const OfflineBuffer& buffer, size_t count) {
@@ -57,6 +104,7 @@ std::string batchBody(JsonWriter& json, const std::string& token, const OfflineB
     const Reading& reading = buffer.at(i);
     json.openObject(nullptr);
     json.add("ts", formatIsoUtc(reading.takenAtEpochMs).c_str());
+    writeIdentity(json, reading);
     writeData(json, reading);
     json.close();
   }

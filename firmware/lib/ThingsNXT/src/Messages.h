@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "Board.h"
 #include "Json.h"
 #include "OfflineBuffer.h"
 #include "PinMap.h"
@@ -13,12 +14,42 @@
 
 namespace thingsnxt {
 
-// {"device_token": "…", "data": {"v0": 1, "temperature": 25.5}}
-std::string telemetryBody(JsonWriter& json, const std::string& token, const Reading& reading);
+// The device's health for the dashboard (the API guide's "device" object).
+struct HealthReport {
+  const char* firmwareVersion = "";
+  bool hasRssi = false;
+  int32_t rssi = 0;
+  uint32_t heapFree = 0;
+  uint32_t heapMin = 0;
+  uint32_t heapMaxBlock = 0;
+  uint64_t uptimeS = 0;
+  ResetReason resetReason = ResetReason::Unknown;
+  const char* transport = "http";
+};
 
-// {"device_token": "…", "records": [{"ts": "<ISO-8601>", "data": {…}}, …]}
+// The boot id as the API carries it: 8 lowercase hex characters.
+std::string formatBootId(uint32_t boot);
+
+// {"device_token": "…", "seq": 41, "boot": "9f3a07c2", "ts": "<ISO-8601>",
+//  "data": {"v0": 1, "temperature": 25.5}, "device": {…}}
+// ts only once the wall clock is known; device only when `report` is given.
+std::string telemetryBody(JsonWriter& json, const std::string& token, const Reading& reading,
+                          const HealthReport* report = nullptr);
+
+// {"device_token": "…", "records": [{"ts": "<ISO-8601>", "seq": 40, "boot": "…", "data": {…}}, …]}
 // for the `count` oldest readings in `buffer`, which must all have a time.
 std::string batchBody(JsonWriter& json, const std::string& token, const OfflineBuffer& buffer, size_t count);
+
+// POST /devices/provision: {"provisioning_key", "provisioning_secret", "hardware_id", "name"?}
+std::string provisioningBody(JsonWriter& json, const std::string& key, const std::string& secret,
+                             const std::string& hardwareId, const std::string& name);
+
+// {"device_id": "…", "device_token": "…"}; false unless both are well-formed.
+struct Credentials {
+  std::string deviceId;
+  std::string deviceToken;
+};
+bool readCredentials(JsonReader& json, const std::string& body, Credentials& credentials);
 
 // The state in a response's "data" for each bound pin: 1 on, 0 off, -1 when
 // the response does not say (or says something that is not a switch value).

@@ -3,6 +3,8 @@
 #include <vector>
 
 #include "Config.h"
+#include "KeyPin.h"
+#include "Url.h"
 
 namespace thingsnxt {
 
@@ -47,8 +49,29 @@ Command withValue(CommandType type, const std::string& value) {
   return command;
 }
 
+Command parseProvisioning(const std::vector<std::string>& words) {
+  if (words.size() == 3 && words[2] == "off") return withValue(CommandType::SetProvisioning, "");
+  if (words.size() != 4) return invalid("usage: set provisioning <key> <secret>, or: set provisioning off");
+  if (!isValidDeviceToken(words[2]) || !isValidDeviceToken(words[3])) {
+    return invalid("a provisioning key and secret are 16 to 128 characters of A-Z a-z 0-9 - _");
+  }
+  Command command = withValue(CommandType::SetProvisioning, words[2]);
+  command.secret = words[3];
+  return command;
+}
+
+Command parsePin(const std::vector<std::string>& words) {
+  if (words.size() != 3) return invalid("usage: set pin <sha256 of the server's public key>, or: set pin off");
+  if (words[2] == "off") return withValue(CommandType::SetPin, "");
+  const std::string pin = normalizeKeyPin(words[2]);
+  if (pin.empty()) return invalid("a key pin is the SHA-256 of the server's public key: 64 hex characters");
+  return withValue(CommandType::SetPin, pin);
+}
+
 Command parseSet(const std::vector<std::string>& words) {
   const std::string what = words.size() > 1 ? words[1] : "";
+  if (what == "provisioning") return parseProvisioning(words);
+  if (what == "pin") return parsePin(words);
   if (what == "ca") {
     if (words.size() == 2) return withValue(CommandType::SetCa, "");
     if (words.size() == 3 && words[2] == "default") return withValue(CommandType::SetCaDefault, "");
@@ -62,7 +85,9 @@ Command parseSet(const std::vector<std::string>& words) {
     if (command.secret.size() > 63) return invalid("a WiFi password has at most 63 characters");
     return command;
   }
-  if (words.size() != 3) return invalid("usage: set id|token|url <value>, set wifi <ssid> [password], set ca");
+  if (words.size() != 3) {
+    return invalid("usage: set id|token|url|pin <value>, set wifi <ssid> [password], set provisioning <key> <secret>, set ca");
+  }
   const std::string& value = words[2];
   if (what == "id") {
     if (!isValidDeviceId(value)) return invalid("a device id is 24 lowercase hex characters");
@@ -73,13 +98,16 @@ Command parseSet(const std::vector<std::string>& words) {
     return withValue(CommandType::SetToken, value);
   }
   if (what == "url") {
+    Url parsed;
+    std::string why;
+    if (!parseUrl(value, parsed, why)) return invalid(why);
     switch (classifyBaseUrl(value)) {
       case UrlSecurity::Invalid: return invalid("the url must start with https:// (or http:// for a development server)");
       case UrlSecurity::PublicHttp: return invalid("plain http:// is only for development servers (localhost, LAN, .local); use https://");
       default: return withValue(CommandType::SetUrl, value);
     }
   }
-  return invalid("unknown setting '" + what + "': id, token, url, wifi or ca");
+  return invalid("unknown setting '" + what + "': id, token, url, wifi, ca, pin or provisioning");
 }
 
 }  // namespace

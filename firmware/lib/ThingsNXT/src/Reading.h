@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 
+#include "Storage.h"
+
 namespace thingsnxt {
 
 // Enough for the LED pins plus a few sensors; raise with care, every slot of
@@ -39,8 +41,17 @@ class Reading {
   // "v0=1 temperature=21.5", for logs.
   std::string describe() const;
 
-  uint64_t takenAtMonotonicMs = 0;
-  uint64_t takenAtEpochMs = 0;  // 0 while the wall clock was unknown
+  // The fields as bytes for the flash ring (OfflineBuffer.cpp), and back;
+  // decode() is false when the bytes do not hold valid fields.
+  void encodeFields(ByteWriter& out) const;
+  bool decodeFields(ByteReader& in);
+
+  uint64_t takenAtMonotonicMs = 0;  // meaningless for a reading restored from flash after a reboot
+  uint64_t takenAtEpochMs = 0;      // 0 while the wall clock was unknown
+  // The reading's identity for the server's deduplication (API guide,
+  // "seq and boot"): kept unchanged through buffering, retries and reboots.
+  uint64_t seq = 0;
+  uint32_t boot = 0;
 
  private:
   Field* slotFor(const char* key);

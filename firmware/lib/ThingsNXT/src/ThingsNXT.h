@@ -1,6 +1,7 @@
 // ThingsNXT device client: the portable core. Nothing here includes Arduino
 // headers; the sketch (or the host program) supplies Board, HttpTransport,
-// JsonReader/JsonWriter, ConfigStore and TextSink.
+// JsonReader/JsonWriter, ConfigStore, RecordStore, CertificateParser and
+// TextSink.
 #pragma once
 
 #include "ApiUrls.h"
@@ -12,6 +13,7 @@
 #include "Http.h"
 #include "IsoTime.h"
 #include "Json.h"
+#include "KeyPin.h"
 #include "LineAssembler.h"
 #include "Log.h"
 #include "Messages.h"
@@ -21,3 +23,6 @@
 #include "Reading.h"
 #include "ResponsePolicy.h"
 #include "Schedule.h"
+#include "Sequence.h"
+#include "Storage.h"
+#include "Url.h"
