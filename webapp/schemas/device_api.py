@@ -6,17 +6,40 @@ from pydantic import BaseModel, Field, Strict, StringConstraints
 from webapp.core.clock import iso_ms
 from webapp.schemas.common import Data, DeviceToken, RequestModel, State, Timestamp, Value
 
+ReadingTs = Annotated[str, StringConstraints(max_length=40)] | Annotated[float, Strict(), Field(allow_inf_nan=False)] | Annotated[int, Strict()]
+Seq = Annotated[int, Strict(), Field(ge=0, le=2**63 - 1, description="The device's reading counter: +1 per reading, survives reboots. Accepted, not yet used.")]
+BootId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{8}$"), Field(description="Random id the device picks at every boot. Accepted, not yet used.")]
+ResetReason = Literal["poweron", "software", "panic", "watchdog", "brownout", "deepsleep", "external", "unknown"]
+Count = Annotated[int, Strict(), Field(ge=0, le=2**32 - 1)]
+
+
+class DeviceReport(RequestModel):
+    """The device's health (firmware, radio, memory), for the dashboard's health panel. Accepted, not yet used."""
+
+    fw: Annotated[str, StringConstraints(max_length=32)] | None = None
+    rssi: Annotated[int, Strict(), Field(ge=-127, le=0)] | None = None
+    heap_free: Count | None = None
+    heap_min: Count | None = None
+    heap_max_block: Count | None = None
+    uptime_s: Count | None = None
+    reset_reason: ResetReason | None = None
+    transport: Annotated[str, StringConstraints(max_length=16)] | None = None
+
 
 class TelemetryIn(RequestModel):
     device_token: DeviceToken | None = Field(None, description="Or send `Authorization: Bearer <token>`.")
     data: Data
+    seq: Seq | None = None
+    boot: BootId | None = None
+    ts: ReadingTs | None = Field(None, description="When the reading was taken, once the device's clock is set. Accepted, not yet used.")
+    device: DeviceReport | None = None
 
 
 class BatchRecord(RequestModel):
-    ts: Annotated[str, StringConstraints(max_length=40)] | Annotated[float, Strict(), Field(allow_inf_nan=False)] | Annotated[int, Strict()] = Field(
-        description="When the reading was taken: ISO-8601 (naive means UTC) or Unix seconds."
-    )
+    ts: ReadingTs = Field(description="When the reading was taken: ISO-8601 (naive means UTC) or Unix seconds.")
     data: Data
+    seq: Seq | None = None
+    boot: BootId | None = None
 
 
 class BatchIn(RequestModel):
