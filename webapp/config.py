@@ -82,6 +82,9 @@ class Config:
     # Notifications
     NOTIFICATION_COOLDOWN = 300
 
+    # Alerts: how often one worker raises what time alone raises ("for N seconds", "no data")
+    ALERT_CHECK_INTERVAL = 1
+
     # History
     RETENTION_DAYS = 30
     RETENTION_PRUNE_INTERVAL = 3600

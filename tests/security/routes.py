@@ -70,6 +70,7 @@ def resolve(fields, world):
 DEVICE = {"device_id": "@device_id"}
 WEBHOOK = DEVICE | {"webhook_id": "@webhook_id"}
 WIDGET = DEVICE | {"widget_id": "@widget_id"}
+ALERT_RULE = DEVICE | {"rule_id": "@alert_rule_id"}
 TELEMETRY = {"data": {"temperature": 21.5}}
 
 ROUTES = {
@@ -90,6 +91,10 @@ ROUTES = {
     ("api.get_rules", "GET"): Call(DEVICE_JSON[200], DEVICE),
     ("api.replace_rules", "PUT"): Call(DEVICE_JSON[200], DEVICE, json={"rules": []}),
     ("api.regenerate_token", "POST"): Call(DEVICE_JSON[200], DEVICE),
+    ("api.create_alert_rule", "POST"): Call(DEVICE_JSON[201], DEVICE, json={"key": "humidity", "condition": "outside", "low": 30, "high": 70}),
+    ("api.list_alert_rules", "GET"): Call(DEVICE_JSON[200], DEVICE),
+    ("api.delete_alert_rule", "DELETE"): Call(DEVICE_JSON[204], ALERT_RULE),
+    ("api.alert_history", "GET"): Call(DEVICE_JSON[200], DEVICE),
     ("api.create_webhook", "POST"): Call(DEVICE_JSON[201], DEVICE, json={"url": "http://127.0.0.1:9/other", "events": ["rule_denied"]}),
     ("api.list_webhooks", "GET"): Call(DEVICE_JSON[200], DEVICE),
     ("api.get_webhook", "GET"): Call(DEVICE_JSON[200], WEBHOOK),
