@@ -116,6 +116,11 @@ ROUTES = {
     ("dashboard.update_widget", "PUT"): Call(DEVICE_FRAGMENT, WIDGET, form={"kind": "switch", "label": "Lamp", "key": "v0"}, htmx=True),
     ("dashboard.remove_widget", "DELETE"): Call(DEVICE_FRAGMENT, WIDGET, htmx=True),
     ("dashboard.toggle_switch", "POST"): Call(DEVICE_FRAGMENT, WIDGET, form={"value": "1"}, htmx=True),
+    # Plain forms (without htmx) post where htmx sends PUT and DELETE.
+    ("dashboard.update_widget", "POST"): Call(DEVICE_FRAGMENT, WIDGET, form={"kind": "switch", "label": "Lamp", "key": "v0"}, htmx=True),
+    ("dashboard.remove_widget", "POST"): Call(DEVICE_FRAGMENT, WIDGET | {"_method": "POST"}, htmx=True),
+    ("dashboard.add_alert_rule", "POST"): Call(DEVICE_FRAGMENT, DEVICE, form={"key": "humidity", "condition": ">", "value": "80"}, htmx=True),
+    ("dashboard.remove_alert_rule", "POST"): Call(DEVICE_FRAGMENT, ALERT_RULE, htmx=True),
     ("dashboard.admin_page", "GET"): Call(ADMIN_PAGE),
     # Live streams
     ("realtime.notification_stream", "GET"): Call(EVENT_STREAM, stream=True),

@@ -12,11 +12,13 @@ from webapp.core import values
 from webapp.extensions import db
 from webapp.models import Device, Reading, User
 from webapp.pubsub.channels import device_channel, user_channel
-from webapp.schemas import RuleOut
+from webapp.schemas import AlertEventOut, RuleOut
+from webapp.services.alerts import rules as alerts
 from webapp.services.devices import registry as devices
 from webapp.services.devices import rules, state, widgets
 
 RECENT_READINGS = 20
+RECENT_ALERTS = 10
 
 
 @dataclass
@@ -24,6 +26,16 @@ class DeviceCard:
     device: object
     state: state.StateView
     widgets: list
+    alerts: list  # the device's raised alerts (services.alerts.rules.AlertView)
+
+
+@dataclass
+class AlertPanel:
+    """A device page's alerts: its rules with their state, and what was raised and cleared lately."""
+
+    device_id: str
+    rules: list
+    history: list
 
 
 @dataclass
@@ -31,6 +43,7 @@ class DevicePage:
     card: DeviceCard
     rules: list
     recent: list
+    alerts: AlertPanel
 
 
 @dataclass
@@ -61,7 +74,16 @@ def device_page(user, device_id):
     device = devices.visible_device(user, device_id)
     (card,) = _cards([device])
     described_rules = [RuleOut.of(rule) for rule in rules.device_rules(device.id)]
-    return DevicePage(card, described_rules, recent_readings(device.id))
+    return DevicePage(card, described_rules, recent_readings(device.id), alert_panel(device.id))
+
+
+def alert_panel(device_id):
+    history = [AlertEventOut.of(event) for event in alerts.history_of(device_id, RECENT_ALERTS)]
+    return AlertPanel(device_id, alerts.rules_of(device_id), history)
+
+
+def active_alerts(device_id):
+    return alerts.active_alerts([device_id])[device_id]
 
 
 def device_card(user, device_id):
@@ -121,5 +143,6 @@ def _cards(found):
     """Cards of these devices, their widgets and states read for all at once."""
     ids = [device.id for device in found]
     by_device = widgets.widgets_by_device(ids)
+    raised = alerts.active_alerts(ids)
     views = state.read_states(db.session.connection(), ids)
-    return [DeviceCard(device, views.get(device.id) or state.StateView(device.id), by_device[device.id]) for device in found]
+    return [DeviceCard(device, views.get(device.id) or state.StateView(device.id), by_device[device.id], raised[device.id]) for device in found]

@@ -121,7 +121,8 @@ def alert_changed(device_id, rule_id, kind, description, value, at_ms):
 
 def alert_rules_changed(device_id):
     """A device's alert rules were added or removed: open device pages redraw them."""
-    return Event(device_channel(device_id), {"type": "alert", "device_id": device_id, "alert": "rules"}, device_id=device_id)
+    message = {"type": "alert", "device_id": device_id, "alert": "rules", "timestamp": iso_ms(now_ms())}
+    return Event(device_channel(device_id), message, device_id=device_id)
 
 
 def widgets_changed(device_id):

@@ -108,7 +108,12 @@
     var closeEditor = event.target.closest("[data-close-editor]");
     if (dismiss) dismiss.closest(".toast").remove();
     if (copy) copyText(document.querySelector(copy.getAttribute("data-copy")), copy);
-    if (closeEditor) document.querySelector(closeEditor.getAttribute("data-close-editor")).replaceChildren();
+    // Cancel is a link back to the device page (a plain edit page has no editor to close).
+    var editor = closeEditor && document.querySelector(closeEditor.getAttribute("data-close-editor"));
+    if (editor) {
+      event.preventDefault();
+      editor.replaceChildren();
+    }
   });
 
   function copyText(source, button) {
