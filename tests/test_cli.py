@@ -2,6 +2,7 @@
 import json
 import uuid
 
+from tests.dashboard.helpers import log_in
 from webapp.services.accounts import users
 
 
@@ -85,3 +86,22 @@ def test_seed_demo_creates_once_and_prints_working_credentials(database_url, tmp
 
         db.engine.dispose()
     drop_database(url)
+
+
+def test_user_set_password_replaces_it_and_ends_the_users_logins(app):
+    runner, address = app.test_cli_runner(), email()
+    runner.invoke(args=["user", "create", address, "--password", "long enough pw"])
+    browser = app.test_client()
+    log_in(browser, address, "long enough pw")
+
+    weak = runner.invoke(args=["user", "set-password", address, "--password", "password123"])
+    changed = runner.invoke(args=["user", "set-password", address, "--password", "another long one"])
+    unknown = runner.invoke(args=["user", "set-password", "nobody@example.com", "--password", "another long one"])
+
+    assert weak.exit_code == 1 and "most common" in weak.output
+    assert changed.exit_code == 0 and "logins have ended" in changed.output
+    assert unknown.exit_code == 1 and "No user" in unknown.output
+    assert browser.get("/").status_code == 302, "a login from before the change still works"
+    with app.app_context():
+        assert users.authenticate_user(address, "long enough pw") is None
+        assert users.authenticate_user(address, "another long one") is not None

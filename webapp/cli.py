@@ -50,6 +50,17 @@ def create_user(email, password, admin):
     click.echo(f"Created {'admin' if user.is_admin else 'user'} {user.email}")
 
 
+@user_cli.command("set-password")
+@click.argument("email")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@_fail_on_api_error
+def set_password(email, password):
+    """Give EMAIL a new password; every login they have ends."""
+    user = _user(email)
+    users.set_password(user, password)
+    click.echo(f"Password of {user.email} set; their logins have ended.")
+
+
 @user_cli.command("api-token")
 @click.argument("email")
 @click.option("--name", default="cli", show_default=True, help="What the token is for.")
@@ -106,7 +117,7 @@ def seed_demo():
     """Create the demo admin and device once; later runs say they exist."""
     admin = users.find_user(DEMO_ADMIN)
     if admin is not None:
-        click.echo(f"Demo data exists. Log in as {DEMO_ADMIN} (reset: flask --app wsgi user create …, or a new database).")
+        click.echo(f"Demo data exists. Log in as {DEMO_ADMIN} (forgotten the password? .venv/bin/flask --app wsgi user set-password {DEMO_ADMIN}).")
         return
     password = secrets.token_urlsafe(12)
     admin = users.create_user(DEMO_ADMIN, password, is_admin=True)

@@ -59,8 +59,8 @@ class Config:
     ACCESS_LOG = False
     METRICS_TOKEN = ""
 
-    # Browser assets: from the CDN with SRI, or (1) served by this app from static/vendor/
-    SERVE_VENDOR_ASSETS = False
+    # Browser assets: served by this app from static/vendor/ (1), or from the CDN with SRI (0); http/vendor_assets.py says why
+    SERVE_VENDOR_ASSETS = True
 
     # Device API
     MAX_BODY_BYTES = 16 * 1024

@@ -53,7 +53,7 @@ def test_a_new_switch_gets_the_lowest_free_virtual_pin(browser_for, make_device)
     html = browser.htmx("DELETE", f"/devices/{device.id}/widgets/{first}").get_data(as_text=True)
     html = add_widget(browser, device, kind="switch", label="Heater")
 
-    keys = dict(re.findall(r'id="widget-\d+-label">([^<]+)</span>\s*<span class="widget-key">([^<]+)</span>', html))
+    keys = dict(re.findall(r'id="widget-\d+-label">([^<]+)</span>\s*<span class="widget-key"[^>]*>([^<]+)</span>', html))
     assert keys == {"Busy": "v1", "Fan": "v2", "Heater": "v0"}
 
 

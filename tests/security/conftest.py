@@ -54,6 +54,10 @@ class World:
     def owner_email(self):
         return self.owner.email
 
+    @property
+    def other_user_id(self):
+        return self.other_user.id
+
     password = TEST_PASSWORD
 
     def account(self, actor):

@@ -42,6 +42,7 @@ USER_FRAGMENT = statuses(401, 200, 200, 200, 200, 401, 401, 401)
 DEVICE_PAGE = statuses(302, 404, 200, 200, 200, 302, 302, 302)
 DEVICE_FRAGMENT = statuses(401, 404, 200, 200, 200, 401, 401, 401)
 ADMIN_PAGE = statuses(302, 403, 403, 200, 403, 302, 302, 302)
+ADMIN_FRAGMENT = statuses(401, 403, 403, 200, 403, 401, 401, 401)
 # The live streams: logged-in users (or their API tokens) only; a device page's stream only for who may see the device.
 EVENT_STREAM = statuses(401, 200, 200, 200, 200, 401, 401, 401)
 DEVICE_SOCKET = statuses(401, 404, 101, 101, 101, 401, 401, 401)
@@ -122,6 +123,7 @@ ROUTES = {
     ("dashboard.add_alert_rule", "POST"): Call(DEVICE_FRAGMENT, DEVICE, form={"key": "humidity", "condition": ">", "value": "80"}, htmx=True),
     ("dashboard.remove_alert_rule", "POST"): Call(DEVICE_FRAGMENT, ALERT_RULE, htmx=True),
     ("dashboard.admin_page", "GET"): Call(ADMIN_PAGE),
+    ("dashboard.reset_password", "POST"): Call(ADMIN_FRAGMENT, {"user_id": "@other_user_id"}, htmx=True),
     # Live streams
     ("realtime.notification_stream", "GET"): Call(EVENT_STREAM, stream=True),
     ("realtime.dashboard_socket", "GET"): Call(DEVICE_SOCKET, {"device": "@device_id"}),
@@ -136,5 +138,6 @@ ROUTES = {
     ("apidocs.redoc", "GET"): Call(everyone(200)),
     ("apidocs.asset", "GET"): Call(everyone(200), {"ui": "swagger", "filename": "js/swagger-ui-bundle.js"}),
     ("static", "GET"): Call(everyone(200), {"filename": "dashboard/app.js"}),
+    ("dashboard.favicon", "GET"): Call(everyone(200)),
     ("monitoring.scrape", "GET"): Call(everyone(401)),
 }
