@@ -85,6 +85,11 @@ class Config:
     # Alerts: how often one worker raises what time alone raises ("for N seconds", "no data")
     ALERT_CHECK_INTERVAL = 1
 
+    # The demo of `make run`: its simulated device started and stopped with the server (gunicorn.conf.py),
+    # and where seed-demo keeps that device's credentials for it (empty: instance/demo-device.json)
+    DEMO_DEVICE = False
+    DEMO_DEVICE_FILE = ""
+
     # History
     RETENTION_DAYS = 30
     RETENTION_PRUNE_INTERVAL = 3600

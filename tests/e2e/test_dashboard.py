@@ -78,7 +78,7 @@ def test_value_widget_changes_without_reload_within_a_second(page, live_server):
 
     device.report({"temperature": 21.25})
 
-    expect(widget.locator(".widget-value")).to_have_text("21.25 °C", timeout=LIVE_UPDATE_DEADLINE_MS)
+    expect(widget.locator(".widget-reading")).to_have_text("21.25 °C", timeout=LIVE_UPDATE_DEADLINE_MS)
     assert page.evaluate("() => window.notReloaded") is True
 
 
@@ -216,7 +216,7 @@ def test_widgets_are_added_edited_and_removed_on_the_device_page(page, live_serv
 
     gauge = add_widget(page, "Gauge", "Tank", "level", min=0, max=200, unit="l")
     expect(gauge.locator("meter")).to_have_attribute("value", "40")
-    gauge.get_by_role("button", name="Edit Tank").click()
+    gauge.get_by_role("link", name="Edit Tank").click()
     editor = page.locator(".widget-editor form")
     editor.get_by_label("Label").fill("Water tank")
     editor.get_by_role("button", name="Save widget").click()
@@ -269,7 +269,7 @@ def test_telemetry_to_browser_latency(page, live_server, tmp_path):
         """(widgetId) => {
             window.seenAt = {};
             new MutationObserver(() => {
-                const value = document.querySelector(`#${widgetId} .widget-value`);
+                const value = document.querySelector(`#${widgetId} .widget-reading`);
                 if (value && !(value.textContent in window.seenAt)) window.seenAt[value.textContent] = Date.now();
             }).observe(document.getElementById("content"), {childList: true, subtree: true, characterData: true});
         }""",
