@@ -142,6 +142,7 @@
     continueFrom(previous) {
       this.windowName = previous.windowName;
       this.range = previous.range;
+      this.fitting = previous.fitting;
       this.showWindow();
       if (previous.queued) {
         this.queued = previous.queued;
