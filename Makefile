@@ -29,10 +29,10 @@ $(VENV)/.installed: pyproject.toml
 migrate: setup
 	$(BIN)/flask --app wsgi db upgrade
 
-## run: migrate, seed the demo admin and device once, serve with gunicorn (gevent) on HOST:PORT
+## run: migrate, seed the demo admin and device once, serve with gunicorn (gevent) on HOST:PORT with the demo device's simulator
 run: migrate
 	$(BIN)/flask --app wsgi seed-demo
-	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+	DEMO_DEVICE=1 $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 ## test: lint, then the whole suite (installs the Debian packages the firmware tests build with)
 test: setup firmware-deps chromium lint

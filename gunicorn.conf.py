@@ -4,12 +4,14 @@ import importlib.util
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 
 # Loaded by path, not imported as webapp.config: importing the package here
 # would load psycopg in the master before gevent patches the workers.
-_spec = importlib.util.spec_from_file_location("_thingsnxt_config", os.path.join(os.path.dirname(__file__), "webapp", "config.py"))
+ROOT = os.path.dirname(os.path.abspath(__file__))
+_spec = importlib.util.spec_from_file_location("_thingsnxt_config", os.path.join(ROOT, "webapp", "config.py"))
 _config = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_config)
 settings = _config.Config.from_environment()
@@ -33,6 +35,19 @@ def on_starting(server):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="thingsnxt-metrics-")
 
 
+def when_ready(server):
+    # The demo's simulated device (scripts/demo_device.py) starts with the server, once it listens.
+    if settings["DEMO_DEVICE"]:
+        host = "127.0.0.1" if settings["HOST"] in ("0.0.0.0", "::", "") else settings["HOST"]
+        host = f"[{host}]" if ":" in host else host
+        # Where webapp/services/demo.py keeps the demo device's credentials by default: the instance folder.
+        credentials = settings["DEMO_DEVICE_FILE"] or os.path.join(ROOT, "instance", "demo-device.json")
+        server.demo_device = subprocess.Popen(
+            [sys.executable, os.path.join(ROOT, "scripts", "demo_device.py"), "--url", f"http://{host}:{settings['PORT']}", "--credentials", credentials]
+        )
+        server.log.info("demo device simulator started (pid %d)", server.demo_device.pid)
+
+
 def child_exit(server, worker):
     from prometheus_client import multiprocess
 
@@ -41,6 +56,11 @@ def child_exit(server, worker):
 
 def on_exit(server):
     shutil.rmtree(os.environ.get("PROMETHEUS_MULTIPROC_DIR", ""), ignore_errors=True)
+    # ... and stops with it.
+    demo_device = getattr(server, "demo_device", None)
+    if demo_device is not None:
+        demo_device.terminate()
+        demo_device.wait(timeout=10)
 
 
 def post_worker_init(worker):

@@ -54,6 +54,22 @@ def app(database_url):
 
 
 @pytest.fixture
+def make_app(database_url):
+    """Another application on this run's database, for settings read only when an app is made: `make_app(**settings)`."""
+    made = []
+
+    def make(**overrides):
+        made.append(create_app(settings_for_tests(database_url) | {"TESTING": True} | overrides))
+        return made[-1]
+
+    yield make
+    for other in made:
+        other.extensions["broker"].close()
+        with other.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
 def app_context(app):
     with app.app_context():
         yield

@@ -1,8 +1,11 @@
 """The `flask --app wsgi …` commands of the README and the issue."""
 import json
+import re
 import uuid
 
+from tests.dashboard.helpers import log_in
 from webapp.services.accounts import users
+from webapp.services.ingest.writer import ingest_writer
 
 
 def email():
@@ -63,25 +66,56 @@ def test_seed_demo_creates_once_and_prints_working_credentials(database_url, tmp
     from webapp import create_app
 
     url = create_database(tmp_path)
-    app = create_app({"DATABASE_URL": url, "REDIS_URL": "", "TESTING": True})
+    credentials = tmp_path / "demo-device.json"
+    app = create_app({"DATABASE_URL": url, "REDIS_URL": "", "TESTING": True, "DEMO_DEVICE_FILE": str(credentials)})
     with app.app_context():
         flask_migrate.upgrade()
     runner = app.test_cli_runner()
 
     first = runner.invoke(args=["seed-demo"]).output
     second = runner.invoke(args=["seed-demo"]).output
+    credentials.unlink()
+    third = runner.invoke(args=["seed-demo"]).output
 
     lines = dict(line.strip().split(":", 1) for line in first.splitlines()[1:])
     login_email, password = [part.strip() for part in lines["dashboard login"].split("/")]
     device_id, token = lines["device id"].strip(), lines["device token"].strip()
     with app.app_context():
         assert users.authenticate_user(login_email, password).is_admin
-    posted = app.test_client().post(f"/devices/{device_id}/telemetry", json={"device_token": token, "data": {"v0": 1}})
-    assert posted.status_code == 200
-    assert "exists" in second and token not in second
+    # The demo device comes with a widget of each kind.
+    page = app.test_client()
+    log_in(page, login_email, password)
+    kinds = re.findall(r'<div class="widget widget-(\w+)"', page.get(f"/devices/{device_id}").get_data(as_text=True))
+    assert sorted(kinds) == ["chart", "gauge", "led", "switch", "value"]
+    assert "exists" in second and "user set-password admin@thingsnxt.local" in second and token not in second
+    # The simulator's credentials: kept apart from everyone (mode 600), renewed when they are gone.
+    renewed = json.loads(credentials.read_text())
+    assert renewed["device_id"] == device_id and "new token" in third and (credentials.stat().st_mode & 0o777) == 0o600
+    post = lambda token: app.test_client().post(f"/devices/{device_id}/telemetry", json={"device_token": token, "data": {"v0": 1}})  # noqa: E731
+    assert post(token).status_code == 403 and post(renewed["device_token"]).status_code == 200
+    ingest_writer(app).drain()  # its announcement reads the database, which goes next
     app.extensions["broker"].close()
     with app.app_context():
         from webapp.extensions import db
 
         db.engine.dispose()
     drop_database(url)
+
+
+def test_user_set_password_replaces_it_and_ends_the_users_logins(app):
+    runner, address = app.test_cli_runner(), email()
+    runner.invoke(args=["user", "create", address, "--password", "long enough pw"])
+    browser = app.test_client()
+    log_in(browser, address, "long enough pw")
+
+    weak = runner.invoke(args=["user", "set-password", address, "--password", "password123"])
+    changed = runner.invoke(args=["user", "set-password", address, "--password", "another long one"])
+    unknown = runner.invoke(args=["user", "set-password", "nobody@example.com", "--password", "another long one"])
+
+    assert weak.exit_code == 1 and "most common" in weak.output
+    assert changed.exit_code == 0 and "logins have ended" in changed.output
+    assert unknown.exit_code == 1 and "No user" in unknown.output
+    assert browser.get("/").status_code == 302, "a login from before the change still works"
+    with app.app_context():
+        assert users.authenticate_user(address, "long enough pw") is None
+        assert users.authenticate_user(address, "another long one") is not None

@@ -1,7 +1,6 @@
 """`flask --app wsgi …` commands: users, devices, rules and the demo data of `make run`."""
 import functools
 import json
-import secrets
 
 import click
 from flask.cli import AppGroup, with_appcontext
@@ -10,6 +9,7 @@ from pydantic import ValidationError
 from webapp.core.errors import ApiError
 from webapp.http.request_body import describe_validation_error
 from webapp.schemas import RuleOut, RulesIn
+from webapp.services import demo
 from webapp.services.accounts import users
 from webapp.services.devices import registry as devices
 from webapp.services.devices import rules
@@ -17,7 +17,6 @@ from webapp.services.devices import rules
 user_cli = AppGroup("user", help="Manage users.")
 device_cli = AppGroup("device", help="Manage devices.")
 
-DEMO_ADMIN = "admin@thingsnxt.local"
 
 
 def register(app):
@@ -48,6 +47,17 @@ def create_user(email, password, admin):
     """Create a user."""
     user = users.create_user(email, password, is_admin=admin)
     click.echo(f"Created {'admin' if user.is_admin else 'user'} {user.email}")
+
+
+@user_cli.command("set-password")
+@click.argument("email")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@_fail_on_api_error
+def set_password(email, password):
+    """Give EMAIL a new password; every login they have ends."""
+    user = _user(email)
+    users.set_password(user, password)
+    click.echo(f"Password of {user.email} set; their logins have ended.")
 
 
 @user_cli.command("api-token")
@@ -103,18 +113,17 @@ def device_rules(device_id, rules_file):
 @with_appcontext
 @_fail_on_api_error
 def seed_demo():
-    """Create the demo admin and device once; later runs say they exist."""
-    admin = users.find_user(DEMO_ADMIN)
-    if admin is not None:
-        click.echo(f"Demo data exists. Log in as {DEMO_ADMIN} (reset: flask --app wsgi user create …, or a new database).")
+    """Create the demo admin and device (with widgets) once; later runs say they exist."""
+    seeded = demo.seed(demo.credentials_path())
+    if seeded.password is None:
+        click.echo(f"Demo data exists. Log in as {seeded.admin_email} (forgotten the password? .venv/bin/flask --app wsgi user set-password {seeded.admin_email}).")
+        if seeded.token is not None:
+            click.echo(f"The demo device has a new token for its simulator, in {demo.credentials_path()}.")
         return
-    password = secrets.token_urlsafe(12)
-    admin = users.create_user(DEMO_ADMIN, password, is_admin=True)
-    device, token = devices.create_device(admin, "Demo ESP32")
-    click.echo("Demo data created (shown once; the token is stored only as a hash):")
-    click.echo(f"  dashboard login: {DEMO_ADMIN} / {password}")
-    click.echo(f"  device id:       {device.id}")
-    click.echo(f"  device token:    {token}")
+    click.echo("Demo data created (shown once; the token is stored only as a hash, and for the simulator in the instance folder):")
+    click.echo(f"  dashboard login: {seeded.admin_email} / {seeded.password}")
+    click.echo(f"  device id:       {seeded.device_id}")
+    click.echo(f"  device token:    {seeded.token}")
 
 
 def _user(email):

@@ -59,8 +59,8 @@ class Config:
     ACCESS_LOG = False
     METRICS_TOKEN = ""
 
-    # Browser assets: from the CDN with SRI, or (1) served by this app from static/vendor/
-    SERVE_VENDOR_ASSETS = False
+    # Browser assets: served by this app from static/vendor/ (1), or from the CDN with SRI (0); http/vendor_assets.py says why
+    SERVE_VENDOR_ASSETS = True
 
     # Device API
     MAX_BODY_BYTES = 16 * 1024
@@ -81,6 +81,14 @@ class Config:
 
     # Notifications
     NOTIFICATION_COOLDOWN = 300
+
+    # Alerts: how often one worker raises what time alone raises ("for N seconds", "no data")
+    ALERT_CHECK_INTERVAL = 1
+
+    # The demo of `make run`: its simulated device started and stopped with the server (gunicorn.conf.py),
+    # and where seed-demo keeps that device's credentials for it (empty: instance/demo-device.json)
+    DEMO_DEVICE = False
+    DEMO_DEVICE_FILE = ""
 
     # History
     RETENTION_DAYS = 30

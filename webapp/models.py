@@ -149,6 +149,49 @@ class NotificationCooldown(db.Model):
     notification_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
+class AlertRule(db.Model):
+    """A threshold on one key of a device (services/alerts/): `ok`, `pending` while its condition has
+    held for less than `for_seconds`, `active` once raised, until a reading no longer meets it.
+
+    `condition` is `>`, `<`, `=` (against `threshold`, a value as stored), `outside` (`low`–`high`)
+    or `no_data` (the key has sent nothing for `for_seconds`). `seen_ms` is the newest reading
+    evaluated: older ones (a batch from the past) change nothing, and a "no data" rule counts from it.
+    """
+
+    __tablename__ = "alert_rules"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(64))
+    condition: Mapped[str] = mapped_column(String(8))
+    threshold: Mapped[str | None] = mapped_column(Text)
+    low: Mapped[float | None] = mapped_column(Float)
+    high: Mapped[float | None] = mapped_column(Float)
+    for_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(String(8), default="ok")
+    # When the state began: the first reading that met the condition (pending), the raise (active).
+    since_ms: Mapped[int | None] = mapped_column(BigInteger)
+    seen_ms: Mapped[int | None] = mapped_column(BigInteger)
+    last_value: Mapped[str | None] = mapped_column(Text)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class AlertEvent(db.Model):
+    """An alert raised or cleared: a device's alert history. It outlives its rule (no foreign key to it)."""
+
+    __tablename__ = "alert_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    rule_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(8))
+    description: Mapped[str] = mapped_column(Text)
+    value: Mapped[str | None] = mapped_column(Text)
+    at_ms: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_alert_events_device_id_id", "device_id", "id"),)
+
+
 class Widget(db.Model):
     """One tile of a device's dashboard, bound to a key of the device's state.
 

@@ -44,7 +44,7 @@ def test_a_reading_goes_to_the_chart_with_its_time_and_its_value_as_json(app, br
     assert f"<data hidden id=\"chart-point-{widget_id}\" data-history-point=\"{chart_id}\" data-ts=\"{TIMESTAMP}\" value='{as_json}' hx-swap-oob=\"true\"></data>" in html
 
 
-def test_the_overview_gets_the_same_point_and_a_compact_chart_of_the_last_hour(app, browser_for, make_device):
+def test_the_overview_gets_the_same_point_and_a_compact_chart_fitted_to_the_data(app, browser_for, make_device):
     device = make_device()
     browser = browser_for(device.owner)
     ((widget_id, chart_id),) = save_chart(browser, device).items()
@@ -52,10 +52,10 @@ def test_the_overview_gets_the_same_point_and_a_compact_chart_of_the_last_hour(a
     overview = browser.get("/").get_data(as_text=True)
     html = live_fragment(app, device, {"temperature": 20}, device_page=False)
 
-    assert re.search(rf'<div id="{chart_id}" data-history-chart [^>]*data-window="hour" data-compact ', overview)
+    assert re.search(rf'<div id="{chart_id}" data-history-chart [^>]*data-window="fit" data-compact ', overview)
     assert f'data-history-point="{chart_id}" data-ts="{TIMESTAMP}"' in html
     device_page = browser.get(f"/devices/{device.id}").get_data(as_text=True)
-    assert CHART.search(device_page).group(3) == "day" and "data-compact" not in device_page
+    assert CHART.search(device_page).group(3) == "fit" and "data-compact" not in device_page
 
 
 def test_a_desired_value_is_no_reading_and_sets_no_point(app, browser_for, make_device):

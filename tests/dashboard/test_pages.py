@@ -6,6 +6,7 @@ from sqlalchemy import select
 from webapp.extensions import db
 from webapp.models import Notification
 from webapp.services import notifications
+from webapp.services.accounts import users
 
 
 def post_telemetry(client, device, data):
@@ -180,3 +181,18 @@ def test_marking_another_users_notification_read_changes_nothing(app, browser_fo
     browser_for(make_user()).htmx("POST", "/notifications/read", data={"id": str(theirs)})
 
     assert 'data-count="1"' in browser_for(device.owner).get("/notifications").get_data(as_text=True)
+
+
+def test_admin_resets_a_password_shown_once_and_the_users_logins_end(app, browser_for, make_user):
+    admin, user = make_user(admin=True), make_user()
+    users_browser = browser_for(user)
+
+    response = browser_for(admin).htmx("POST", f"/admin/users/{user.id}/password")
+
+    html = response.get_data(as_text=True)
+    password = re.search(rf'<code id="new-password-{user.id}">([^<]+)</code>', html).group(1)
+    assert response.status_code == 200 and user.email in html
+    assert users_browser.get("/").status_code == 302
+    with app.app_context():
+        assert users.authenticate_user(user.email, password) is not None
+    assert browser_for(make_user()).htmx("POST", f"/admin/users/{user.id}/password").status_code == 403

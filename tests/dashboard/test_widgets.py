@@ -35,7 +35,7 @@ def test_every_widget_kind_renders_with_its_value(client, browser_for, make_devi
     add_widget(browser, device, kind="led", label="Pump", key="v3")
     html = add_widget(browser, device, kind="chart", label="Temperature history", key="temperature")
 
-    assert '<span class="widget-value" aria-labelledby="widget-' in html and "21.5 °C" in html
+    assert '<span class="widget-reading" aria-labelledby="widget-' in html and "21.5 °C" in html
     assert re.search(r'<meter min="0.0" max="100.0" value="55" aria-labelledby="widget-\d+-label"></meter>', html)
     assert 'role="img" aria-label="Pump: on"' in html
     chart = re.search(r'<div id="(history-chart-\d+)" data-history-chart data-device-id="(\w+)" data-key="(\w+)"', html)
@@ -53,7 +53,7 @@ def test_a_new_switch_gets_the_lowest_free_virtual_pin(browser_for, make_device)
     html = browser.htmx("DELETE", f"/devices/{device.id}/widgets/{first}").get_data(as_text=True)
     html = add_widget(browser, device, kind="switch", label="Heater")
 
-    keys = dict(re.findall(r'id="widget-\d+-label">([^<]+)</span>\s*<span class="widget-key">([^<]+)</span>', html))
+    keys = dict(re.findall(r'id="widget-\d+-label">([^<]+)</span>\s*<span class="widget-key"[^>]*>([^<]+)</span>', html))
     assert keys == {"Busy": "v1", "Fan": "v2", "Heater": "v0"}
 
 

@@ -78,7 +78,7 @@ def test_value_widget_changes_without_reload_within_a_second(page, live_server):
 
     device.report({"temperature": 21.25})
 
-    expect(widget.locator(".widget-value")).to_have_text("21.25 °C", timeout=LIVE_UPDATE_DEADLINE_MS)
+    expect(widget.locator(".widget-reading")).to_have_text("21.25 °C", timeout=LIVE_UPDATE_DEADLINE_MS)
     assert page.evaluate("() => window.notReloaded") is True
 
 
@@ -216,7 +216,7 @@ def test_widgets_are_added_edited_and_removed_on_the_device_page(page, live_serv
 
     gauge = add_widget(page, "Gauge", "Tank", "level", min=0, max=200, unit="l")
     expect(gauge.locator("meter")).to_have_attribute("value", "40")
-    gauge.get_by_role("button", name="Edit Tank").click()
+    gauge.get_by_role("link", name="Edit Tank").click()
     editor = page.locator(".widget-editor form")
     editor.get_by_label("Label").fill("Water tank")
     editor.get_by_role("button", name="Save widget").click()
@@ -269,7 +269,7 @@ def test_telemetry_to_browser_latency(page, live_server, tmp_path):
         """(widgetId) => {
             window.seenAt = {};
             new MutationObserver(() => {
-                const value = document.querySelector(`#${widgetId} .widget-value`);
+                const value = document.querySelector(`#${widgetId} .widget-reading`);
                 if (value && !(value.textContent in window.seenAt)) window.seenAt[value.textContent] = Date.now();
             }).observe(document.getElementById("content"), {childList: true, subtree: true, characterData: true});
         }""",
@@ -294,3 +294,29 @@ def test_telemetry_to_browser_latency(page, live_server, tmp_path):
     report.write_text(json.dumps({**summary, "latencies_ms": latencies}, indent=2))
     print(f"\ntelemetry-to-browser latency: {summary} (saved in {report})")
     assert len(latencies) == LATENCY_POSTS
+
+
+def test_an_alert_set_on_the_device_page_is_raised_on_the_card_and_cleared_with_notifications(page, live_server):
+    email = live_server.create_user()
+    device = DeviceClient(live_server, live_server.create_device(email, name="Greenhouse"))
+    log_in(page, live_server, email)
+    open_device_page(page, live_server, device.id)
+
+    page.locator("summary", has_text="Add an alert").click()
+    page.get_by_label("Key", exact=True).fill("temperature")
+    page.get_by_label("Condition").select_option(label="above (>)")
+    page.get_by_label("Value", exact=True).fill("30")
+    page.get_by_role("button", name="Add alert").click()
+    rule = page.get_by_role("row", name=re.compile(r"^temperature > 30"))
+    expect(rule.get_by_text("OK", exact=True)).to_be_visible()
+    device.report({"temperature": 31.5})
+
+    expect(rule.get_by_text("Active", exact=True)).to_be_visible()
+    expect(page.locator("#toasts").get_by_text("Greenhouse alert: temperature > 30 (reads 31.5)")).to_be_visible()
+    page.get_by_role("link", name="Devices", exact=True).click()
+    raised = page.get_by_role("article", name="Greenhouse").get_by_role("list", name="Active alerts")
+    expect(raised.get_by_role("listitem")).to_have_text(re.compile(r"temperature > 30"))
+    wait_until_live(page)
+    device.report({"temperature": 25})
+    expect(raised.get_by_role("listitem")).to_have_count(0)
+    expect(page.locator("#toasts").get_by_text("Greenhouse alert cleared: temperature > 30 (reads 25)")).to_be_visible()

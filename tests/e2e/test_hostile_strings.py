@@ -31,7 +31,7 @@ def test_hostile_strings_show_as_text_and_no_dialog_opens(page, live_server):
     device.report({"note": READING})
 
     # Arrived live: the reading over the WebSocket, the "came online" notification over SSE.
-    expect(page.locator("span.widget-value")).to_have_text(READING)
+    expect(page.locator(".widget-reading")).to_have_text(READING)
     expect(page.locator("#toasts")).to_contain_text(f"{NAME} came online")
     expect(page.locator("#device-name")).to_have_text(NAME)
     expect(page.get_by_role("switch", name=PAYLOADS[2] + PAYLOADS[3])).to_be_visible()

@@ -27,7 +27,7 @@ def test_dashboard_reconnects_after_a_server_restart_and_catches_up(page, live_s
 
     expect(page.locator("#live-status")).to_have_text("Live", timeout=RECONNECT_TIMEOUT_MS)
     expect(page.locator("body")).to_have_attribute("data-notifications", "open", timeout=RECONNECT_TIMEOUT_MS)
-    expect(widget.locator(".widget-value")).to_have_text("1.5 bar")
+    expect(widget.locator(".widget-reading")).to_have_text("1.5 bar")
     expect(page.locator("#unread-count")).to_have_attribute("data-count", "1")
     device.report({"pressure": 2.25})
-    expect(widget.locator(".widget-value")).to_have_text("2.25 bar")
+    expect(widget.locator(".widget-reading")).to_have_text("2.25 bar")

@@ -18,20 +18,7 @@ def test_the_fetched_uplot_files_match_their_pinned_integrity(app, name):
         assert vendor_assets.subresource_integrity(fetched.read()) == asset["integrity"]
 
 
-def test_the_uplot_stylesheet_tag_comes_from_the_cdn_with_its_integrity(app, monkeypatch):
-    monkeypatch.setitem(app.config, "SERVE_VENDOR_ASSETS", False)
-    with app.test_request_context():
-        tag = app.jinja_env.globals["vendor_stylesheet"]("uplot-css")
-
-    asset = app.extensions["vendor_assets"]["uplot-css"]
-    assert tag == (
-        f'<link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/uplot@{asset["version"]}/dist/uPlot.min.css" '
-        f'integrity="{asset["integrity"]}" crossorigin="anonymous">'
-    )
-
-
-def test_served_locally_the_uplot_files_come_from_this_server(app, client, monkeypatch):
-    monkeypatch.setitem(app.config, "SERVE_VENDOR_ASSETS", True)
+def test_the_uplot_files_come_from_this_server(app, client):
     with app.test_request_context():
         stylesheet = app.jinja_env.globals["vendor_stylesheet"]("uplot-css")
         script = app.jinja_env.globals["vendor_script"]("uplot")
@@ -39,6 +26,18 @@ def test_served_locally_the_uplot_files_come_from_this_server(app, client, monke
     assert 'href="/static/vendor/uplot-css-1.6.32.css"' in stylesheet
     assert 'src="/static/vendor/uplot-1.6.32.js"' in script
     assert client.get("/static/vendor/uplot-1.6.32.js").status_code == 200
+
+
+def test_from_the_cdn_the_uplot_stylesheet_tag_carries_its_integrity(make_app):
+    cdn_app = make_app(SERVE_VENDOR_ASSETS=False)
+    with cdn_app.test_request_context():
+        tag = cdn_app.jinja_env.globals["vendor_stylesheet"]("uplot-css")
+
+    asset = cdn_app.extensions["vendor_assets"]["uplot-css"]
+    assert tag == (
+        f'<link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/uplot@{asset["version"]}/dist/uPlot.min.css" '
+        f'integrity="{asset["integrity"]}" crossorigin="anonymous">'
+    )
 
 
 def test_the_chart_module_is_served(client):

@@ -307,7 +307,7 @@ def test_the_openapi_document_describes_the_history_endpoint(client):
     operation = client.get("/openapi.json").json["paths"]["/api/devices/{device_id}/history"]["get"]
 
     parameters = {p["name"]: p for p in operation["parameters"]}
-    assert set(parameters) == {"device_id", "key", "from", "to", "bucket", "format"}
+    assert set(parameters) == {"device_id", "key", "from", "to", "bucket", "points", "fit", "format"}
     assert parameters["key"]["required"] is True
     assert parameters["from"]["required"] is False
     assert "ISO-8601" in parameters["from"]["description"]

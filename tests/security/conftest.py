@@ -10,9 +10,10 @@ from tests.dashboard.conftest import threaded_server  # noqa: F401  (the live st
 from tests.dashboard.helpers import csrf_from, log_in
 from webapp.extensions import db
 from webapp.models import Device
-from webapp.schemas import WidgetIn
+from webapp.schemas import AlertRuleIn, WidgetIn
 from webapp.services import notifications
 from webapp.services.accounts import users
+from webapp.services.alerts import rules as alerts
 from webapp.services.devices import registry as devices
 from webapp.services.devices import widgets
 from webapp.services.webhooks import registry as webhooks
@@ -44,6 +45,7 @@ class World:
     other_device_id: str
     other_device_token: str
     widget_id: int
+    alert_rule_id: int
     webhook_id: int
     webhook_secret: str
     marker: str
@@ -51,6 +53,10 @@ class World:
     @property
     def owner_email(self):
         return self.owner.email
+
+    @property
+    def other_user_id(self):
+        return self.other_user.id
 
     password = TEST_PASSWORD
 
@@ -76,7 +82,7 @@ class World:
 
 @pytest.fixture
 def world(app, client, make_user, make_device, settle, monkeypatch):
-    """An owner's device (token rotated once, a switch, a webhook, a reading, a notification), another user with a device, an admin.
+    """An owner's device (token rotated once, a switch, an alert rule, a webhook, a reading, a notification), another user with a device, an admin.
 
     The owner's device name, widget label and reading all carry `marker`, which no other actor may ever see.
     """
@@ -90,10 +96,11 @@ def world(app, client, make_user, make_device, settle, monkeypatch):
         first_prefix = stored.token_prefix
         token = devices.rotate_device_token(stored)
         widget = widgets.add_widget(users.find_user(owner.email), device.id, WidgetIn(kind="switch", label=f"Lamp {marker}", key="v0"))
-        webhook, webhook_secret = webhooks.create_webhook(stored, HOOK_URL, ["rule_denied"])
+        rule = alerts.add_rule(users.find_user(owner.email), device.id, AlertRuleIn(key="temperature", condition=">", value=30))
+        webhook, webhook_secret = webhooks.create_webhook(db.session.get(Device, device.id), HOOK_URL, ["rule_denied"])
         world = World(
             owner, other_user, admin, device.id, token, device.token, (first_prefix, stored.token_prefix), other_device.id, other_device.token,
-            widget.id, webhook.id, webhook_secret, marker,
+            widget.id, rule.id, webhook.id, webhook_secret, marker,
         )
         db.session.remove()
     response = client.post(f"/devices/{device.id}/telemetry", json={"device_token": token, "data": {"note": f"reading {marker}", "v0": 0}})

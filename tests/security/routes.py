@@ -42,6 +42,7 @@ USER_FRAGMENT = statuses(401, 200, 200, 200, 200, 401, 401, 401)
 DEVICE_PAGE = statuses(302, 404, 200, 200, 200, 302, 302, 302)
 DEVICE_FRAGMENT = statuses(401, 404, 200, 200, 200, 401, 401, 401)
 ADMIN_PAGE = statuses(302, 403, 403, 200, 403, 302, 302, 302)
+ADMIN_FRAGMENT = statuses(401, 403, 403, 200, 403, 401, 401, 401)
 # The live streams: logged-in users (or their API tokens) only; a device page's stream only for who may see the device.
 EVENT_STREAM = statuses(401, 200, 200, 200, 200, 401, 401, 401)
 DEVICE_SOCKET = statuses(401, 404, 101, 101, 101, 401, 401, 401)
@@ -70,6 +71,7 @@ def resolve(fields, world):
 DEVICE = {"device_id": "@device_id"}
 WEBHOOK = DEVICE | {"webhook_id": "@webhook_id"}
 WIDGET = DEVICE | {"widget_id": "@widget_id"}
+ALERT_RULE = DEVICE | {"rule_id": "@alert_rule_id"}
 TELEMETRY = {"data": {"temperature": 21.5}}
 
 ROUTES = {
@@ -90,6 +92,10 @@ ROUTES = {
     ("api.get_rules", "GET"): Call(DEVICE_JSON[200], DEVICE),
     ("api.replace_rules", "PUT"): Call(DEVICE_JSON[200], DEVICE, json={"rules": []}),
     ("api.regenerate_token", "POST"): Call(DEVICE_JSON[200], DEVICE),
+    ("api.create_alert_rule", "POST"): Call(DEVICE_JSON[201], DEVICE, json={"key": "humidity", "condition": "outside", "low": 30, "high": 70}),
+    ("api.list_alert_rules", "GET"): Call(DEVICE_JSON[200], DEVICE),
+    ("api.delete_alert_rule", "DELETE"): Call(DEVICE_JSON[204], ALERT_RULE),
+    ("api.alert_history", "GET"): Call(DEVICE_JSON[200], DEVICE),
     ("api.create_webhook", "POST"): Call(DEVICE_JSON[201], DEVICE, json={"url": "http://127.0.0.1:9/other", "events": ["rule_denied"]}),
     ("api.list_webhooks", "GET"): Call(DEVICE_JSON[200], DEVICE),
     ("api.get_webhook", "GET"): Call(DEVICE_JSON[200], WEBHOOK),
@@ -111,7 +117,13 @@ ROUTES = {
     ("dashboard.update_widget", "PUT"): Call(DEVICE_FRAGMENT, WIDGET, form={"kind": "switch", "label": "Lamp", "key": "v0"}, htmx=True),
     ("dashboard.remove_widget", "DELETE"): Call(DEVICE_FRAGMENT, WIDGET, htmx=True),
     ("dashboard.toggle_switch", "POST"): Call(DEVICE_FRAGMENT, WIDGET, form={"value": "1"}, htmx=True),
+    # Plain forms (without htmx) post where htmx sends PUT and DELETE.
+    ("dashboard.update_widget", "POST"): Call(DEVICE_FRAGMENT, WIDGET, form={"kind": "switch", "label": "Lamp", "key": "v0"}, htmx=True),
+    ("dashboard.remove_widget", "POST"): Call(DEVICE_FRAGMENT, WIDGET | {"_method": "POST"}, htmx=True),
+    ("dashboard.add_alert_rule", "POST"): Call(DEVICE_FRAGMENT, DEVICE, form={"key": "humidity", "condition": ">", "value": "80"}, htmx=True),
+    ("dashboard.remove_alert_rule", "POST"): Call(DEVICE_FRAGMENT, ALERT_RULE, htmx=True),
     ("dashboard.admin_page", "GET"): Call(ADMIN_PAGE),
+    ("dashboard.reset_password", "POST"): Call(ADMIN_FRAGMENT, {"user_id": "@other_user_id"}, htmx=True),
     # Live streams
     ("realtime.notification_stream", "GET"): Call(EVENT_STREAM, stream=True),
     ("realtime.dashboard_socket", "GET"): Call(DEVICE_SOCKET, {"device": "@device_id"}),
@@ -126,5 +138,6 @@ ROUTES = {
     ("apidocs.redoc", "GET"): Call(everyone(200)),
     ("apidocs.asset", "GET"): Call(everyone(200), {"ui": "swagger", "filename": "js/swagger-ui-bundle.js"}),
     ("static", "GET"): Call(everyone(200), {"filename": "dashboard/app.js"}),
+    ("dashboard.favicon", "GET"): Call(everyone(200)),
     ("monitoring.scrape", "GET"): Call(everyone(401)),
 }

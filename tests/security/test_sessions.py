@@ -9,7 +9,7 @@ from flask import url_for
 from sqlalchemy import update
 
 from tests.conftest import TEST_PASSWORD
-from tests.dashboard.helpers import csrf_from, log_in
+from tests.dashboard.helpers import CSRF_FIELD, csrf_from, log_in
 from tests.security.conftest import OWNER
 from tests.security.routes import DEVICE_ROUTE, LEGACY_DEVICE_ROUTE, ROUTES, resolve
 from webapp.core.errors import InvalidRequest
@@ -199,7 +199,9 @@ def what_the_owner_has(app, world):
         device,
         client.get(f"/api/devices/{world.device_id}/rules", headers=headers).get_json(),
         client.get(f"/api/devices/{world.device_id}/webhooks", headers=headers).get_json(),
+        client.get(f"/api/devices/{world.device_id}/alerts", headers=headers).get_json(),
         client.get("/api/notifications", headers=headers).get_json(),
         [d["device_id"] for d in client.get("/api/devices", headers=headers).get_json()["devices"]],
-        client.get(f"/devices/{world.device_id}/widgets/{world.widget_id}/edit", headers=headers).get_data(as_text=True),
+        # The widget as its editor shows it; the form's CSRF token is new with each (cookie-less) request.
+        CSRF_FIELD.sub("", client.get(f"/devices/{world.device_id}/widgets/{world.widget_id}/edit", headers=headers | {"HX-Request": "true"}).get_data(as_text=True)),
     )

@@ -23,7 +23,9 @@ CSV_CONTENT = {"text/csv": {"schema": {"type": "string"}, "example": "timestamp,
     "History of one key: raw points, time buckets or CSV",
     tags=["history"],
     description=(
-        "The window is [from, to), 24 h up to now by default. Raw points are limited to HISTORY_MAX_POINTS and "
+        "The window is [from, to), 24 h up to now by default (with `fit`, the shortest of 1 h, 1 d, 7 d that holds the data). "
+        "With `points`, the readings themselves if they are that few, else buckets sized to give at most that many: "
+        "what a chart `points` pixels wide can draw. Raw points are limited to HISTORY_MAX_POINTS and "
         "buckets to HISTORY_MAX_BUCKETS per response (400 `too_many_points` / `too_many_buckets` with a "
         "`suggested_bucket`). Buckets carry min/max/avg of the numeric readings, count and the last reading; "
         "empty buckets are omitted. `format=csv` streams every reading (or bucket) of the window as an attachment, "
@@ -43,9 +45,9 @@ CSV_CONTENT = {"text/csv": {"schema": {"type": "string"}, "example": "timestamp,
 def device_history(device_id):
     device_id = devices.visible_device(current_user(), device_id).id
     query = _history_query()
-    window = history.resolve_window(query.from_, query.to, query.bucket, now=now_ms())
+    window = history.resolve_window(query.from_, query.to, query.bucket, now=now_ms(), fit=(device_id, query.key) if query.fit else None)
     if query.format == "json":
-        return json_response(HistoryOut.of(history.read_history(device_id, query.key, window)))
+        return json_response(HistoryOut.of(history.read_history(device_id, query.key, window, points=query.points)))
     response = current_app.response_class(
         stream_with_context(history_export.csv_chunks(device_id, query.key, window)), mimetype="text/csv"
     )

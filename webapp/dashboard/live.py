@@ -33,7 +33,8 @@ class LiveView:
     def snapshot(self):
         """Everything live on the page, current: sent first, so a reconnected page missed nothing."""
         cards = dashboard.live_cards(self.scope.device_ids)
-        return render_template("live/snapshot.html", cards=cards, device_page=self.scope.device_page)
+        panels = {card.device.id: dashboard.alert_panel(card.device.id) for card in cards} if self.scope.device_page else {}
+        return render_template("live/snapshot.html", cards=cards, device_page=self.scope.device_page, alert_panels=panels)
 
     def render(self, event):
         """The fragments for one broker event; '' when the page shows nothing of it."""
@@ -51,6 +52,8 @@ class LiveView:
                 return ""
             self.widgets[device_id] = cards[0].widgets
             return render_template("live/widgets.html", card=cards[0], device_page=self.scope.device_page)
+        if kind == "alert":
+            return _alert_fragments(_json(event), self.scope.device_page)
         return ""
 
     def handle_message(self, text):
@@ -116,6 +119,23 @@ def _notification_fragments(user_id, notification_json):
     # and query too — 1,000 queries for one notification.
     with _notification_render_lock:
         return _render_notification_fragments(user_id, notification_json)
+
+
+@functools.lru_cache(maxsize=64)
+def _render_alert_fragments(event_json, device_page):
+    # Read afresh, whatever the event says: the device's raised alerts, and on its page its rules and history.
+    device_id = orjson.loads(event_json)["device_id"]
+    panel = dashboard.alert_panel(device_id) if device_page else None
+    return render_template("live/alerts.html", device_id=device_id, active=dashboard.active_alerts(device_id), panel=panel)
+
+
+_alert_render_lock = threading.Lock()
+
+
+def _alert_fragments(event_json, device_page):
+    # Once per event however many pages show the device (its queries would otherwise run for each, as above).
+    with _alert_render_lock:
+        return _render_alert_fragments(event_json, device_page)
 
 
 @functools.lru_cache(maxsize=256)

@@ -1,9 +1,9 @@
 """The notifications page: list, mark read."""
-from flask import render_template, request
+from flask import render_template, request, url_for
 
 from webapp.auth.current_user import current_user, login_required
 from webapp.dashboard.blueprint import bp
-from webapp.dashboard.forms import form_int
+from webapp.dashboard.forms import answer, form_int
 from webapp.schemas import NotificationOut
 from webapp.services import notifications
 
@@ -22,7 +22,7 @@ def mark_read():
     """Mark one notification read (form field `id`), or all of them without it."""
     ids = [form_int("id")] if request.form.get("id") else None
     notifications.mark_read(current_user(), ids)
-    return render_template("dashboard/_notification_list.html", **_listing(), oob_counter=True)
+    return answer(lambda: render_template("dashboard/_notification_list.html", **_listing(), oob_counter=True), url_for("dashboard.notifications_page"))
 
 
 def _listing():

@@ -12,8 +12,9 @@ From the server inwards:
 Middleware rather than Flask hooks for 1–3: they run on every device request, where Flask's
 header objects cost several times these plain lists.
 """
+from webapp.http import vendor_assets
 from webapp.http.request_log import RequestIds
-from webapp.http.security_headers import SecurityHeaders
+from webapp.http.security_headers import SecurityHeaders, content_security_policy
 from webapp.http.stopping import CloseConnectionsWhenStopping
 
 
@@ -23,5 +24,6 @@ def install(app, fast_path=None):
     if fast_path is not None:
         wsgi_app = fast_path(app, wsgi_app)
     wsgi_app = RequestIds(wsgi_app)
-    wsgi_app = SecurityHeaders(wsgi_app, https=app.config["PREFERRED_URL_SCHEME"] == "https")
+    policy = content_security_policy(**vendor_assets.cdn_sources(app))
+    wsgi_app = SecurityHeaders(wsgi_app, https=app.config["PREFERRED_URL_SCHEME"] == "https", policy=policy)
     app.wsgi_app = CloseConnectionsWhenStopping(wsgi_app, app.extensions["broker"].stopping)

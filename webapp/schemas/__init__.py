@@ -4,6 +4,7 @@ A response model's `of(...)` builds it from the domain objects the services
 return; http/replies.py encodes it. One module per resource, all importable
 from here.
 """
+from webapp.schemas.alerts import ALERT_CONDITIONS, AlertEventOut, AlertHistoryOut, AlertRuleIn, AlertRuleListOut, AlertRuleOut  # noqa: F401
 from webapp.schemas.common import KEY_PATTERN, MAX_KEYS, ErrorOut, Key, RequestModel, Value  # noqa: F401
 from webapp.schemas.device_api import (  # noqa: F401
     BatchIn,

@@ -32,6 +32,19 @@ class HistoryQuery(BaseModel):
             "Buckets align to the Unix epoch (1d = UTC days). Omit for raw points."
         ),
     )
+    points: int | None = Field(
+        None,
+        ge=2,
+        description=(
+            "The most points the client can draw (a chart: its width in pixels), at most HISTORY_MAX_BUCKETS: the readings "
+            "themselves when the window holds no more, else buckets of whole seconds sized to give at most this many "
+            "(min, max, avg and last of each). Not with `bucket`."
+        ),
+    )
+    fit: bool = Field(
+        False,
+        description="Instead of `from`: start at the shortest of 1 h, 1 d and 7 d before `to` that holds every reading of the key in the last 7 d.",
+    )
     format: Literal["json", "csv"] = Field("json", description="csv streams every reading (or bucket) in the window as a download, without the limits.")
 
 

@@ -10,7 +10,7 @@ from webapp.schemas.common import RequestModel, Timestamp
 class NotificationOut(BaseModel):
     id: int
     device_id: str | None
-    kind: str = Field(description="online, offline, rule_denied or webhook_failing.")
+    kind: str = Field(description="online, offline, rule_denied, alert, alert_cleared or webhook_failing.")
     message: str
     muted_count: int = Field(description="Repeats within the cooldown that were not notified separately.")
     created_at: Timestamp

@@ -1,13 +1,13 @@
-"""Who a device token belongs to, which rules bind that device and whether it has webhooks,
-cached in each worker process.
+"""Who a device token belongs to, which rules bind that device and whether it has webhooks or
+alert rules, cached in each worker process.
 
 Every device request needs these; reading them from the database each time
 cost more than the rest of the request. The first lookup loads every device
 and rule at once: after a restart, a fleet's devices would otherwise cost a
 query each on every worker, just when they all come back. An entry is
 forgotten the moment the
-device changes (token rotated, disabled, rules replaced, webhook added or
-removed, deleted): at once
+device changes (token rotated, disabled, rules replaced, webhook or alert
+rule added or removed, deleted): at once
 in the process that made the change, and on the other workers as soon as
 the `devices` broadcast reaches them.
 """
@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from webapp.core import tokens
 from webapp.extensions import db
-from webapp.models import Device, Rule, Webhook
+from webapp.models import AlertRule, Device, Rule, Webhook
 
 CHANNEL = "devices"
 _IDENTITY_COLUMNS = (
@@ -29,6 +29,7 @@ _IDENTITY_COLUMNS = (
     Device.disabled,
     Device.token_hash,
     select(Webhook.id).where(Webhook.device_id == Device.id).exists().label("has_webhooks"),
+    select(AlertRule.id).where(AlertRule.device_id == Device.id).exists().label("has_alert_rules"),
 )
 
 
@@ -42,6 +43,8 @@ class DeviceIdentity:
     token_hash: str
     # Whether any webhook (enabled or not) belongs to the device: without one, ingest skips the outbox query.
     has_webhooks: bool
+    # Likewise for alert rules: without one, ingest evaluates no alerts.
+    has_alert_rules: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +91,11 @@ class DeviceDirectory:
         ingest writer asks inside its own transaction, and SQLite's pool has one connection."""
         identity = self._by_id.get(device_id)
         return identity is None or identity.has_webhooks
+
+    def may_have_alert_rules(self, device_id):
+        """False only for a cached device known to have no alert rule; never reads the database (as above)."""
+        identity = self._by_id.get(device_id)
+        return identity is None or identity.has_alert_rules
 
     def rules(self, device_id):
         self._ready()

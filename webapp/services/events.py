@@ -16,6 +16,7 @@ calls the two halves, `record` and `announce`, itself.
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from webapp.core import values
 from webapp.core.clock import iso_ms, now_ms
 from webapp.extensions import db
 from webapp.pubsub.broker import current_broker
@@ -24,6 +25,8 @@ from webapp.services import notifications, outbox
 from webapp.services.directory import directory
 
 STATUS_NOTICES = {"online": "came online", "offline": "went offline"}
+# An alert's notification kind (each has its own cooldown) and how its text begins.
+ALERT_NOTICES = {"raised": ("alert", "alert"), "cleared": ("alert_cleared", "alert cleared")}
 
 
 # Not frozen: a frozen dataclass sets each field through object.__setattr__, three times the cost
@@ -97,6 +100,31 @@ def rule_denied(device_id, rule, reason, at_ms):
     )
 
 
+def alert_changed(device_id, rule_id, kind, description, value, at_ms):
+    """An alert rule of a device was `raised` or `cleared` (`kind`) by a reading of `value`, or raised for want of one (None)."""
+    webhook = f"alert_{kind}"
+    notice, opening = ALERT_NOTICES[kind]
+    reading = "" if value is None else f" (reads {values.encode(value)})"
+    return Event(
+        device_channel(device_id),
+        {"type": "alert", "device_id": device_id, "rule_id": rule_id, "alert": kind, "description": description, "value": value, "timestamp": iso_ms(at_ms)},
+        device_id=device_id,
+        at_ms=at_ms,
+        webhook=webhook,
+        webhook_payloads=lambda: [
+            {"event": webhook, "device_id": device_id, "timestamp": iso_ms(at_ms), "rule_id": rule_id, "condition": description, "value": value}
+        ],
+        notice=notice,
+        notice_text=f"{opening}: {description}{reading}",
+    )
+
+
+def alert_rules_changed(device_id):
+    """A device's alert rules were added or removed: open device pages redraw them."""
+    message = {"type": "alert", "device_id": device_id, "alert": "rules", "timestamp": iso_ms(now_ms())}
+    return Event(device_channel(device_id), message, device_id=device_id)
+
+
 def widgets_changed(device_id):
     """A device's widgets were added, edited or removed: open dashboards redraw them."""
     return Event(device_channel(device_id), {"type": "widgets", "device_id": device_id}, device_id=device_id)
@@ -149,8 +177,9 @@ def announce(events, queued):
     notices = {}
     for event in events:
         if event.notice is not None:
-            kind = notices.setdefault(event.notice, (event.at_ms, {}))
-            kind[1][event.device_id] = event.notice_text
+            texts = notices.setdefault(event.notice, (event.at_ms, {}))[1]
+            # Two alerts of one device at once make one notification that names both.
+            texts[event.device_id] = f"{texts[event.device_id]}; {event.notice_text}" if event.device_id in texts else event.notice_text
     for kind, (at_ms, texts) in notices.items():
         notifications.notify_owners(kind, texts, at_ms)
 

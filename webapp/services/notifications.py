@@ -1,6 +1,6 @@
 """Notifications to device owners, with a per-device, per-kind cooldown against flapping spam.
 
-Kinds: `online`, `offline`, `rule_denied` (and more as features add them).
+Kinds: `online`, `offline`, `rule_denied`, `alert`, `alert_cleared` (and more as features add them).
 Within NOTIFICATION_COOLDOWN seconds of the last notification of a kind for
 a device, a repeat is not stored anew but counted on that notification
 ("3 more while muted"). The cooldown is claimed with one conditional UPDATE,

@@ -1,4 +1,4 @@
-"""Work each worker process does beside requests: the presence sweep, webhook delivery, the history prune.
+"""Work each worker process does beside requests: the presence sweep, webhook delivery, the history prune, the alert check.
 
 Started by gunicorn's post_worker_init hook (after gevent has patched the
 worker, so these threads are greenlets), never by create_app, so tests and
@@ -10,6 +10,7 @@ import time
 
 from webapp.core.clock import now_ms
 from webapp.services import outbox
+from webapp.services.alerts import evaluation as alerts
 from webapp.services.devices import presence
 from webapp.services.history import retention
 from webapp.services.platform import jobs
@@ -28,6 +29,7 @@ def start_background_tasks(app):
     for lane in range(app.config["WEBHOOK_CONCURRENCY"]):
         threading.Thread(target=deliver_webhooks_forever, args=(app, stop, lane), name=f"webhooks-{lane}", daemon=True).start()
     threading.Thread(target=prune_history_forever, args=(app, stop), name="history-prune", daemon=True).start()
+    threading.Thread(target=check_alerts_forever, args=(app, stop), name="alert-check", daemon=True).start()
     return stop
 
 
@@ -88,6 +90,23 @@ def prune_history_forever(app, stop):
                 app.extensions["sqlalchemy"].session.remove()
         # Workers that lost the claim look again before the next run is due.
         stop.wait(min(interval, 60))
+
+
+def check_alerts_forever(app, stop):
+    """Every ALERT_CHECK_INTERVAL seconds one worker (whichever claims the run) raises the alerts time
+    raises: conditions held for their N seconds, keys silent for theirs (services/alerts/evaluation.py)."""
+    interval = max(1, app.config["ALERT_CHECK_INTERVAL"])
+    while not stop.is_set():
+        started = time.monotonic()
+        with app.app_context():
+            try:
+                if jobs.claim_due_run("check_alerts", now_ms(), interval * 1000):
+                    alerts.raise_due_alerts(now_ms())
+            except Exception:
+                log.exception("alert check failed; retrying")
+            finally:
+                app.extensions["sqlalchemy"].session.remove()
+        stop.wait(max(0.0, interval - (time.monotonic() - started)))
 
 
 def _let_requests_run():

@@ -44,6 +44,12 @@ def user_for_login(token):
     )
 
 
+def end_logins_of(user_id):
+    """End every login of `user_id` (a password changed), closing their live streams; commits the session's transaction."""
+    ended = db.session.scalars(delete(LoginSession).where(LoginSession.user_id == user_id).returning(LoginSession.token_hash)).all()
+    events.emit(*(events.login_ended(user_id, login) for login in ended))
+
+
 def end_login(token):
     ended = login_id(token)
     user_id = db.session.scalar(delete(LoginSession).where(LoginSession.token_hash == ended).returning(LoginSession.user_id))

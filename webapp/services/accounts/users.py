@@ -1,4 +1,4 @@
-"""Accounts: creating users, checking passwords, personal API tokens."""
+"""Accounts: creating users, checking and setting passwords, personal API tokens."""
 import functools
 import secrets
 
@@ -7,9 +7,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp.core import tokens
 from webapp.core.clock import now_ms
-from webapp.core.errors import Conflict, InvalidRequest
+from webapp.core.errors import Conflict, InvalidRequest, NotFound
 from webapp.extensions import db
 from webapp.models import ApiToken, User
+from webapp.services.accounts import login_sessions
 from webapp.services.accounts.common_passwords import COMMON_PASSWORDS
 
 MIN_PASSWORD_LENGTH = 8
@@ -31,6 +32,23 @@ def create_user(email, password, is_admin=False):
     db.session.add(user)
     db.session.commit()
     return user
+
+
+def set_password(user, password):
+    """Give `user` a new password; every login they have ends (another browser may have known the old one)."""
+    check_password_policy(password, user.email)
+    user.password_hash = generate_password_hash(password)
+    login_sessions.end_logins_of(user.id)  # commits the new password with the logins' end
+
+
+def reset_password(user_id):
+    """An admin's reset: a new random password for user `user_id`, to be handed over once; (user, password)."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"No user with id {user_id}.")
+    password = secrets.token_urlsafe(12)
+    set_password(user, password)
+    return user, password
 
 
 def check_password_policy(password, email):

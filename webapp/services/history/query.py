@@ -6,6 +6,14 @@ to multiples of their width since the Unix epoch (so `1d` buckets start at
 UTC midnight) and only buckets holding readings are returned. The first and
 last bucket may be partial: they hold only the readings inside the window.
 
+A chart asks for as many `points` as it can draw (its width in pixels): it
+gets the readings themselves when the window holds no more, else a bucket per
+pixel or so, each with its min, max, average and last reading (the min–max
+band keeps every spike a pixel wide), so a window of a million readings costs
+the browser no more than one of a hundred. A chart that opens on a window
+`fit` to the data is given the shortest of an hour, a day or a week that
+holds the key's readings of the last week.
+
 Reads run a page at a time (`iter_point_pages`, `iter_bucket_pages`), each
 page in a short transaction of its own that releases the connection before
 the page is handed on: a download of any size, or buckets over a long
@@ -24,9 +32,12 @@ from webapp.core.errors import InvalidRequest
 from webapp.extensions import db
 from webapp.models import Reading
 
+HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
 WEEK_MS = 7 * DAY_MS
 DEFAULT_SPAN_MS = DAY_MS
+# The windows a chart offers, shortest first: `fit` picks one of these.
+FITTING_SPANS_MS = (HOUR_MS, DAY_MS, WEEK_MS)
 LATEST_MS = 253402300799999  # 9999-12-31T23:59:59.999Z
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 # What a client is told to ask for when a window holds too much: the smallest that fits.
@@ -58,15 +69,20 @@ class Window:
         return (self.end_ms - 1) // self.bucket_ms - self.start_ms // self.bucket_ms + 1
 
 
-def resolve_window(start=None, end=None, bucket=None, *, now):
+def resolve_window(start=None, end=None, bucket=None, *, now, fit=None):
     """The window a request asks for: `start`/`end` as ISO-8601 (any offset) or Unix seconds.
 
     `end` defaults to `now` and `start` to 24 hours before `end` (empty, as
-    a form sends them, is the default too); `bucket` is `30s`, `1m`, `5m`,
-    `1h`, `1d`, … or whole seconds, or None for raw points.
+    a form sends them, is the default too), or with `fit` (a device id and
+    key) to the shortest of 1 h, 1 d and 7 d before `end` that holds every
+    reading of the key in the last 7 d; `bucket` is `30s`, `1m`, `5m`, `1h`,
+    `1d`, … or whole seconds, or None for raw points.
     """
+    if fit is not None and start:
+        raise InvalidRequest("Ask for a window that fits the data (fit) or one that starts at from, not both.")
     end_ms = _instant("to", end) if end else now
-    start_ms = _instant("from", start) if start else max(end_ms - DEFAULT_SPAN_MS, 0)
+    span_ms = _fitting_span(*fit, end_ms) if fit is not None else DEFAULT_SPAN_MS
+    start_ms = _instant("from", start) if start else max(end_ms - span_ms, 0)
     if start_ms >= end_ms:
         raise InvalidRequest(f"from ({iso_ms(start_ms)}) must be before to ({iso_ms(end_ms)}).")
     return Window(start_ms, end_ms, _bucket_ms(bucket) if bucket else None)
@@ -82,8 +98,17 @@ class History:
     rows: list
 
 
-def read_history(device_id, key, window):
-    """The readings of `key` in `window`, raw or in buckets, within the configured limits."""
+def read_history(device_id, key, window, points=None):
+    """The readings of `key` in `window`, raw or in buckets, within the configured limits.
+
+    With `points` (what a chart can draw), the readings themselves if the window holds at most that
+    many, else buckets of whole seconds, as narrow as keep them to `points`; the History says which.
+    """
+    if points is not None:
+        rows = _at_most(device_id, key, window, points)
+        if rows is not None:
+            return History(device_id, key, window, rows)
+        window = _bucketed_to(window, points)
     rows = _raw_points(device_id, key, window) if window.bucket_ms is None else _buckets(device_id, key, window)
     return History(device_id, key, window, rows)
 
@@ -121,6 +146,33 @@ def suggest_bucket(window):
         if Window(window.start_ms, window.end_ms, _bucket_ms(name)).bucket_count <= limit:
             return name
     return SUGGESTED_BUCKETS[-1]
+
+
+def _at_most(device_id, key, window, points):
+    """The window's readings if they are at most `points`, else None."""
+    limit = current_app.config["HISTORY_MAX_BUCKETS"]
+    if window.bucket_ms is not None:
+        raise InvalidRequest("Ask for buckets of a width (bucket) or for at most some points (points), not both.")
+    if not 2 <= points <= limit:
+        raise InvalidRequest(f"points must be from 2 to {limit}.")
+    rows = _read(_points_query(device_id, key, window.start_ms, window.end_ms, points + 1))
+    return rows if len(rows) <= points else None
+
+
+def _bucketed_to(window, points):
+    """The window in buckets of whole seconds, as narrow as keep them to `points`."""
+    # At most points - 1 widths in the span: aligned to the epoch, the buckets then number at most `points`.
+    width_ms = -(-(window.end_ms - window.start_ms) // ((points - 1) * 1000)) * 1000
+    return Window(window.start_ms, window.end_ms, width_ms)
+
+
+def _fitting_span(device_id, key, end_ms):
+    longest = FITTING_SPANS_MS[-1]
+    # The first row in key order, not min(): one index seek whatever the planner's statistics say.
+    oldest = _read(_points_query(device_id, key, end_ms - longest, end_ms, 1).with_only_columns(Reading.ts_ms))
+    if not oldest:
+        return FITTING_SPANS_MS[0]
+    return next(span for span in FITTING_SPANS_MS if end_ms - span <= oldest[0].ts_ms)
 
 
 def _raw_points(device_id, key, window):

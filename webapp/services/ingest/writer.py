@@ -22,7 +22,9 @@ from webapp.core import metrics, sql, values
 from webapp.core.clock import now_ms
 from webapp.extensions import db
 from webapp.services import events
+from webapp.services.alerts import evaluation as alerts
 from webapp.services.devices import state
+from webapp.services.directory import directory
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +165,9 @@ class IngestWriter:
                 job.view = views.get(job.device_id) or state.StateView(job.device_id)
             told = [events.readings_stored(job.view, job.records) for job in batch if job.records]
             told += [events.status_changed(device_id, "online", now) for device_id in online]
+            # Most devices have no alert rule: the directory says so without a query.
+            known = directory()
+            told += alerts.evaluate_readings(connection, [job for job in batch if job.records and known.may_have_alert_rules(job.device_id)])
             queued = events.record(connection, told)
         return told, queued, len(readings)
 

@@ -9,6 +9,9 @@
   var LOGGED_OUT = 4401;
   var liveSocketOpen = false;
   var loggingOut = false;
+  // The live indicator follows the page's WebSocket where it has one (overview, device pages), else its
+  // notification stream (the notifications and admin pages): every page says whether it is live.
+  var followsSocket = false;
 
   // Same wording as relative_time in webapp/dashboard/templating.py.
   function relativeTime(ms, now) {
@@ -61,8 +64,14 @@
     if (event.target.matches("form[data-logout]")) loggingOut = true;
   });
   // The notification stream reconnects by itself (EventSource); the state is kept for tests and styles.
-  document.addEventListener("htmx:sseOpen", function () { document.body.dataset.notifications = "open"; });
-  document.addEventListener("htmx:sseError", function () { document.body.dataset.notifications = "closed"; });
+  document.addEventListener("htmx:sseOpen", function () {
+    document.body.dataset.notifications = "open";
+    if (!followsSocket) setLiveState("open");
+  });
+  document.addEventListener("htmx:sseError", function () {
+    document.body.dataset.notifications = "closed";
+    if (!followsSocket) setLiveState("closed");
+  });
 
   // A switch's submit reaches both its form's hx-post and its wrapper's ws-send: the WebSocket
   // carries the toggle while it is open, the POST otherwise. Never both, and no toggle waits
@@ -108,7 +117,12 @@
     var closeEditor = event.target.closest("[data-close-editor]");
     if (dismiss) dismiss.closest(".toast").remove();
     if (copy) copyText(document.querySelector(copy.getAttribute("data-copy")), copy);
-    if (closeEditor) document.querySelector(closeEditor.getAttribute("data-close-editor")).replaceChildren();
+    // Cancel is a link back to the device page (a plain edit page has no editor to close).
+    var editor = closeEditor && document.querySelector(closeEditor.getAttribute("data-close-editor"));
+    if (editor) {
+      event.preventDefault();
+      editor.replaceChildren();
+    }
   });
 
   function copyText(source, button) {
@@ -162,7 +176,8 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    if (document.querySelector("[ws-connect]")) setLiveState("connecting");
+    followsSocket = Boolean(document.querySelector("[ws-connect]"));
+    if ((followsSocket || document.querySelector("[sse-connect]")) && document.body.dataset.live !== "open") setLiveState("connecting");
     refresh();
     new MutationObserver(scheduleRefresh).observe(document.body, { childList: true, subtree: true });
     setInterval(refreshTimes, 1000);

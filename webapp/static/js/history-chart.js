@@ -2,8 +2,10 @@
  *
  * Markup (mounted on page load and on htmx:load, destroyed when htmx removes it):
  *   <div id="…" data-history-chart data-device-id="…" data-key="temperature" data-label="Temperature"
- *        data-unit="°C" data-window="day" data-history-url="/api/devices/…/history" [data-compact]></div>
- * data-compact draws it small, without controls (the overview's cards). The page loads uPlot first:
+ *        data-unit="°C" data-window="fit" data-history-url="/api/devices/…/history" [data-compact]></div>
+ * data-window is hour, day, week, or fit: the shortest of those that holds the key's readings of the
+ * last week (the server picks it). data-compact draws it small, without controls (the overview's
+ * cards). The page loads uPlot first:
  * {{ vendor_stylesheet('uplot-css') }} {{ vendor_script('uplot') }}.
  *
  * Live readings arrive as elements that htmx swaps in (the dashboard's WebSocket fragments), naming
@@ -13,14 +15,16 @@
  * When htmx redraws a chart's widget (the WebSocket's snapshot, a widget added), the chart on the new
  * element carries on from the one removed: same window and readings, no new request.
  *
- * Script: HistoryChart.mount(element, options); chart.setWindow("hour" | "day" | "week" | {from, to});
+ * Script: HistoryChart.mount(element, options); chart.setWindow("hour" | "day" | "week" | "fit" | {from, to});
  * chart.appendPoint(time, value); HistoryChart.csvUrl(deviceId, key, from, to).
  *
- * A window is drawn from a few hundred buckets (bucketSecondsFor: an hour in 10 s, a day in 5 min, a
- * week in 30 min), each bucket's average with its min–max band. The server omits empty buckets; the
- * line breaks where readings stop for longer than three usual gaps (a device offline). The caption is
- * the chart's text alternative ("Last day: 1440 readings in 288 points (5 min averages), min 18.2,
- * max 23.4, last 21.5 °C"); the element also carries data-points, data-readings, data-from, data-to.
+ * The chart asks for no more points than it is pixels wide (`points`): the server sends the readings
+ * themselves when the window holds no more, else one bucket per pixel or so, drawn as its average with
+ * the min–max band (no spike is lost). The server omits empty buckets; the line breaks where readings
+ * stop for longer than three usual gaps (a device offline). The legend gives the values under the
+ * cursor. The caption is the chart's text alternative ("Last day: 86400 readings in 597 points
+ * (145 s averages), min 18.2 °C, max 23.4 °C, last 21.5 °C."); the element also carries data-points,
+ * data-readings, data-bucket (seconds, empty for readings drawn as they are), data-from, data-to.
  * A key without numbers (strings) gets a note instead of a chart.
  */
 (function () {
@@ -31,16 +35,13 @@
     day: { label: "Last day", spanMs: 86400e3 },
     week: { label: "Last week", spanMs: 7 * 86400e3 },
   };
-  const BUCKET_SECONDS = [1, 5, 10, 30, 60, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 604800];
-  // Enough points for a chart a screen wide, few enough to fetch and draw at once.
-  const MAX_POINTS = 500;
+  // Points asked for: the plot's width in pixels, within what the server allows (HISTORY_MAX_BUCKETS).
+  const POINTS = { least: 60, most: 2000 };
+  // Live readings drawn as they are, beyond this many times the points asked for, make the chart ask anew.
+  const RAW_SLACK = 2;
   const HEIGHT = { full: 240, compact: 140 };
   const charts = new Set();
   let unnamedCharts = 0;
-
-  function bucketSecondsFor(spanMs) {
-    return BUCKET_SECONDS.find((seconds) => spanMs / (seconds * 1000) <= MAX_POINTS) || BUCKET_SECONDS[BUCKET_SECONDS.length - 1];
-  }
 
   function describeSeconds(seconds) {
     const units = [[604800, "week"], [86400, "d"], [3600, "h"], [60, "min"], [1, "s"]];
@@ -94,9 +95,24 @@
     return out;
   }
 
-  // Per bucket: start (s), numeric avg/min/max (null for strings only), readings, numeric readings, last number.
+  // Per point, a bucket or a reading: start (s), numeric avg/min/max (null for strings only; min and max
+  // null for a reading), readings, numeric readings, last number.
   function emptyBuckets() {
     return { x: [], avg: [], min: [], max: [], count: [], numbers: [], last: [] };
+  }
+
+  // The chart's colours are the page's (static/dashboard/app.css), so they follow a dark theme.
+  function themeColours(element) {
+    const style = getComputedStyle(element);
+    const read = (name, fallback) => style.getPropertyValue(name).trim() || fallback;
+    return { accent: read("--accent", "#0b6bcb"), text: read("--muted", "#5b6673"), line: read("--line", "#d9dee4") };
+  }
+
+  function translucent(colour, alpha) {
+    const hex = colour.replace("#", "");
+    if (!/^[0-9a-f]{6}$/i.test(hex)) return colour;
+    const [r, g, b] = [0, 2, 4].map((at) => parseInt(hex.slice(at, at + 2), 16));
+    return `rgba(${r}, ${g}, ${b}, ${alpha})`;
   }
 
   class Chart {
@@ -115,16 +131,18 @@
       this.pendingDraw = false;
       this.buckets = emptyBuckets();
       this.text = null; // the newest reading that is not a number
-      this.chooseWindow(options.window || "day");
+      this.bucketSeconds = null; // null: readings drawn as they are
+      this.chooseWindow(options.window || "fit");
       this.build();
       if (previous) this.continueFrom(previous);
-      else this.setWindow(options.window || "day");
+      else this.setWindow(options.window || "fit");
     }
 
     /** Carry on where the chart this one replaces stopped: its window, and its readings or its load under way. */
     continueFrom(previous) {
       this.windowName = previous.windowName;
       this.range = previous.range;
+      this.fitting = previous.fitting;
       this.showWindow();
       if (previous.queued) {
         this.queued = previous.queued;
@@ -157,22 +175,38 @@
       this.status.setAttribute("aria-live", "polite");
       element.replaceChildren(...(this.compact ? [] : [this.buildControls()]), this.plotElement, this.caption, this.status);
 
-      // The legend shows the values under the cursor, with the unit.
-      const value = (u, v) => (v === null || v === undefined ? "--" : formatNumber(v) + this.unit);
+      // The legend shows the values under the cursor, with the unit; away from the plot, the newest ones.
+      const newest = (u) => {
+        const values = u.data[1];
+        let i = values.length - 1;
+        while (i >= 0 && values[i] === null) i -= 1;
+        return i < 0 ? null : i;
+      };
+      const value = (u, v, series, idx) => {
+        const shown = idx === null ? (newest(u) === null ? null : u.data[series][newest(u)]) : v;
+        return shown === null || shown === undefined ? "--" : formatNumber(shown) + this.unit;
+      };
+      const time = (u, v, series, idx) => {
+        const i = idx === null ? newest(u) : idx;
+        return i === null ? "--" : new Date(u.data[0][i] * 1000).toLocaleString();
+      };
+      const colours = themeColours(element);
+      const axis = { stroke: colours.text, grid: { stroke: colours.line, width: 1 }, ticks: { stroke: colours.line, width: 1 } };
       this.plot = new uPlot(
         {
           width: this.width(),
           height: this.height,
-          legend: { show: !this.compact },
+          legend: { show: true, live: true },
           // The x axis spans the whole window chosen, however much of it holds readings.
           scales: { x: { time: true, range: () => [this.range.from / 1000, this.range.to / 1000] } },
+          axes: [axis, axis],
           series: [
-            {},
-            { label: this.label, stroke: "#0b6bcb", width: 2, value },
-            { label: "min", stroke: "rgba(11, 107, 203, 0.3)", width: 1, value },
-            { label: "max", stroke: "rgba(11, 107, 203, 0.3)", width: 1, value },
+            { label: "Time", value: time },
+            { label: this.label, stroke: colours.accent, width: 2, value },
+            { label: "min", stroke: translucent(colours.accent, 0.35), width: 1, value },
+            { label: "max", stroke: translucent(colours.accent, 0.35), width: 1, value },
           ],
-          bands: [{ series: [3, 2], fill: "rgba(11, 107, 203, 0.12)" }],
+          bands: [{ series: [3, 2], fill: translucent(colours.accent, 0.14) }],
         },
         [[], [], [], []],
         this.plotElement,
@@ -241,18 +275,27 @@
       return Math.max(200, this.plotElement.clientWidth || this.element.clientWidth || 600);
     }
 
+    /** How many points to ask for: one per pixel of the plot. */
+    capacity() {
+      return Math.min(POINTS.most, Math.max(POINTS.least, Math.round(this.plot ? this.plot.bbox.width / devicePixelRatio : this.width())));
+    }
+
     chooseWindow(choice) {
-      if (typeof choice === "string" && WINDOWS[choice]) {
-        this.windowName = choice;
+      // "fit" shows the last hour until the server says which window holds the data.
+      this.fitting = choice === "fit";
+      const name = this.fitting ? "hour" : choice;
+      if (typeof name === "string" && WINDOWS[name]) {
+        this.windowName = name;
         const to = Date.now();
-        this.range = { from: to - WINDOWS[choice].spanMs, to };
+        this.range = { from: to - WINDOWS[name].spanMs, to };
       } else {
         this.windowName = null;
         this.range = { from: toMs(choice.from), to: toMs(choice.to) };
       }
     }
 
-    /** "hour" | "day" | "week" (a window that follows the clock) or {from, to} (fixed; Dates, ISO strings or ms). */
+    /** "hour" | "day" | "week" (a window that follows the clock), "fit" (the one of those that holds the
+     * data) or {from, to} (fixed; Dates, ISO strings or ms). */
     setWindow(choice) {
       this.chooseWindow(choice);
       this.showWindow();
@@ -292,27 +335,27 @@
     async load() {
       const request = ++this.request;
       this.queued = this.queued || [];
-      const range = this.range;
-      this.bucketSeconds = bucketSecondsFor(range.to - range.from);
-      const params = new URLSearchParams({
-        key: this.key,
-        from: new Date(range.from).toISOString(),
-        to: new Date(range.to).toISOString(),
-        bucket: String(this.bucketSeconds),
-      });
+      const fitting = this.fitting;
+      const params = new URLSearchParams({ key: this.key, to: new Date(this.range.to).toISOString(), points: String(this.capacity()) });
+      if (fitting) params.set("fit", "1");
+      else params.set("from", new Date(this.range.from).toISOString());
       this.status.textContent = "Loading…";
       this.element.setAttribute("aria-busy", "true");
-      let found = [];
+      let body = { bucket: null, points: [] };
       let problem = "";
       try {
         const response = await fetchHistory(`${this.historyUrl}?${params}`);
         if (!response.ok) throw new Error(response.body.message || `the server answered ${response.status}`);
-        found = response.body.buckets;
+        body = response.body;
       } catch (error) {
         problem = `Could not load the history: ${error.message}`;
       }
       if (request !== this.request) return; // a newer window was chosen meanwhile, or the chart is gone
-      this.useBuckets(found);
+      if (fitting && !problem) this.useFittedWindow(Date.parse(body.from), Date.parse(body.to));
+      const range = this.range;
+      this.bucketSeconds = body.bucket;
+      if (body.bucket === null) this.useReadings(body.points);
+      else this.useBuckets(body.buckets);
       this.status.textContent = problem;
       this.element.removeAttribute("aria-busy");
       const queued = this.queued;
@@ -320,6 +363,31 @@
       this.draw();
       // What arrived live while loading and is newer than the window read.
       queued.filter(([ms]) => ms >= range.to).forEach(([ms, value]) => this.appendPoint(ms, value));
+    }
+
+    /** The window the server fitted to the data: one of the named windows, following the clock. */
+    useFittedWindow(from, to) {
+      this.fitting = false;
+      const name = Object.keys(WINDOWS).find((candidate) => WINDOWS[candidate].spanMs === to - from);
+      this.windowName = name || null;
+      this.range = { from, to };
+      this.showWindow();
+    }
+
+    useReadings(found) {
+      const b = (this.buckets = emptyBuckets());
+      this.text = null;
+      for (const reading of found) {
+        const number = plottable(reading.value);
+        b.x.push(Date.parse(reading.t) / 1000);
+        b.avg.push(number);
+        b.min.push(null);
+        b.max.push(null);
+        b.count.push(1);
+        b.numbers.push(number === null ? 0 : 1);
+        b.last.push(number);
+        if (typeof reading.value === "string") this.text = reading.value;
+      }
     }
 
     useBuckets(found) {
@@ -349,16 +417,18 @@
       if (!this.windowName && (ms < this.range.from || ms >= this.range.to)) return;
       const number = plottable(value);
       const b = this.buckets;
-      const start = Math.floor(ms / 1000 / this.bucketSeconds) * this.bucketSeconds;
+      const raw = this.bucketSeconds === null;
+      // A reading drawn as it is gets a point of its own; else it joins the newest bucket or starts the next.
+      const start = raw ? ms / 1000 : Math.floor(ms / 1000 / this.bucketSeconds) * this.bucketSeconds;
       let i = b.x.length - 1;
-      if (i < 0 || start > b.x[i]) {
+      if (i < 0 || start > b.x[i] || (raw && start === b.x[i])) {
         Object.values(b).forEach((values) => values.push(null));
         i += 1;
         b.x[i] = start;
         b.count[i] = 0;
         b.numbers[i] = 0;
       } else if (start < b.x[i]) {
-        return; // older than the newest bucket: the next load has it
+        return; // older than the newest point: the next load has it
       }
       b.count[i] += 1;
       if (number === null) {
@@ -366,16 +436,25 @@
       } else {
         b.numbers[i] += 1;
         b.avg[i] = b.avg[i] === null ? number : b.avg[i] + (number - b.avg[i]) / b.numbers[i];
-        b.min[i] = b.min[i] === null ? number : Math.min(b.min[i], number);
-        b.max[i] = b.max[i] === null ? number : Math.max(b.max[i], number);
+        if (!raw) {
+          b.min[i] = b.min[i] === null ? number : Math.min(b.min[i], number);
+          b.max[i] = b.max[i] === null ? number : Math.max(b.max[i], number);
+        }
         b.last[i] = number;
       }
       if (this.windowName) {
         const to = Math.max(this.range.to, ms + 1);
         this.range = { from: to - WINDOWS[this.windowName].spanMs, to };
-        while (b.x.length && b.x[0] + this.bucketSeconds <= this.range.from / 1000) {
+        const from = this.range.from / 1000;
+        const width = this.bucketSeconds || 0;
+        while (b.x.length && (raw ? b.x[0] < from : b.x[0] + width <= from)) {
           Object.values(b).forEach((values) => values.shift());
         }
+      }
+      // More readings than pixels: ask the server for the window again, in buckets.
+      if (raw && b.x.length > RAW_SLACK * this.capacity()) {
+        this.refresh();
+        return;
       }
       this.scheduleDraw();
     }
@@ -394,10 +473,13 @@
       const points = b.avg.filter((value) => value !== null).length;
       const readings = b.count.reduce((sum, count) => sum + count, 0);
       this.plotElement.hidden = points === 0;
+      this.element.classList.toggle("history-chart--raw", this.bucketSeconds === null);
       this.plot.setData(withGaps(b.x, [b.avg, b.min, b.max]));
+      if (this.plot.cursor.idx === null || this.plot.cursor.idx === undefined) this.plot.setLegend({ idx: null });
       Object.assign(this.element.dataset, {
         points: String(points),
         readings: String(readings),
+        bucket: this.bucketSeconds === null ? "" : String(this.bucketSeconds),
         from: new Date(this.range.from).toISOString(),
         to: new Date(this.range.to).toISOString(),
       });
@@ -415,11 +497,14 @@
         return `${shown}: ${this.label} is not a number${example}, so there is nothing to chart. Download the CSV to see its readings.`;
       }
       const numbers = b.numbers.reduce((sum, count) => sum + count, 0);
-      const min = Math.min(...b.min.filter((value) => value !== null));
-      const max = Math.max(...b.max.filter((value) => value !== null));
+      // Readings drawn as they are have no min and max of their own: they are their own.
+      const raw = this.bucketSeconds === null;
+      const min = Math.min(...(raw ? b.avg : b.min).filter((value) => value !== null));
+      const max = Math.max(...(raw ? b.avg : b.max).filter((value) => value !== null));
       const last = [...b.last].reverse().find((value) => value !== null);
       const count = `${numbers} ${numbers === 1 ? "reading" : "readings"}`;
-      const averaged = points < numbers ? ` in ${points} ${points === 1 ? "point" : "points"} (${describeSeconds(this.bucketSeconds)} averages)` : "";
+      const averaged =
+        this.bucketSeconds !== null && points < numbers ? ` in ${points} ${points === 1 ? "point" : "points"} (${describeSeconds(this.bucketSeconds)} averages)` : "";
       const lastText = last === undefined ? "" : `, last ${formatNumber(last)}${this.unit}`;
       return `${shown}: ${count}${averaged}, min ${formatNumber(min)}${this.unit}, max ${formatNumber(max)}${this.unit}${lastText}.`;
     }
@@ -507,7 +592,7 @@
     }
   }
 
-  window.HistoryChart = { mount, mountAll, csvUrl, bucketSecondsFor, charts };
+  window.HistoryChart = { mount, mountAll, csvUrl, charts };
 
   document.addEventListener("DOMContentLoaded", () => mountAll(document.body));
   // Swapped-in content: new charts, and live readings for the charts there are.
