@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: setup run migrate test lint ci clean bench-deps bench bench-full bench-history chromium fuzz soak
+.PHONY: setup run migrate test lint ci clean bench-deps bench bench-full bench-history chromium fuzz soak tb-client
 
 include firmware/firmware.mk
 
@@ -34,9 +34,20 @@ run: migrate
 	$(BIN)/flask --app wsgi seed-demo
 	DEMO_DEVICE=1 $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
-## test: lint, then the whole suite (installs the Debian packages the firmware tests build with)
-test: setup firmware-deps chromium lint
+## test: lint, then the whole suite (installs the Debian packages the firmware tests build with, and ThingsBoard's client)
+test: setup firmware-deps chromium tb-client lint
 	$(BIN)/python -m pytest
+
+## tb-client: ThingsBoard's Python client (tb-mqtt-client, TBHTTPDevice), which tests/transports drive as a real
+## device, in a virtualenv of its own: it installs a top-level utils.py that would shadow other modules in .venv
+TB_VENV := .venv-tb
+TB_CLIENT := tb-mqtt-client==1.13.14
+tb-client: $(TB_VENV)/.installed
+
+$(TB_VENV)/.installed:
+	test -x $(TB_VENV)/bin/python || $(PYTHON) -m venv $(TB_VENV)
+	$(TB_VENV)/bin/pip install --quiet '$(TB_CLIENT)'
+	touch $@
 
 ## lint: ruff (pyflakes, pycodestyle, import order, bugbear, pyupgrade; settings in pyproject.toml)
 lint: setup
@@ -81,4 +92,4 @@ bench-history: setup
 	$(BIN)/python bench/history_bench.py $(BENCH_ARGS)
 
 clean: firmware-clean
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) $(TB_VENV) .pytest_cache

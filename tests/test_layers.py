@@ -27,7 +27,7 @@ LAYERS = [
     ["webapp.services.ingest"],
     ["webapp.http"],
     ["webapp.auth"],
-    ["webapp.api", "webapp.apidocs", "webapp.dashboard", "webapp.device_api", "webapp.monitoring"],
+    ["webapp.api", "webapp.apidocs", "webapp.dashboard", "webapp.device_api", "webapp.monitoring", "webapp.transports"],
     ["webapp.realtime"],
     ["webapp.cli", "webapp.workers"],
     ["webapp"],

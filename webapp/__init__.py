@@ -4,7 +4,7 @@ import os
 from flask import Flask
 from sqlalchemy import event
 
-from webapp import api, apidocs, auth, cli, dashboard, device_api, monitoring, realtime
+from webapp import api, apidocs, auth, cli, dashboard, device_api, monitoring, realtime, transports
 from webapp.config import Config, check_production_settings, database_url
 from webapp.device_api.fast_path import TelemetryFastPath
 from webapp.extensions import db, migrate, sock
@@ -43,7 +43,7 @@ def create_app(overrides=None, *, telemetry_fast_path=False):
     app.extensions["device_directory"] = DeviceDirectory(app.extensions["broker"])
     app.extensions["ingest_writer"] = IngestWriter(app)
 
-    for blueprint in (device_api.bp, api.bp, apidocs.bp, monitoring.bp):
+    for blueprint in (device_api.bp, transports.thingsboard.bp, transports.blynk.bp, api.bp, apidocs.bp, monitoring.bp):
         app.register_blueprint(blueprint)
     auth.init_app(app)
     dashboard.init_app(app)

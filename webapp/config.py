@@ -68,16 +68,22 @@ class Config:
     MAX_BATCH_RECORDS = 500
     LONG_POLL_MAX_SECONDS = 30
     BATCH_MAX_FUTURE_SECONDS = 300
+    DEDUPE_WINDOW_SECONDS = 86400
 
     # Rate limits
     RATELIMIT_ENABLED = True
     RATELIMIT_DEFAULT = "100 per 60 seconds"
     RATELIMIT_DEVICE = "100 per 60 seconds"
     RATELIMIT_AUTH_FAILURES = "30 per 60 seconds"
+    RATELIMIT_PROVISIONING = "60 per 60 seconds"
 
     # Presence
     OFFLINE_TIMEOUT = 60
     PRESENCE_SWEEP_INTERVAL = 0
+
+    # Device health: what the overview card flags
+    HEALTH_WEAK_RSSI = -80
+    HEALTH_LOW_HEAP_BYTES = 20_000
 
     # Notifications
     NOTIFICATION_COOLDOWN = 300

@@ -59,6 +59,10 @@ class Device(db.Model):
     denied_count: Mapped[int] = mapped_column(BigInteger, default=0)
     retention_days: Mapped[int | None] = mapped_column(Integer)
     created_ms: Mapped[int] = mapped_column(BigInteger)
+    # The numbers (seq) its readings carried, per boot id, as JSON (services/ingest/reading_numbers.py): a
+    # reading whose number is here is a repeat, not stored again. Here because the ingest writer rewrites
+    # this row in every transaction anyway.
+    reading_numbers: Mapped[str | None] = mapped_column(Text)
 
     owner: Mapped[User] = relationship(back_populates="devices")
 
@@ -307,3 +311,92 @@ class LoginSession(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_ms: Mapped[int] = mapped_column(BigInteger)
     expires_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class DeviceHealth(db.Model):
+    """The latest `device` report of a device (firmware, signal, memory, uptime, reset reason), as JSON text."""
+
+    __tablename__ = "device_health"
+
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True)
+    report: Mapped[str] = mapped_column(Text)
+    reported_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class ProvisioningKey(db.Model):
+    """A fleet key: devices presenting `key` and the secret get a device of the owner's each, once per hardware id.
+
+    The secret is random, so like device tokens only its SHA-256 is kept; it is shown once.
+    """
+
+    __tablename__ = "provisioning_keys"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    max_devices: Mapped[int] = mapped_column(Integer)
+    # Claimed by an atomic UPDATE … WHERE devices_created < max_devices, so a fleet booting at once never exceeds it.
+    devices_created: Mapped[int] = mapped_column(Integer, default=0)
+    expires_ms: Mapped[int | None] = mapped_column(BigInteger)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    last_used_ms: Mapped[int | None] = mapped_column(BigInteger)
+    refused_count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    owner: Mapped[User] = relationship()
+
+
+class ProvisionedDevice(db.Model):
+    """Which device a hardware id got from a provisioning key: provisioning it again gives the same device a new token."""
+
+    __tablename__ = "provisioned_devices"
+
+    key_id: Mapped[int] = mapped_column(ForeignKey("provisioning_keys.id", ondelete="CASCADE"), primary_key=True)
+    hardware_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), index=True)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    provisioned_ms: Mapped[int] = mapped_column(BigInteger)
+    times: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class ProvisioningRefusal(db.Model):
+    """A refused attempt with a known key (wrong secret, expired, used up), for its owner to see."""
+
+    __tablename__ = "provisioning_refusals"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    key_id: Mapped[int] = mapped_column(ForeignKey("provisioning_keys.id", ondelete="CASCADE"))
+    at_ms: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(32))
+    hardware_id: Mapped[str | None] = mapped_column(String(100))
+    source_ip: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_provisioning_refusals_key_id_id", "key_id", "id"),)
+
+
+class Command(db.Model):
+    """A command (RPC) an owner sent a device: `method` and `params` (JSON text), and its reply once answered.
+
+    Status: queued → delivered (in an answer the device received) → answered,
+    or timed_out when `expires_ms` passes first.
+    """
+
+    __tablename__ = "commands"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    method: Mapped[str] = mapped_column(String(64))
+    params: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10))
+    result: Mapped[str | None] = mapped_column(Text)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    expires_ms: Mapped[int] = mapped_column(BigInteger)
+    delivered_ms: Mapped[int | None] = mapped_column(BigInteger)
+    answered_ms: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        Index("ix_commands_device_id_id", "device_id", "id"),
+        # The sweep's search for commands past their timeout.
+        Index("ix_commands_status_expires_ms", "status", "expires_ms"),
+    )

@@ -48,7 +48,7 @@ def test_answers_match_the_document_and_the_response_model(app, client, world, a
     checked = set()
     for actor in ACTORS:
         caller = act_as(actor)
-        response = caller.client.open(url, method=method, headers=caller.headers, json=call.json)
+        response = caller.client.open(url, method=method, headers=caller.headers, json=resolve(call.json, world))
         assert str(response.status_code) in documented["responses"], f"{method} {path} answered {actor} {response.status_code}, which is not documented"
         if response.mimetype != "application/json":
             continue

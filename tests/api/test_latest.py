@@ -97,22 +97,6 @@ def test_long_poll_times_out_with_304(client, make_device):
     assert response.status_code == 304
 
 
-@pytest.fixture
-def subscribed(app, monkeypatch):
-    """An Event set once a request subscribes to the broker: a long-poll is then waiting."""
-    broker = app.extensions["broker"]
-    event = threading.Event()
-    original = broker.subscribe
-
-    def subscribe(channels):
-        subscription = original(channels)
-        event.set()
-        return subscription
-
-    monkeypatch.setattr(broker, "subscribe", subscribe)
-    return event
-
-
 def test_long_poll_is_released_by_a_toggle(app, make_device, subscribed):
     device = make_device()
     poller = app.test_client()

@@ -29,11 +29,14 @@ def host_device_program():
 @pytest.fixture
 def start_device(host_device_program):
     """start_device(server, credentials, **settings) -> HostDevice; settings
-    are the program's flags (telemetry_ms=…), over FAST_SETTINGS."""
+    are the program's flags (telemetry_ms=…), over FAST_SETTINGS; empty
+    credentials for a device that provisions itself with a fleet key."""
     devices = []
 
     def start(server, credentials: dict, **settings) -> HostDevice:
-        args = ["--url", server.url, "--id", credentials["device_id"], "--token", credentials["device_token"]]
+        args = ["--url", server.url]
+        if credentials:  # none: the device provisions itself (settings provisioning_key=…, provisioning_secret=…)
+            args += ["--id", credentials["device_id"], "--token", credentials["device_token"]]
         args += ["--debug", "2", "--seed", "7"]
         for name, value in {**FAST_SETTINGS, **settings}.items():
             args += [f"--{name.replace('_', '-')}", str(value)]

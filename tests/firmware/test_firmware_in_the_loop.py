@@ -5,6 +5,12 @@ API. The device's log (its serial output) tells the test when to look."""
 import re
 import time
 
+import requests
+
+from webapp.extensions import db
+from webapp.services.accounts import users
+from webapp.services.devices import provisioning
+
 from .host_device import set_pin, upload_batch, wait_for_state
 
 # `seq` is the reading's sequence number (survives restarts), `n` the host
@@ -148,3 +154,21 @@ def test_readings_buffered_before_a_power_cut_arrive_after_the_restart(live_serv
     assert_in_server_history(live_server, device, kept)
     first = restarted.wait_for(TELEMETRY_OK)
     assert int(first["seq"]) >= int(restored["seq"])
+
+
+def test_a_board_with_a_fleet_key_provisions_itself_and_reports_its_health(live_server, start_device):
+    owner = live_server.create_user()
+    with live_server.app.app_context():
+        key, secret = provisioning.create_key(users.find_user(owner), "FIL fleet", 1)
+        key_text = key.key
+        db.session.remove()
+
+    esp = start_device(live_server, {}, provisioning_key=key_text, provisioning_secret=secret, hardware_id="a4cf12345678")
+    device_id = esp.wait_for(r"provisioned by the server as device (?P<id>[0-9a-f]{24})")["id"]
+    report = esp.wait_for(TELEMETRY_OK)
+
+    answer = requests.get(f"{live_server.url}/api/devices/{device_id}", headers={"Authorization": f"Bearer {live_server.api_token(owner)}"}, timeout=10)
+    device = answer.json()
+    assert device["owner"] == owner
+    assert device["data"]["n"] >= int(report["n"])
+    assert device["health"]["transport"] == "http" and device["health"]["reset_reason"] is not None

@@ -6,7 +6,8 @@ status, content type, headers and body are what the document promises.
 
 Generated tokens would stop nearly every case at authentication, so most
 generated cases are given real credentials: the device token (in the body, the query
-or `Authorization: Bearer`) and the device's id for device operations, a
+or `Authorization: Bearer`), the device's id (and a command waiting for it
+where the route names one) for device operations, a
 personal API token and a device of that user for owner operations. Owner
 operations get a fresh device each case, since they may delete it, rotate
 its token or disable it.
@@ -33,6 +34,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.reliability.profiles import FUZZ_CASES
+from webapp.extensions import db
+from webapp.services.devices import commands
 
 pytestmark = pytest.mark.live
 
@@ -66,10 +69,19 @@ class Credentials:
     def fresh_owned_device(self):
         return self.server.create_device(owner_email=self.owner_email, name="fuzzed owned device")["device_id"]
 
+    def fresh_command(self):
+        """A command waiting for the device: a reply to it can be accepted (once)."""
+        with self.server.app.app_context():
+            command_id = commands.send_command(self.device_id, "fuzzed", {}, 600).id
+            db.session.remove()
+        return command_id
+
 
 def with_device_credentials(case, credentials, where, realistic_times):
     if "device_id" in case.path_parameters:
         case.path_parameters["device_id"] = credentials.device_id
+    if "command_id" in case.path_parameters:
+        case.path_parameters["command_id"] = credentials.fresh_command()
     if where == "body" and isinstance(case.body, dict):
         case.body["device_token"] = credentials.device_token
     elif where == "query" and case.method.upper() == "GET":

@@ -14,8 +14,8 @@ from webapp.schemas import AlertRuleIn, WidgetIn
 from webapp.services import notifications
 from webapp.services.accounts import users
 from webapp.services.alerts import rules as alerts
+from webapp.services.devices import commands, provisioning, widgets
 from webapp.services.devices import registry as devices
-from webapp.services.devices import widgets
 from webapp.services.webhooks import registry as webhooks
 
 # Loopback port 9 (discard): whoever delivers this webhook's events is refused at once.
@@ -49,6 +49,10 @@ class World:
     webhook_id: int
     webhook_secret: str
     marker: str
+    provisioning_key_id: int
+    provisioning_key: str
+    provisioning_secret: str
+    command_id: int
 
     @property
     def owner_email(self):
@@ -77,7 +81,7 @@ class World:
 
     def secrets(self):
         """What no response shows to anyone, the owner included: stored secrets are shown once, when made."""
-        return (self.device_token, self.revoked_token, self.other_device_token, self.owner.api_token, self.webhook_secret)
+        return (self.device_token, self.revoked_token, self.other_device_token, self.owner.api_token, self.webhook_secret, self.provisioning_secret)
 
 
 @pytest.fixture
@@ -98,9 +102,11 @@ def world(app, client, make_user, make_device, settle, monkeypatch):
         widget = widgets.add_widget(users.find_user(owner.email), device.id, WidgetIn(kind="switch", label=f"Lamp {marker}", key="v0"))
         rule = alerts.add_rule(users.find_user(owner.email), device.id, AlertRuleIn(key="temperature", condition=">", value=30))
         webhook, webhook_secret = webhooks.create_webhook(db.session.get(Device, device.id), HOOK_URL, ["rule_denied"])
+        key, provisioning_secret = provisioning.create_key(users.find_user(owner.email), f"Fleet {marker}", 5)
+        command = commands.send_command(device.id, "blink", {"times": 2}, 600)
         world = World(
             owner, other_user, admin, device.id, token, device.token, (first_prefix, stored.token_prefix), other_device.id, other_device.token,
-            widget.id, rule.id, webhook.id, webhook_secret, marker,
+            widget.id, rule.id, webhook.id, webhook_secret, marker, key.id, key.key, provisioning_secret, command.id,
         )
         db.session.remove()
     response = client.post(f"/devices/{device.id}/telemetry", json={"device_token": token, "data": {"note": f"reading {marker}", "v0": 0}})

@@ -53,11 +53,11 @@ LOGIN = statuses(303, 303, 303, 303, 403, 403, 403, 403)
 
 @dataclass(frozen=True)
 class Call:
-    """How the matrix calls a route: URL values and form fields ("@name" is the world's attribute), a JSON body, htmx."""
+    """How the matrix calls a route: URL values, form fields and JSON members ("@name" is the world's attribute), htmx."""
 
     expected: dict
     values: dict = field(default_factory=dict)
-    json: dict | None = None
+    json: dict | list | None = None
     form: dict = field(default_factory=dict)
     htmx: bool = False
     stream: bool = False
@@ -65,13 +65,20 @@ class Call:
 
 
 def resolve(fields, world):
-    return {name: getattr(world, value[1:]) if value.startswith("@") else value for name, value in fields.items()}
+    if not isinstance(fields, dict):
+        return fields
+    return {name: getattr(world, value[1:]) if isinstance(value, str) and value.startswith("@") else value for name, value in fields.items()}
 
 
 DEVICE = {"device_id": "@device_id"}
 WEBHOOK = DEVICE | {"webhook_id": "@webhook_id"}
 WIDGET = DEVICE | {"widget_id": "@widget_id"}
 ALERT_RULE = DEVICE | {"rule_id": "@alert_rule_id"}
+PROVISIONING_KEY = {"key_id": "@provisioning_key_id"}
+COMMAND = DEVICE | {"command_id": "@command_id"}
+# The transports take the token in the URL: the owner's device's token from before it was regenerated is refused
+# whatever else the caller sends (ThingsBoard: 401; Blynk answers every refusal 400).
+REVOKED = {"token": "@revoked_token"}
 TELEMETRY = {"data": {"temperature": 21.5}}
 
 ROUTES = {
@@ -81,6 +88,32 @@ ROUTES = {
     ("device_api.post_legacy_telemetry", "POST"): Call(LEGACY_DEVICE_ROUTE, json=TELEMETRY),
     ("device_api.get_latest", "GET"): Call(LEGACY_DEVICE_ROUTE),
     ("device_api.get_health", "GET"): Call(everyone(200)),
+    ("device_api.post_command_reply", "POST"): Call(DEVICE_ROUTE, COMMAND, json={"result": {"ok": True}}),
+    # Provisioning takes the fleet key and secret alone, whoever sends them.
+    ("device_api.post_provision", "POST"): Call(
+        everyone(201), json={"provisioning_key": "@provisioning_key", "provisioning_secret": "@provisioning_secret", "hardware_id": "a4cf12345678"}
+    ),
+    # ThingsBoard's device API
+    ("thingsboard.post_telemetry", "POST"): Call(everyone(401), REVOKED, json={"temperature": 20}),
+    ("thingsboard.post_attributes", "POST"): Call(everyone(401), REVOKED, json={"firmware": "1.0"}),
+    ("thingsboard.get_attributes", "GET"): Call(everyone(401), REVOKED),
+    ("thingsboard.get_attribute_updates", "GET"): Call(everyone(401), REVOKED | {"timeout": "0"}),
+    ("thingsboard.get_rpc", "GET"): Call(everyone(401), REVOKED | {"timeout": "0"}),
+    ("thingsboard.post_rpc_reply", "POST"): Call(everyone(401), REVOKED | {"request_id": "@command_id"}, json={"done": True}),
+    ("thingsboard.post_rpc", "POST"): Call(everyone(401), REVOKED, json={"method": "getCurrentTime", "params": {}}),
+    # Its provisioning takes the fleet key and secret alone, whoever sends them.
+    ("thingsboard.post_provision", "POST"): Call(
+        everyone(200), json={"deviceName": "matrix-board", "provisionDeviceKey": "@provisioning_key", "provisionDeviceSecret": "@provisioning_secret"}
+    ),
+    # Blynk's device API
+    ("blynk.update", "GET"): Call(everyone(400), REVOKED | {"V1": "5"}),
+    ("blynk.batch_update", "GET"): Call(everyone(400), REVOKED | {"V1": "5", "V2": "6"}),
+    ("blynk.upload_history", "POST"): Call(everyone(400), REVOKED | {"pin": "V1"}, json=[[1_700_000_000_000, 1]]),
+    ("blynk.get_pins", "GET"): Call(everyone(400), REVOKED | {"V1": ""}),
+    ("blynk.is_hardware_connected", "GET"): Call(everyone(400), REVOKED),
+    ("blynk.legacy_update", "GET"): Call(everyone(400), REVOKED | {"pin": "V1", "value": "5"}),
+    ("blynk.legacy_get", "GET"): Call(everyone(400), REVOKED | {"pin": "V1"}),
+    ("blynk.legacy_is_hardware_connected", "GET"): Call(everyone(400), REVOKED),
     # Users' JSON API
     ("api.create_device", "POST"): Call(USER_JSON[201], json={"name": "Made by the matrix"}),
     ("api.list_devices", "GET"): Call(USER_JSON[200]),
@@ -102,6 +135,13 @@ ROUTES = {
     ("api.update_webhook", "PATCH"): Call(DEVICE_JSON[200], WEBHOOK, json={"enabled": False}),
     ("api.delete_webhook", "DELETE"): Call(DEVICE_JSON[204], WEBHOOK),
     ("api.list_attempts", "GET"): Call(DEVICE_JSON[200], DEVICE),
+    ("api.send_command", "POST"): Call(DEVICE_JSON[201], DEVICE, json={"method": "reboot", "params": {"delay": 1}}),
+    ("api.list_commands", "GET"): Call(DEVICE_JSON[200], DEVICE),
+    ("api.get_command", "GET"): Call(DEVICE_JSON[200], COMMAND),
+    ("api.create_provisioning_key", "POST"): Call(USER_JSON[201], json={"name": "Made by the matrix", "max_devices": 1}),
+    ("api.list_provisioning_keys", "GET"): Call(USER_JSON[200]),
+    ("api.get_provisioning_key", "GET"): Call(DEVICE_JSON[200], PROVISIONING_KEY),
+    ("api.revoke_provisioning_key", "DELETE"): Call(DEVICE_JSON[204], PROVISIONING_KEY),
     ("api.list_notifications", "GET"): Call(USER_JSON[200]),
     ("api.mark_notifications_read", "POST"): Call(USER_JSON[200], json={}),
     # Dashboard pages and the fragments htmx swaps
@@ -124,6 +164,11 @@ ROUTES = {
     ("dashboard.remove_alert_rule", "POST"): Call(DEVICE_FRAGMENT, ALERT_RULE, htmx=True),
     ("dashboard.admin_page", "GET"): Call(ADMIN_PAGE),
     ("dashboard.reset_password", "POST"): Call(ADMIN_FRAGMENT, {"user_id": "@other_user_id"}, htmx=True),
+    ("dashboard.send_command", "POST"): Call(DEVICE_FRAGMENT, DEVICE, form={"method": "blink", "params": '{"times": 1}'}, htmx=True),
+    ("dashboard.provisioning_page", "GET"): Call(USER_PAGE),
+    ("dashboard.create_provisioning_key", "POST"): Call(USER_FRAGMENT, form={"name": "Made by the matrix", "max_devices": "1"}, htmx=True),
+    ("dashboard.revoke_provisioning_key", "DELETE"): Call(DEVICE_FRAGMENT, PROVISIONING_KEY, htmx=True),
+    ("dashboard.revoke_provisioning_key", "POST"): Call(DEVICE_FRAGMENT, PROVISIONING_KEY | {"_method": "POST"}, htmx=True),
     # Live streams
     ("realtime.notification_stream", "GET"): Call(EVENT_STREAM, stream=True),
     ("realtime.dashboard_socket", "GET"): Call(DEVICE_SOCKET, {"device": "@device_id"}),

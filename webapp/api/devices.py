@@ -22,8 +22,8 @@ from webapp.schemas import (
     RulesOut,
     TokenOut,
 )
+from webapp.services.devices import health, rules, state
 from webapp.services.devices import registry as devices
-from webapp.services.devices import rules, state
 
 MAX_BODY = 64 * 1024
 USER_AUTH = ["session", "apiToken"]
@@ -37,13 +37,13 @@ BODY_ERRORS = {400: None, 413: None}
     "Register a device",
     tags=["devices"],
     body=DeviceCreateIn,
-    responses={201: DeviceCreatedOut, **BODY_ERRORS, 401: None, 403: None, 404: None, 429: None},
+    responses={201: DeviceCreatedOut, **BODY_ERRORS, 401: None, 403: None, 404: None, 409: (None, "Another device already has the device_token given."), 429: None},
     security=USER_AUTH,
 )
 def create_device():
     body = parse_body(DeviceCreateIn, MAX_BODY, request.environ)
     owner = devices.owner_for_new_device(current_user(), body.owner_email)
-    device, token = devices.create_device(owner, body.name, body.offline_timeout)
+    device, token = devices.create_device(owner, body.name, body.offline_timeout, body.device_token)
     return json_response(DeviceCreatedOut.of(device, state.read_state(device.id), device_token=token), 201)
 
 
@@ -52,7 +52,8 @@ def create_device():
 @operation("List the devices you may see", tags=["devices"], responses={200: DeviceListOut, 401: None, 429: None}, security=USER_AUTH)
 def list_devices():
     listed = devices.visible_devices(current_user())
-    return json_response(DeviceListOut(devices=[DeviceOut.of(device, state.read_state(device.id)) for device in listed]))
+    reports = health.health_of([device.id for device in listed])
+    return json_response(DeviceListOut(devices=[DeviceOut.of(device, state.read_state(device.id), reports.get(device.id)) for device in listed]))
 
 
 @bp.get("/devices/<device_id>")
@@ -60,7 +61,7 @@ def list_devices():
 @operation("A device and its current state", tags=["devices"], responses={200: DeviceOut, **OWNER_ERRORS}, security=USER_AUTH)
 def get_device(device_id):
     device = devices.visible_device(current_user(), device_id)
-    return json_response(DeviceOut.of(device, state.read_state(device.id)))
+    return json_response(DeviceOut.of(device, state.read_state(device.id), health.device_health(device.id)))
 
 
 @bp.patch("/devices/<device_id>")
@@ -70,7 +71,7 @@ def update_device(device_id):
     device = devices.visible_device(current_user(), device_id)
     body = parse_body(DeviceUpdateIn, MAX_BODY, request.environ)
     devices.update_device(device, body.model_dump(exclude_unset=True))
-    return json_response(DeviceOut.of(device, state.read_state(device.id)))
+    return json_response(DeviceOut.of(device, state.read_state(device.id), health.device_health(device.id)))
 
 
 @bp.delete("/devices/<device_id>")

@@ -28,6 +28,18 @@ class Unauthorized(ApiError):
     status, code = 401, "unauthorized"
 
 
+class InvalidProvisioningKey(ApiError):
+    status, code = 401, "invalid_provisioning_key"
+
+
+class ProvisioningKeyExpired(ApiError):
+    status, code = 403, "provisioning_key_expired"
+
+
+class ProvisioningKeyUsedUp(ApiError):
+    status, code = 403, "provisioning_key_used_up"
+
+
 class InvalidToken(ApiError):
     status, code = 403, "invalid_token"
 

@@ -28,6 +28,15 @@ class DriverCursor:
         self._postgresql = connection.dialect.name == "postgresql"
         self._cursor = connection.connection.cursor()
 
+    @property
+    def postgresql(self):
+        return self._postgresql
+
+    @property
+    def dialect(self):
+        """"postgresql" or "sqlite": for the few statements whose SQL differs."""
+        return "postgresql" if self._postgresql else "sqlite"
+
     def execute(self, statement, params):
         self._cursor.execute(_render(statement, self._postgresql), self._adapt(params))
         return self._cursor

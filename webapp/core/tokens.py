@@ -19,6 +19,12 @@ def is_device_id(value):
     return DEVICE_ID.fullmatch(value) is not None
 
 
+def is_row_id(value):
+    """Whether `value` can be a row's id (a positive 64-bit integer): anything else names no row, and is
+    not looked up (the databases refuse larger integers outright)."""
+    return isinstance(value, int) and 0 < value < 2**63
+
+
 def new_token():
     """A token with 256 bits of randomness, URL-safe, and its display prefix and hash."""
     token = secrets.token_urlsafe(32)

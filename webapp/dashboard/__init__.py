@@ -1,5 +1,16 @@
 """The server-rendered htmx dashboard: pages, the fragments they swap, and what the live streams render."""
-from webapp.dashboard import admin, alerts, devices, errors, favicon, notifications, templating, widgets  # noqa: F401  (routes register on bp)
+from webapp.dashboard import (  # noqa: F401  (routes register on bp)
+    admin,
+    alerts,
+    commands,
+    devices,
+    errors,
+    favicon,
+    notifications,
+    provisioning,
+    templating,
+    widgets,
+)
 from webapp.dashboard.blueprint import bp
 
 

@@ -19,10 +19,11 @@ from flask import render_template
 from webapp.auth import csrf
 from webapp.core.errors import ApiError
 from webapp.dashboard import view_models as dashboard
+from webapp.dashboard.templating import as_ms
 from webapp.extensions import db
 from webapp.models import User
 from webapp.services import notifications
-from webapp.services.devices import widgets
+from webapp.services.devices import health, widgets
 
 
 class LiveView:
@@ -34,7 +35,8 @@ class LiveView:
         """Everything live on the page, current: sent first, so a reconnected page missed nothing."""
         cards = dashboard.live_cards(self.scope.device_ids)
         panels = {card.device.id: dashboard.alert_panel(card.device.id) for card in cards} if self.scope.device_page else {}
-        return render_template("live/snapshot.html", cards=cards, device_page=self.scope.device_page, alert_panels=panels)
+        listed = dashboard.device_commands(self.scope.device_ids[0]) if self.scope.device_page else None
+        return render_template("live/snapshot.html", cards=cards, device_page=self.scope.device_page, alert_panels=panels, commands=listed)
 
     def render(self, event):
         """The fragments for one broker event; '' when the page shows nothing of it."""
@@ -46,6 +48,15 @@ class LiveView:
             return _state_fragment(_json(event), tuple(self.widgets[device_id]), self.scope.device_page)
         if kind == "status":
             return render_template("live/status.html", event=event)
+        if kind == "health":
+            report = health.HealthView(event["health"], as_ms(event["timestamp"]))
+            return render_template("live/health.html", event=event, health=report, device_page=self.scope.device_page)
+        if kind == "command":
+            if not self.scope.device_page:
+                return ""
+            # A new command joins the list (read again: the page may have missed others); a later status replaces its row.
+            listed = dashboard.device_commands(device_id) if event["command"]["status"] == "queued" else None
+            return render_template("live/command.html", event=event, commands=listed)
         if kind == "widgets":
             cards = dashboard.live_cards((device_id,))
             if not cards:

@@ -69,6 +69,27 @@ def relative_time(moment, now=None):
     return f"{seconds // 86400} d ago"
 
 
+def byte_size(count):
+    """'181,234 bytes (177 KiB)'; a dash when the device did not say."""
+    if count is None:
+        return "—"
+    return f"{count:,} bytes" + (f" ({count / 1024:.0f} KiB)" if count >= 1024 else "")
+
+
+def duration(seconds):
+    """'3 d 4 h', '5 h 12 min', '42 s'; a dash when the device did not say."""
+    if seconds is None:
+        return "—"
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
+
+
 def unread_notifications():
     return notifications.unread_count(current_user())
 
@@ -85,6 +106,8 @@ def register(app):
         numeric=numeric,
         iso=iso,
         relative_time=relative_time,
+        bytes=byte_size,
+        duration=duration,
         is_on=widgets.is_on,
         kind_label=lambda kind: NOTIFICATION_KINDS.get(kind, kind.replace("_", " ").capitalize()),
     )

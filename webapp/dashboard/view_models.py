@@ -14,8 +14,9 @@ from webapp.models import Device, DeviceState, Reading, User
 from webapp.pubsub.channels import device_channel, user_channel
 from webapp.schemas import AlertEventOut, RuleOut
 from webapp.services.alerts import rules as alerts
+from webapp.services.devices import commands, health, rules, state, widgets
 from webapp.services.devices import registry as devices
-from webapp.services.devices import rules, state, widgets
+from webapp.services.devices.health import HealthView
 
 RECENT_READINGS = 20
 RECENT_ALERTS = 10
@@ -27,6 +28,7 @@ class DeviceCard:
     state: state.StateView
     widgets: list
     alerts: list  # the device's raised alerts (services.alerts.rules.AlertView)
+    health: HealthView | None = None
 
 
 @dataclass
@@ -44,6 +46,7 @@ class DevicePage:
     rules: list
     recent: list
     alerts: AlertPanel
+    commands: list
 
 
 @dataclass
@@ -74,7 +77,7 @@ def device_page(user, device_id):
     device = devices.visible_device(user, device_id)
     (card,) = _cards([device])
     described_rules = [RuleOut.of(rule) for rule in rules.device_rules(device.id)]
-    return DevicePage(card, described_rules, recent_readings(device.id), alert_panel(device.id))
+    return DevicePage(card, described_rules, recent_readings(device.id), alert_panel(device.id), device_commands(device.id))
 
 
 def alert_panel(device_id):
@@ -84,6 +87,18 @@ def alert_panel(device_id):
 
 def active_alerts(device_id):
     return alerts.active_alerts([device_id])[device_id]
+
+
+def device_commands(device_id):
+    """The device's latest commands as the owner sees them, newest first."""
+    return [commands.describe(command) for command in commands.device_commands(device_id)]
+
+
+def send_command(user, device_id, spec):
+    """Send a command (a CommandIn) to a device `user` may see; the device's latest commands after it."""
+    device = devices.visible_device(user, device_id)
+    commands.send_command(device.id, spec.method, spec.params, spec.timeout)
+    return device_commands(device.id)
 
 
 def device_card(user, device_id):
@@ -153,4 +168,8 @@ def _cards(found):
     by_device = widgets.widgets_by_device(ids)
     raised = alerts.active_alerts(ids)
     views = state.read_states(db.session.connection(), ids)
-    return [DeviceCard(device, views.get(device.id) or state.StateView(device.id), by_device[device.id], raised[device.id]) for device in found]
+    reports = health.health_of(ids)
+    return [
+        DeviceCard(device, views.get(device.id) or state.StateView(device.id), by_device[device.id], raised[device.id], reports.get(device.id))
+        for device in found
+    ]

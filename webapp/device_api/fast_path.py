@@ -1,7 +1,7 @@
 """The routes every device calls every few seconds, answered ahead of Flask's dispatch.
 
 `POST /devices/<id>/telemetry` and `GET /telemetry/latest` (the `fast` routes
-of routing.py). Flask's dispatch (request and app contexts, matching the URL
+of http/device_routing.py). Flask's dispatch (request and app contexts, matching the URL
 against every route, hooks, session, response objects) cost 150 of the
 180 µs the telemetry POST took in process, the database aside; answered
 here it takes a third of that. What runs is the same as through Flask: the

@@ -1,7 +1,7 @@
 """The device routes: parse the request, make one service call, answer with a response model.
 
 Each handler takes the WSGI environ and its path arguments and returns a
-Reply; device_api/routing.py serves it through Flask and, for the two
+Reply; http/device_routing.py serves it through Flask and, for the two
 routes every device calls every few seconds, through the fast path.
 """
 from flask import current_app
@@ -14,7 +14,21 @@ from webapp.http.client_address import client_address
 from webapp.http.openapi import operation
 from webapp.http.replies import Reply
 from webapp.http.request_body import bearer_token, parse_body
-from webapp.schemas import BatchIn, BatchOut, HealthOut, LatestOut, LegacyTelemetryOut, TelemetryIn, TelemetryOut
+from webapp.schemas import (
+    BatchIn,
+    BatchOut,
+    CommandReplyIn,
+    CommandReplyOut,
+    HealthOut,
+    LatestOut,
+    LegacyTelemetryOut,
+    ProvisionedOut,
+    ProvisionIn,
+    TelemetryIn,
+    TelemetryOut,
+)
+from webapp.services.devices import provisioning
+from webapp.services.ingest import device_requests
 from webapp.services.ingest import telemetry as ingest
 from webapp.services.platform import health
 
@@ -43,7 +57,10 @@ def post_legacy_telemetry(environ):
 @operation(
     "Upload readings buffered offline",
     tags=["device"],
-    description="Idempotent on (device, ts): a record whose ts is already stored counts as a duplicate.",
+    description=(
+        "A record with `seq` and `boot` already stored (within DEDUPE_WINDOW_SECONDS) counts as a duplicate; "
+        "without them, a record whose ts is already stored does."
+    ),
     body=BatchIn,
     responses={200: BatchOut, **DEVICE_ERRORS},
 )
@@ -52,8 +69,8 @@ def post_telemetry_batch(environ, device_id):
     body = parse_body(BatchIn, config["MAX_BATCH_BODY_BYTES"], environ)
     if len(body.records) > config["MAX_BATCH_RECORDS"]:
         raise InvalidRequest(f"At most {config['MAX_BATCH_RECORDS']} records per batch.")
-    records = [(record.ts, record.data) for record in body.records]
-    accepted, duplicates = ingest.ingest_batch(body.device_token or bearer_token(environ), device_id, records, client_address(environ))
+    records = [(record.ts, record.data, record.identity) for record in body.records]
+    accepted, duplicates = ingest.ingest_records(body.device_token or bearer_token(environ), records, client_address(environ), device_id, "records[].ts")
     return Reply(200, BatchOut(accepted=accepted, duplicates=duplicates))
 
 
@@ -82,6 +99,57 @@ def get_latest(environ):
     return Reply(200, LatestOut.of(view), headers)
 
 
+@routes.route("POST", "/devices/provision")
+@operation(
+    "Provision a board with a fleet key",
+    tags=["device"],
+    description=(
+        "A board flashed with a provisioning key and secret gets its own device and token: 201 the first time, "
+        "200 when the same hardware_id comes again (the same device, a new token; the old one is refused from now on)."
+    ),
+    body=ProvisionIn,
+    responses={
+        201: (ProvisionedOut, "A new device."),
+        200: (ProvisionedOut, "This board's device, with a new token."),
+        400: None,
+        401: (None, "invalid_provisioning_key: wrong key or secret."),
+        403: (None, "provisioning_key_expired or provisioning_key_used_up."),
+        413: None,
+        429: None,
+    },
+    security=(),
+)
+def post_provision(environ):
+    body = parse_body(ProvisionIn, current_app.config["MAX_BODY_BYTES"], environ)
+    device_id, token, created = provisioning.provision(
+        body.provisioning_key, body.provisioning_secret, body.hardware_id, body.name, client_address(environ)
+    )
+    return Reply(201 if created else 200, ProvisionedOut(device_id=device_id, device_token=token))
+
+
+@routes.route("POST", "/devices/<device_id>/commands/<command_id>")
+@operation(
+    "Reply to a command",
+    tags=["device"],
+    description="The device's result for a command it got in `commands` of a telemetry or poll answer; once per command.",
+    parameters=[{"name": "command_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+    body=CommandReplyIn,
+    responses={
+        200: CommandReplyOut,
+        400: None,
+        403: None,
+        404: (None, "No such device, or no such command for it."),
+        409: (None, "Already answered, or timed out."),
+        413: None,
+        429: None,
+    },
+)
+def post_command_reply(environ, device_id, command_id):
+    body = parse_body(CommandReplyIn, current_app.config["MAX_BODY_BYTES"], environ)
+    answered = device_requests.reply(body.device_token or bearer_token(environ), device_id, _command_id(command_id), body.result, client_address(environ))
+    return Reply(200, CommandReplyOut(id=answered.id, status="answered"))
+
+
 @routes.route("GET", "/health")
 @operation(
     "Liveness, and reachability of the database and Redis",
@@ -97,7 +165,22 @@ def get_health(environ):
 def _store_reading(environ, device_id=None):
     """The stored reading of a telemetry POST; without `device_id` (legacy) the token alone names the device."""
     body = parse_body(TelemetryIn, current_app.config["MAX_BODY_BYTES"], environ)
-    return ingest.ingest_telemetry(body.device_token or bearer_token(environ), body.data, client_address(environ), device_id)
+    health = body.device.model_dump(exclude_none=True) if body.device is not None else None
+    return ingest.ingest_telemetry(
+        body.device_token or bearer_token(environ),
+        body.data,
+        client_address(environ),
+        device_id,
+        ts=body.ts,
+        identity=body.identity,
+        health=health,
+        delivers_commands=True,
+    )
+
+
+def _command_id(raw):
+    """The command id in the path; any other text names no command (services answer NotFound)."""
+    return int(raw) if raw.isascii() and raw.isdigit() else None
 
 
 def _wait_seconds(raw):

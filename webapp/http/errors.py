@@ -1,11 +1,13 @@
 """What any exception means to a client, and which requests get the API's JSON error.
 
 Every API error is `{"error": "<code>", "message": "<human text>"}` (schemas
-ErrorOut) with its status. Routes of the JSON blueprints (the device API, the
-owner API, the docs, /metrics) always answer so; the dashboard and the login
-page render their own (dashboard/errors.py, auth/routes.py). A URL that no
-route matched goes by the blueprint it would have belonged to, else by what
-the client accepts (JSON unless it prefers HTML).
+ErrorOut) with its status. Routes of the JSON blueprints (the device
+blueprints, the owner API, the docs, /metrics) always answer so, except the
+transports for other platforms' devices, which answer in their platform's
+shape (`error_shape`); the dashboard and the login page render their own
+(dashboard/errors.py, auth/routes.py). A URL that no route matched goes by
+the blueprint it would have belonged to, else by what the client accepts
+(JSON unless it prefers HTML).
 """
 import logging
 
@@ -15,13 +17,25 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from webapp.core.errors import ApiError, Unavailable
 from webapp.extensions import db
-from webapp.http.device_routes import DEVICE_API
+from webapp.http.device_routes import DEVICE_BLUEPRINTS
 from webapp.http.replies import Reply, flask_response
 from webapp.schemas import ErrorOut
 
 log = logging.getLogger(__name__)
 
-JSON_BLUEPRINTS = frozenset({DEVICE_API, "api", "apidocs", "monitoring"})
+JSON_BLUEPRINTS = DEVICE_BLUEPRINTS | {"api", "apidocs", "monitoring"}
+# blueprint name -> reply_of(ApiError): the errors of a transport, as its platform answers them.
+_shapes = {}
+
+
+def error_shape(blueprint):
+    """Register `reply_of(error) -> Reply` as the shape of `blueprint`'s errors (a transport's platform's own)."""
+
+    def register(reply_of):
+        _shapes[blueprint] = reply_of
+        return reply_of
+
+    return register
 _HTTP_CODES = {
     400: "invalid_request",
     401: "unauthorized",
@@ -59,9 +73,12 @@ def api_error_of(exc, method, path):
     return error
 
 
-def error_reply(exc, method, path):
-    """The Reply answering an exception: the API's one error shape."""
+def error_reply(exc, method, path, blueprint=None):
+    """The Reply answering an exception: the API's error shape, or that of `blueprint` (error_shape)."""
     error = api_error_of(exc, method, path)
+    shape = _shapes.get(blueprint)
+    if shape is not None:
+        return shape(error)
     return Reply(error.status, ErrorOut.of(error), list(error.headers.items()))
 
 
@@ -76,7 +93,7 @@ def wants_json():
 
 def _blueprint_of_unrouted():
     """The blueprint a request that matched no route was meant for: the owner of the URL with
-    another method (405), or of the URL prefix it is under."""
+    another method (405), or of the longest URL prefix it is under (/api/v1 is ThingsBoard's, /api ours)."""
     adapter = current_app.url_map.bind_to_environ(request.environ)
     routing_error = request.routing_exception
     if isinstance(routing_error, MethodNotAllowed) and routing_error.valid_methods:
@@ -85,15 +102,13 @@ def _blueprint_of_unrouted():
             return endpoint.rpartition(".")[0] or None
         except HTTPException:
             return None
-    for blueprint in current_app.blueprints.values():
-        if blueprint.url_prefix and request.path.startswith(blueprint.url_prefix + "/"):
-            return blueprint.name
-    return None
+    prefixed = [blueprint for blueprint in current_app.blueprints.values() if blueprint.url_prefix and request.path.startswith(blueprint.url_prefix + "/")]
+    return max(prefixed, key=lambda blueprint: len(blueprint.url_prefix)).name if prefixed else None
 
 
 def register_error_handlers(app):
     def api_error(exc):
-        return flask_response(error_reply(exc, request.method, request.path))
+        return flask_response(error_reply(exc, request.method, request.path, request.blueprint or _blueprint_of_unrouted()))
 
     app.register_error_handler(ApiError, api_error)
     app.register_error_handler(sqlalchemy.exc.OperationalError, api_error)

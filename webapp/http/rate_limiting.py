@@ -9,7 +9,7 @@ counts against its blueprint's budget: Flask-Limiter's rule, so a view that
 must never be limited lives in a blueprint without one.)
 
 Devices are limited per device, known only once their token is checked:
-their blueprint (http/device_routes.py) is exempt here, and services/ingest
+their blueprints (http/device_routes.py) are exempt here, and services/ingest
 counts them (core/rate_limits.py) in the same `limits` storage this limiter
 keeps: this process's (core/rate_limits.ProcessWindows) with one worker,
 Redis with REDIS_URL. Flask-Limiter falls back
@@ -27,7 +27,7 @@ from flask_limiter import Limiter, RateLimitExceeded
 from webapp.core.errors import RateLimited
 from webapp.core.rate_limits import RateCounter
 from webapp.http.client_address import client_address
-from webapp.http.device_routes import DEVICE_API
+from webapp.http.device_routes import DEVICE_BLUEPRINTS
 
 EXEMPT = "exempt"
 
@@ -63,7 +63,8 @@ def init_app(app):
         default_limits=[_setting("RATELIMIT_DEFAULT")],
         enabled=config["RATELIMIT_ENABLED"],
     )
-    limiter.exempt(app.blueprints[DEVICE_API])
+    for name in DEVICE_BLUEPRINTS & app.blueprints.keys():
+        limiter.exempt(app.blueprints[name])
     for blueprint in app.blueprints.values():
         _apply(limiter, blueprint)
     for endpoint, view in list(app.view_functions.items()):

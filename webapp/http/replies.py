@@ -15,7 +15,9 @@ from werkzeug.http import HTTP_STATUS_CODES
 @dataclass
 class Reply:
     status: int
-    body: BaseModel | None = None  # None: no body (a 304, a 204)
+    # None: no body (a 304, a 204, a vendor's empty success); bytes: sent as they are, typed by `headers`
+    # (a vendor's bare text answer).
+    body: BaseModel | bytes | None = None
     headers: list | tuple = ()
 
 
@@ -50,6 +52,9 @@ def wsgi_answer(reply, start_response):
 def _encode(reply, headers):
     if reply.body is None:
         return b""
+    if isinstance(reply.body, bytes):
+        headers.append(("Content-Length", str(len(reply.body))))
+        return reply.body
     payload = encode(reply.body)
     headers += [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
     return payload

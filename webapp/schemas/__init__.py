@@ -5,6 +5,7 @@ return; http/replies.py encodes it. One module per resource, all importable
 from here.
 """
 from webapp.schemas.alerts import ALERT_CONDITIONS, AlertEventOut, AlertHistoryOut, AlertRuleIn, AlertRuleListOut, AlertRuleOut  # noqa: F401
+from webapp.schemas.commands import CommandForDevice, CommandIn, CommandListOut, CommandOut, CommandReplyIn, CommandReplyOut  # noqa: F401
 from webapp.schemas.common import KEY_PATTERN, MAX_KEYS, ErrorOut, Key, RequestModel, Value  # noqa: F401
 from webapp.schemas.device_api import (  # noqa: F401
     BatchIn,
@@ -20,6 +21,7 @@ from webapp.schemas.devices import (  # noqa: F401
     WIDGET_KINDS,
     DeviceCreatedOut,
     DeviceCreateIn,
+    DeviceHealthOut,
     DeviceListOut,
     DeviceOut,
     DeviceUpdateIn,
@@ -34,6 +36,17 @@ from webapp.schemas.devices import (  # noqa: F401
 )
 from webapp.schemas.history import HistoryBucket, HistoryOut, HistoryPoint, HistoryQuery  # noqa: F401
 from webapp.schemas.notifications import NotificationListOut, NotificationOut, NotificationsReadIn, NotificationsReadOut  # noqa: F401
+from webapp.schemas.provisioning import (  # noqa: F401
+    ProvisionedDeviceOut,
+    ProvisionedOut,
+    ProvisionIn,
+    ProvisioningKeyCreatedOut,
+    ProvisioningKeyCreateIn,
+    ProvisioningKeyDetailOut,
+    ProvisioningKeyListOut,
+    ProvisioningKeyOut,
+    ProvisioningRefusalOut,
+)
 from webapp.schemas.webhooks import (  # noqa: F401
     WEBHOOK_EVENTS,
     WebhookAttemptOut,

@@ -1,45 +1,64 @@
 """What devices send and get back (device_api/)."""
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, Strict, StringConstraints
+from pydantic import BaseModel, Field, Strict, StringConstraints, model_validator
 
 from webapp.core.clock import iso_ms
+from webapp.schemas.commands import CommandForDevice
 from webapp.schemas.common import Data, DeviceToken, RequestModel, State, Timestamp, Value
 
 ReadingTs = Annotated[str, StringConstraints(max_length=40)] | Annotated[float, Strict(), Field(allow_inf_nan=False)] | Annotated[int, Strict()]
-Seq = Annotated[int, Strict(), Field(ge=0, le=2**63 - 1, description="The device's reading counter: +1 per reading, survives reboots. Accepted, not yet used.")]
-BootId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{8}$"), Field(description="Random id the device picks at every boot. Accepted, not yet used.")]
+TS_DESCRIPTION = (
+    "When the reading was taken: ISO-8601 (naive means UTC), Unix seconds, or Unix milliseconds "
+    "(a number from 100,000,000,000 on counts as milliseconds)."
+)
+Seq = Annotated[int, Strict(), Field(ge=0, le=2**63 - 1, description="The device's reading counter: +1 per reading, survives reboots. Sent with `boot`.")]
+BootId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{8}$"), Field(description="Random id the device picks at every boot. Sent with `seq`.")]
 ResetReason = Literal["poweron", "software", "panic", "watchdog", "brownout", "deepsleep", "external", "unknown"]
 Count = Annotated[int, Strict(), Field(ge=0, le=2**32 - 1)]
 
 
 class DeviceReport(RequestModel):
-    """The device's health (firmware, radio, memory), for the dashboard's health panel. Accepted, not yet used."""
+    """The device's health (firmware, radio, memory), for the dashboard's health panel; every member optional."""
 
-    fw: Annotated[str, StringConstraints(max_length=32)] | None = None
+    fw: Annotated[str, StringConstraints(max_length=32, pattern=r"^[^\x00]*$")] | None = None
     rssi: Annotated[int, Strict(), Field(ge=-127, le=0)] | None = None
     heap_free: Count | None = None
     heap_min: Count | None = None
     heap_max_block: Count | None = None
     uptime_s: Count | None = None
     reset_reason: ResetReason | None = None
-    transport: Annotated[str, StringConstraints(max_length=16)] | None = None
+    transport: Annotated[str, StringConstraints(max_length=16, pattern=r"^[^\x00]*$")] | None = None
 
 
-class TelemetryIn(RequestModel):
-    device_token: DeviceToken | None = Field(None, description="Or send `Authorization: Bearer <token>`.")
-    data: Data
+class Identified(RequestModel):
+    """`seq` and `boot` name a reading (deduplication on device, boot, seq): both or neither."""
+
     seq: Seq | None = None
     boot: BootId | None = None
-    ts: ReadingTs | None = Field(None, description="When the reading was taken, once the device's clock is set. Accepted, not yet used.")
+
+    @model_validator(mode="after")
+    def _seq_with_boot(self):
+        if (self.seq is None) != (self.boot is None):
+            raise ValueError("seq and boot go together: send both (the reading's number and the boot it was taken in) or neither")
+        return self
+
+    @property
+    def identity(self):
+        """(boot, seq), or None for a reading the device did not number."""
+        return None if self.seq is None else (self.boot, self.seq)
+
+
+class TelemetryIn(Identified):
+    device_token: DeviceToken | None = Field(None, description="Or send `Authorization: Bearer <token>`.")
+    data: Data
+    ts: ReadingTs | None = Field(None, description=TS_DESCRIPTION + " Left out: when the server stores it.")
     device: DeviceReport | None = None
 
 
-class BatchRecord(RequestModel):
-    ts: ReadingTs = Field(description="When the reading was taken: ISO-8601 (naive means UTC) or Unix seconds.")
+class BatchRecord(Identified):
+    ts: ReadingTs = Field(description=TS_DESCRIPTION)
     data: Data
-    seq: Seq | None = None
-    boot: BootId | None = None
 
 
 class BatchIn(RequestModel):
@@ -47,16 +66,32 @@ class BatchIn(RequestModel):
     records: Annotated[list[BatchRecord], Field(min_length=1)]
 
 
+COMMANDS_DESCRIPTION = "Present while commands wait for the device: run each once (by id) and reply to it."
+
+
+def _absent_when_none(schema):
+    # Left out, not null, when no command waits: the document shows no null default.
+    schema.pop("default", None)
+
+
+def _waiting_commands(view):
+    """The `commands` member of an answer: only while some wait, so other devices' answers stay as they were."""
+    return {"commands": [CommandForDevice(**command) for command in view.commands]} if view.commands else {}
+
+
 class TelemetryOut(BaseModel):
     message: Literal["ok"]
     device_id: str
     data: State
-    timestamp: Timestamp
+    timestamp: Timestamp = Field(description="The reading's time: its ts when sent, else when the server stored it.")
+    commands: list[CommandForDevice] = Field(None, description=COMMANDS_DESCRIPTION, json_schema_extra=_absent_when_none)
 
     @classmethod
     def of(cls, stored, **extra):
         """The answer to a stored reading (services/ingest: the committed job, with the state after it)."""
-        return cls(message="ok", device_id=stored.device_id, data=stored.view.data, timestamp=iso_ms(stored.timestamp_ms), **extra)
+        return cls(
+            message="ok", device_id=stored.device_id, data=stored.view.data, timestamp=iso_ms(stored.timestamp_ms), **_waiting_commands(stored.view), **extra
+        )
 
 
 class LegacyTelemetryOut(TelemetryOut):
@@ -71,10 +106,11 @@ class LatestOut(BaseModel):
     device_id: str
     data: State
     timestamp: Timestamp | None = Field(description="When the state last changed; null before the first reading.")
+    commands: list[CommandForDevice] = Field(None, description=COMMANDS_DESCRIPTION, json_schema_extra=_absent_when_none)
 
     @classmethod
     def of(cls, view):
-        return cls(device_id=view.device_id, data=view.data, timestamp=iso_ms(view.changed_ms))
+        return cls(device_id=view.device_id, data=view.data, timestamp=iso_ms(view.changed_ms), **_waiting_commands(view))
 
 
 class BatchOut(BaseModel):

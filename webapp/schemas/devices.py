@@ -7,6 +7,7 @@ from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_
 
 from webapp.core.clock import iso_ms
 from webapp.schemas.common import MAX_KEYS, Key, RequestModel, State, Text, Timestamp, Value, omittable
+from webapp.schemas.device_api import DeviceReport
 
 DeviceName = Annotated[Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 OfflineTimeout = Annotated[int, Field(ge=5, le=86400)]
@@ -16,6 +17,13 @@ class DeviceCreateIn(RequestModel):
     name: DeviceName
     offline_timeout: OfflineTimeout | None = None
     owner_email: Annotated[Text, StringConstraints(max_length=254)] | None = Field(None, description="Admins only: create the device for this user.")
+    device_token: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{16,200}$")] | None = Field(
+        None,
+        description=(
+            "The token the device already has, e.g. its ThingsBoard access token or Blynk auth token, so a fleet moves "
+            "without reflashing (docs/MIGRATING.md); 16 to 200 of A-Z a-z 0-9 _ -. Left out: a new one. 409 when another device has it."
+        ),
+    )
 
 
 class DeviceUpdateIn(RequestModel):
@@ -25,6 +33,30 @@ class DeviceUpdateIn(RequestModel):
     offline_timeout: OfflineTimeout = omittable()
     disabled: bool = omittable()
     retention_days: Annotated[int, Field(ge=1, le=3650)] | None = None
+
+
+class DeviceHealthOut(BaseModel):
+    """The device's latest `device` report (docs/ESP32_TELEMETRY_API_GUIDE.md, "Device health"); members it left out are null."""
+
+    fw: str | None = None
+    rssi: int | None = None
+    heap_free: int | None = None
+    heap_min: int | None = None
+    heap_max_block: int | None = None
+    uptime_s: int | None = None
+    reset_reason: str | None = None
+    transport: str | None = None
+    reported_at: Timestamp
+    warnings: list[Literal["weak signal", "low memory"]] = Field(description="What the dashboard flags: a weak signal, low memory.")
+    rebooted_itself: bool = Field(description="The last reset was by the watchdog, a panic or a brownout.")
+
+    @classmethod
+    def of(cls, health):
+        """A HealthView (services/devices/health.py), or None for a device that never reported."""
+        if health is None:
+            return None
+        members = {name: health.report.get(name) for name in DeviceReport.model_fields}
+        return cls(**members, reported_at=iso_ms(health.reported_ms), warnings=health.warnings, rebooted_itself=health.rebooted_itself)
 
 
 class DeviceOut(BaseModel):
@@ -40,10 +72,11 @@ class DeviceOut(BaseModel):
     token_prefix: str
     created_at: Timestamp
     data: State
+    health: DeviceHealthOut | None = Field(description="The device's latest health report; null before its first.")
 
     @classmethod
-    def of(cls, device, view, **extra):
-        """A device (models.Device) with its current state (a StateView)."""
+    def of(cls, device, view, health=None, **extra):
+        """A device (models.Device) with its current state (a StateView) and latest health report (a HealthView)."""
         return cls(
             device_id=device.id,
             name=device.name,
@@ -57,6 +90,7 @@ class DeviceOut(BaseModel):
             token_prefix=device.token_prefix,
             created_at=iso_ms(device.created_ms),
             data=view.data,
+            health=DeviceHealthOut.of(health),
             **extra,
         )
 

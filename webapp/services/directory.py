@@ -1,5 +1,5 @@
 """Who a device token belongs to, which rules bind that device and whether it has webhooks or
-alert rules, cached in each worker process.
+alert rules or commands waiting, cached in each worker process.
 
 Every device request needs these; reading them from the database each time
 cost more than the rest of the request. The first lookup loads every device
@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from webapp.core import tokens
 from webapp.extensions import db
-from webapp.models import AlertRule, Device, Rule, Webhook
+from webapp.models import AlertRule, Command, Device, Rule, Webhook
 
 CHANNEL = "devices"
 _IDENTITY_COLUMNS = (
@@ -30,6 +30,7 @@ _IDENTITY_COLUMNS = (
     Device.token_hash,
     select(Webhook.id).where(Webhook.device_id == Device.id).exists().label("has_webhooks"),
     select(AlertRule.id).where(AlertRule.device_id == Device.id).exists().label("has_alert_rules"),
+    select(Command.id).where(Command.device_id == Device.id, Command.status.in_(("queued", "delivered"))).exists().label("has_commands"),
 )
 
 
@@ -45,6 +46,8 @@ class DeviceIdentity:
     has_webhooks: bool
     # Likewise for alert rules: without one, ingest evaluates no alerts.
     has_alert_rules: bool
+    # Whether a command waits for the device (queued, or delivered and not answered): without one, ingest skips the commands query.
+    has_commands: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,16 +89,12 @@ class DeviceDirectory:
             identity = self._load(column == key)
         return identity
 
-    def may_have_webhooks(self, device_id):
-        """False only for a cached device known to have none. Never reads the database: the
-        ingest writer asks inside its own transaction, and SQLite's pool has one connection."""
+    def may_have(self, device_id, what):
+        """False only for a cached device known to have none of `what` ("webhooks", "alert_rules",
+        "commands"). Never reads the database: the ingest writer asks inside its own transaction,
+        and SQLite's pool has one connection."""
         identity = self._by_id.get(device_id)
-        return identity is None or identity.has_webhooks
-
-    def may_have_alert_rules(self, device_id):
-        """False only for a cached device known to have no alert rule; never reads the database (as above)."""
-        identity = self._by_id.get(device_id)
-        return identity is None or identity.has_alert_rules
+        return identity is None or getattr(identity, "has_" + what)
 
     def rules(self, device_id):
         self._ready()

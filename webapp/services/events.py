@@ -125,6 +125,17 @@ def alert_rules_changed(device_id):
     return Event(device_channel(device_id), message, device_id=device_id)
 
 
+def health_reported(device_id, report, at_ms):
+    """A device sent its health report (`device` in its telemetry): the device page's health panel follows."""
+    return Event(device_channel(device_id), {"type": "health", "device_id": device_id, "health": report, "timestamp": iso_ms(at_ms)}, device_id=device_id)
+
+
+def command_changed(command):
+    """A command was sent, delivered, answered or timed out (`command`: as the owner sees it): the device
+    page shows its status live, and a device's waiting poll wakes."""
+    return Event(device_channel(command["device_id"]), {"type": "command", "device_id": command["device_id"], "command": command}, device_id=command["device_id"])
+
+
 def widgets_changed(device_id):
     """A device's widgets were added, edited or removed: open dashboards redraw them."""
     return Event(device_channel(device_id), {"type": "widgets", "device_id": device_id}, device_id=device_id)
@@ -158,7 +169,7 @@ def record(connection, events):
     payloads = {}
     for event in events:
         # Most devices have no webhook: the directory says so without a query.
-        if event.webhook is not None and known.may_have_webhooks(event.device_id):
+        if event.webhook is not None and known.may_have(event.device_id, "webhooks"):
             payloads.setdefault(event.webhook, {}).setdefault(event.device_id, []).append(event.webhook_payloads)
     queued = False
     for webhook_event, by_device in payloads.items():

@@ -1,4 +1,4 @@
-"""Work each worker process does beside requests: the presence sweep, webhook delivery, the history prune, the alert check.
+"""Work each worker process does beside requests: the presence sweep (and command timeouts), webhook delivery, the history prune, the alert check.
 
 Started by gunicorn's post_worker_init hook (after gevent has patched the
 worker, so these threads are greenlets), never by create_app, so tests and
@@ -11,7 +11,7 @@ import time
 from webapp.core.clock import now_ms
 from webapp.services import outbox
 from webapp.services.alerts import evaluation as alerts
-from webapp.services.devices import presence
+from webapp.services.devices import commands, presence
 from webapp.services.history import retention
 from webapp.services.platform import jobs
 from webapp.services.webhooks import delivery as webhook_delivery
@@ -39,6 +39,8 @@ def _sweep_presence_forever(app, stop):
         with app.app_context():
             try:
                 presence.mark_offline_stale_devices(now_ms())
+                # Commands past their timeout are marked on the same beat: a dashboard sees "timed out" within a second or so.
+                commands.time_out_expired(now_ms())
                 interval = presence.sweep_interval(app.config)
             except Exception:
                 log.exception("presence sweep failed; retrying")

@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from webapp.core import tokens
 from webapp.core.clock import now_ms
-from webapp.core.errors import Forbidden, InvalidToken, NotFound
+from webapp.core.errors import Conflict, Forbidden, InvalidToken, NotFound
 from webapp.extensions import db
 from webapp.models import Device
 from webapp.services import events
@@ -12,20 +12,24 @@ from webapp.services.accounts import users
 from webapp.services.directory import directory
 
 
-def create_device(owner, name, offline_timeout=None):
+def create_device(owner, name, offline_timeout=None, token=None):
     """A new device of `owner`; returns it with its token, which is shown only this once.
 
+    `token`: the token the device already has (one of another platform's, so a
+    fleet moves without reflashing); Conflict when another device has it.
     The owner's open dashboards start following it.
     """
-    device, token = new_device(owner, name, offline_timeout)
+    if token is not None and directory().by_token(token) is not None:
+        raise Conflict("Another device already has this token.")
+    device, token = new_device(owner, name, offline_timeout, token)
     db.session.add(device)
     events.emit(events.devices_changed(owner.id))
     return device, token
 
 
-def new_device(owner, name, offline_timeout=None):
-    """A device of `owner` and its token, not yet added to the session (bulk loads add many at once)."""
-    token, prefix, token_hash = tokens.new_token()
+def new_device(owner, name, offline_timeout=None, token=None):
+    """A device of `owner` and its token (a new one unless given), not yet added to the session (bulk loads add many at once)."""
+    token, prefix, token_hash = tokens.new_token() if token is None else (token, token[: tokens.PREFIX_LENGTH], tokens.hash_token(token))
     device = Device(
         id=tokens.new_device_id(),
         owner_id=owner.id,

@@ -16,6 +16,8 @@ from webapp.models import DeviceState
 from webapp.pubsub.broker import current_broker
 from webapp.pubsub.channels import device_channel
 from webapp.services import events
+from webapp.services.devices import commands
+from webapp.services.directory import directory
 
 READ_STATES = "SELECT device_id, key, reported, reported_ms, desired, desired_ms FROM device_state WHERE device_id IN :ids"
 
@@ -27,6 +29,8 @@ class StateView:
     control: dict = field(default_factory=dict)
     reported_ms: dict = field(default_factory=dict)
     changed_ms: int | None = None
+    # Commands waiting for the device, as it gets them (services/devices/commands.py); only where an answer carries them.
+    commands: list = field(default_factory=list)
 
     @property
     def data(self):
@@ -35,7 +39,10 @@ class StateView:
 
     @property
     def etag(self):
-        return etag_of(self.data)
+        """Changes when what the device would receive does: its state, and the commands waiting for it."""
+        if not self.commands:
+            return etag_of(self.data)
+        return etag_of(self.data) + "-c" + ".".join(str(command["id"]) for command in self.commands)
 
     def pending(self):
         """Control pins whose device has not yet reported the desired value."""
@@ -69,9 +76,13 @@ def read_states(connection, device_ids):
     return views
 
 
-def read_state(device_id):
-    """The device's state, read through the request's session."""
-    return read_states(db.session.connection(), [device_id]).get(device_id) or StateView(device_id)
+def read_state(device_id, with_commands=False):
+    """The device's state, read through the request's session; `with_commands`: with the commands waiting
+    for it, which count as delivered from then on (the caller answers the device with them)."""
+    view = read_states(db.session.connection(), [device_id]).get(device_id) or StateView(device_id)
+    if with_commands and directory().may_have(device_id, "commands"):
+        view.commands = commands.waiting_for(device_id)
+    return view
 
 
 def set_desired(device_id, key, value):
@@ -98,15 +109,16 @@ def release_control(device_id, key):
     return view
 
 
-def wait_for_change(device_id, seen_etag, timeout):
+def wait_for_change(device_id, seen_etag, timeout, with_commands=False):
     """The device's state once its ETag differs from `seen_etag`, or after `timeout` seconds,
-    or at once when the worker begins to shut down.
+    or at once when the worker begins to shut down; `with_commands`: a command sent meanwhile counts
+    as a change (read_state).
 
     Subscribes before reading, so a change committed in between is not
     missed; holds no database connection while it waits.
     """
     with current_broker().subscribe([device_channel(device_id)]) as subscription:
-        view = read_state(device_id)
+        view = read_state(device_id, with_commands)
         db.session.commit()
         deadline = now_ms() + timeout * 1000
         while view.etag == seen_etag and (remaining_ms := deadline - now_ms()) > 0:
@@ -116,7 +128,7 @@ def wait_for_change(device_id, seen_etag, timeout):
             event = message[1]
             if event.get("type") == "shutdown":
                 break
-            if event.get("type") == "state" and etag_of(event["data"]) != seen_etag:
-                view = read_state(device_id)
+            if (event.get("type") == "state" and etag_of(event["data"]) != seen_etag) or (with_commands and event.get("type") == "command"):
+                view = read_state(device_id, with_commands)
                 db.session.commit()
     return view

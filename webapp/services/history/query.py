@@ -259,7 +259,8 @@ def _end_transaction():
 def _instant(name, raw):
     text = raw.strip()
     try:
-        ms = parse_timestamp_ms(float(text)) if _UNIX_SECONDS.match(text) else _iso_ms(text)
+        # Unix seconds, whatever their size: a history window is asked for by people, not sent by devices in milliseconds.
+        ms = round(float(text) * 1000) if _UNIX_SECONDS.match(text) else _iso_ms(text)
     except (ValueError, OverflowError):
         raise InvalidRequest(
             f"{name} '{raw[:40]}' is neither ISO-8601 (e.g. 2026-11-27T10:00:00+01:00; encode + as %2B) nor Unix seconds."

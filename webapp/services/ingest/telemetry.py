@@ -16,35 +16,56 @@ from webapp.services.devices import rules, state
 from webapp.services.ingest.writer import Job, ingest_writer
 
 
-def ingest_telemetry(token, data, source_ip, device_id=None):
-    """Store one live reading; the committed Job (its `view` is the state afterwards)."""
-    device = admit_device(token, device_id, [data], source_ip)
-    return ingest_writer(current_app).write(Job(device.id, [(None, data)]))
+def ingest_telemetry(token, data, source_ip, device_id=None, *, ts=None, identity=None, health=None, delivers_commands=False):
+    """Store one live reading; the committed Job (its `view` is the state afterwards).
 
-
-def ingest_batch(token, device_id, records, source_ip):
-    """Store readings a device buffered offline, idempotent on (device, ts): (accepted, duplicates).
-
-    `records` are (ts as sent, data) pairs. A record whose ts the device
-    already has in history (or earlier in this batch) is a duplicate.
+    `ts` (as sent) is when the reading was taken, else it is now; `identity`
+    its (boot, seq): a repeat of a reading already stored answers as usual
+    and is not stored again. `health` is the device's `device` report.
+    `delivers_commands`: the answer carries the commands waiting (view.commands).
     """
-    timed = [(_record_ms(ts), data) for ts, data in records]
+    ts_ms = None if ts is None else reading_ms(ts, "ts")
+    device = admit_device(token, device_id, [data], source_ip)
+    job = Job(device.id, [(ts_ms, data)], identities=None if identity is None else [identity], health=health, delivers_commands=delivers_commands)
+    return ingest_writer(current_app).write(job)
+
+
+def ingest_records(token, records, source_ip, device_id=None, field="ts"):
+    """Store readings sent together (a batch buffered offline, a vendor's array): (accepted, duplicates).
+
+    `records` are (ts as sent or None, data, (boot, seq) or None) triples; a
+    record without ts is live (stored now). A numbered record already stored
+    (its identity, within DEDUPE_WINDOW_SECONDS), or an unnumbered one whose
+    ts the device already has in history (or earlier among these), is a
+    duplicate. `field` names the timestamp in errors.
+    """
+    records = [record for record in records if record[1]]  # a record without data stores nothing (the request still counts as seen)
+    timed = [(None if ts is None else reading_ms(ts, field), data) for ts, data, _ in records]
+    identities = [identity for _, _, identity in records]
     device = admit_device(token, device_id, [data for _, data in timed], source_ip)
-    job = ingest_writer(current_app).write(Job(device.id, timed, idempotent=True))
+    job = Job(device.id, timed, idempotent=True, identities=identities if any(identities) else None)
+    ingest_writer(current_app).write(job)
     return job.accepted, len(timed) - job.accepted
 
 
-def record_poll(token, source_ip):
-    """A poll marks the device seen like any request; the committed Job with the device's state."""
+def device_status(token, source_ip):
+    """Whether the token's device is online, asked by someone other than the device (it does not count as seen)."""
     device = admit_device(token, None, [], source_ip)
-    return ingest_writer(current_app).write(Job(device.id, []))
+    return devices.find_device(device.id).status
+
+
+def record_poll(token, source_ip, device_id=None, delivers_commands=False):
+    """A poll marks the device seen like any request; the committed Job with the device's state."""
+    device = admit_device(token, device_id, [], source_ip)
+    return ingest_writer(current_app).write(Job(device.id, [], delivers_commands=delivers_commands))
 
 
 def latest_state(token, source_ip, seen_etags, wait):
-    """A poll: the device's state; with `wait` > 0 and an ETag it already has, held until it changes."""
-    view = record_poll(token, source_ip).view
+    """A poll: the device's state and the commands waiting for it; with `wait` > 0 and an ETag it
+    already has, held until either changes."""
+    view = record_poll(token, source_ip, delivers_commands=True).view
     if wait > 0 and seen_etags.contains(view.etag):
-        view = state.wait_for_change(view.device_id, view.etag, wait)
+        view = state.wait_for_change(view.device_id, view.etag, wait, with_commands=True)
     return view
 
 
@@ -72,12 +93,14 @@ def admit_device(token, device_id, readings, source_ip):
     return device
 
 
-def _record_ms(ts):
+def reading_ms(ts, field):
+    """A reading's time as a device sent it (ISO-8601, Unix seconds or milliseconds), in milliseconds;
+    InvalidRequest naming `field` when it is none of those, before 1970, or further ahead than clock skew."""
     try:
         ms = parse_timestamp_ms(ts)
     except (ValueError, OverflowError):
-        raise InvalidRequest(f"records[].ts '{ts}' is neither ISO-8601 nor Unix seconds.") from None
+        raise InvalidRequest(f"{field} '{ts}' is neither ISO-8601 nor Unix seconds or milliseconds.") from None
     latest_allowed = now_ms() + current_app.config["BATCH_MAX_FUTURE_SECONDS"] * 1000
     if not 0 <= ms <= latest_allowed:
-        raise InvalidRequest(f"records[].ts '{ts}' is before 1970 or in the future.")
+        raise InvalidRequest(f"{field} '{ts}' is before 1970 or more than {current_app.config['BATCH_MAX_FUTURE_SECONDS']} s in the future.")
     return ms

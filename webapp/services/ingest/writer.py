@@ -18,13 +18,17 @@ import secrets
 import threading
 from dataclasses import dataclass, field
 
+import orjson
+from flask import current_app
+
 from webapp.core import metrics, sql, values
 from webapp.core.clock import now_ms
 from webapp.extensions import db
 from webapp.services import events
 from webapp.services.alerts import evaluation as alerts
-from webapp.services.devices import state
+from webapp.services.devices import commands, state
 from webapp.services.directory import directory
+from webapp.services.ingest import reading_numbers
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +42,24 @@ NEWER_REPORT_WINS = (
     "WHERE device_state.reported_ms IS NULL OR device_state.reported_ms <= excluded.reported_ms"
 )
 # The claim id written only where the status changes tells which devices this statement took online.
-MARK_SEEN = (
+_MARK_SEEN = (
     "UPDATE devices SET last_seen_ms = :now, status = 'online', "
-    "presence_claim = CASE WHEN status = 'online' THEN presence_claim ELSE :claim END "
+    "presence_claim = CASE WHEN status = 'online' THEN presence_claim ELSE :claim END{also} "
     "WHERE id IN :ids RETURNING id, presence_claim"
 )
+MARK_SEEN = _MARK_SEEN.format(also="")
+# …and stores the reading numbers (reading_numbers.py) of those that sent numbered readings, given as {device id: JSON}:
+# the row is written anyway, so keeping them there costs next to nothing.
+MARK_SEEN_SAVING_NUMBERS = {
+    "sqlite": _MARK_SEEN.format(also=""", reading_numbers = coalesce(json_extract(:numbers, '$."' || id || '"'), reading_numbers)"""),
+    "postgresql": _MARK_SEEN.format(also=", reading_numbers = coalesce(CAST(:numbers AS jsonb) ->> id, reading_numbers)"),
+}
+# The numbers each device's readings carried (reading_numbers.py), read and then rewritten (MARK_SEEN) in the same
+# transaction; PostgreSQL locks the rows first, in id order, so two workers storing one device take turns.
+READ_NUMBERS = "SELECT id, reading_numbers FROM devices WHERE id IN :ids"
+LOCK_SUFFIX = " ORDER BY id FOR UPDATE"
+HEALTH_COLUMNS = [("device_id", "text"), ("report", "text"), ("reported_ms", "bigint")]
+LATEST_HEALTH = "ON CONFLICT (device_id) DO UPDATE SET report = excluded.report, reported_ms = excluded.reported_ms"
 # Through the device's keys (each has a state row), so the lookup seeks the (device, key, ts) primary key.
 KNOWN_TIMESTAMPS = (
     "SELECT DISTINCT ts_ms FROM readings WHERE device_id = :device_id "
@@ -54,12 +71,20 @@ KNOWN_TIMESTAMPS = (
 class Job:
     """Readings of one device to store: (ts_ms, data) pairs, ts None meaning "now"; none for a poll.
 
+    `identities`, when given, holds each record's (boot, seq), or None for a
+    record the device did not number: a numbered record already stored is a
+    repeat. `idempotent` (batches): an unnumbered record the device gave a ts
+    already stored is one too. `health` is the device's latest `device` report.
     Every job marks its device seen, and comes back with the device's state.
     """
 
     device_id: str
     records: list
     idempotent: bool = False
+    identities: list | None = None
+    health: dict | None = None
+    # The answer carries the commands waiting for the device (our telemetry and poll answers), which counts as delivering them.
+    delivers_commands: bool = False
     done: threading.Event = field(default_factory=threading.Event)
     view: state.StateView | None = None
     accepted: int = 0
@@ -123,9 +148,14 @@ class IngestWriter:
             _done_with(self._announcements, announcements)
 
     def _write_batch(self, batch):
+        # What the jobs were given: storing drops repeats from them, and a failed transaction is retried job by job
+        # from these (a repeat dropped for its copy in another job of the failed transaction is one no longer).
+        given = [(job.records, job.identities) for job in batch]
         try:
             told, queued, readings = self._store(batch)
         except Exception as exc:
+            for job, (records, identities) in zip(batch, given, strict=True):
+                job.records, job.identities = records, identities
             if len(batch) == 1:
                 log.warning("ingest of device %s failed: %s", batch[0].device_id, exc)
                 batch[0].error = exc
@@ -144,9 +174,13 @@ class IngestWriter:
         with db.engine.begin() as connection:
             cursor = sql.DriverCursor(connection)
             for job in batch:
-                self._timestamp(job, now)
                 if job.idempotent:
                     self._drop_known(cursor, job)
+                self._timestamp(job, now)
+            numbered = [job for job in batch if job.identities is not None]
+            numbers = self._drop_repeats(cursor, numbered, now) if numbered else None
+            for job in batch:
+                job.accepted = len(job.records)
             readings = [
                 {"device_id": job.device_id, "key": key, "ts_ms": ts, "num": values.numeric(value), "value": values.encode(value)}
                 for job in batch
@@ -156,18 +190,33 @@ class IngestWriter:
             if readings:
                 cursor.insert_rows("readings", READING_COLUMNS, readings, "ON CONFLICT DO NOTHING")
                 cursor.insert_rows("device_state", STATE_COLUMNS, _newest_per_key(readings), NEWER_REPORT_WINS)
+            reports = {job.device_id: job.health for job in batch if job.health is not None}
+            if reports:
+                rows = [{"device_id": device_id, "report": values.encode(report), "reported_ms": now} for device_id, report in reports.items()]
+                cursor.insert_rows("device_health", HEALTH_COLUMNS, rows, LATEST_HEALTH)
             device_ids = sorted({job.device_id for job in batch})
             claim = secrets.randbits(62) + 1
-            seen = cursor.execute(MARK_SEEN, {"now": now, "claim": claim, "ids": device_ids}).fetchall()
+            if numbers is None:
+                seen = cursor.execute(MARK_SEEN, {"now": now, "claim": claim, "ids": device_ids}).fetchall()
+            else:
+                seen = cursor.execute(MARK_SEEN_SAVING_NUMBERS[cursor.dialect], {"now": now, "claim": claim, "ids": device_ids, "numbers": numbers}).fetchall()
             online = [device_id for device_id, stored_claim in seen if stored_claim == claim]
             views = state.read_states(connection, device_ids)
             for job in batch:
                 job.view = views.get(job.device_id) or state.StateView(job.device_id)
             told = [events.readings_stored(job.view, job.records) for job in batch if job.records]
-            told += [events.status_changed(device_id, "online", now) for device_id in online]
-            # Most devices have no alert rule: the directory says so without a query.
             known = directory()
-            told += alerts.evaluate_readings(connection, [job for job in batch if job.records and known.may_have_alert_rules(job.device_id)])
+            asking = [job.device_id for job in batch if job.delivers_commands and known.may_have(job.device_id, "commands")]
+            if asking:
+                waiting, delivered = commands.deliver_waiting(connection, asking, now)
+                for job in batch:
+                    if job.delivers_commands:
+                        job.view.commands = waiting.get(job.device_id, [])
+                told += delivered
+            told += [events.status_changed(device_id, "online", now) for device_id in online]
+            told += [events.health_reported(device_id, report, now) for device_id, report in reports.items()]
+            # Most devices have no alert rule: the directory says so without a query.
+            told += alerts.evaluate_readings(connection, [job for job in batch if job.records and known.may_have(job.device_id, "alert_rules")])
             queued = events.record(connection, told)
         return told, queued, len(readings)
 
@@ -180,21 +229,48 @@ class IngestWriter:
                 self._last_ts[job.device_id] = ts
             timed.append((ts, data))
         job.records = timed
-        job.accepted = len(timed)
         job.timestamp_ms = max((ts for ts, _ in timed), default=now)
 
     @staticmethod
+    def _drop_repeats(cursor, jobs, now):
+        """Keep the numbered records stored for the first time: a (device, boot, seq) among the device's
+        reading numbers (within DEDUPE_WINDOW_SECONDS), or earlier in this transaction, is a repeat.
+        The devices' numbers after them, {device id: JSON} as JSON, for MARK_SEEN to store."""
+        device_ids = sorted({job.device_id for job in jobs})
+        read = READ_NUMBERS + (LOCK_SUFFIX if cursor.postgresql else "")
+        numbers = {device_id: reading_numbers.decode(text) for device_id, text in cursor.execute(read, {"ids": device_ids}).fetchall()}
+        oldest_kept = now - current_app.config["DEDUPE_WINDOW_SECONDS"] * 1000
+        for job in jobs:
+            held = numbers.setdefault(job.device_id, {})
+            keep = []
+            for identity in job.identities:
+                fresh = identity is None or not reading_numbers.seen(held, *identity, oldest_kept)
+                if identity is not None and fresh:
+                    reading_numbers.add(held, *identity, now, oldest_kept)
+                keep.append(fresh)
+            job.records = [record for record, kept in zip(job.records, keep, strict=True) if kept]
+            job.identities = [identity for identity, kept in zip(job.identities, keep, strict=True) if kept]
+        return orjson.dumps({device_id: reading_numbers.encode(held, oldest_kept) for device_id, held in numbers.items()}).decode()
+
+    @staticmethod
     def _drop_known(cursor, job):
-        """Keep the records whose ts neither history nor an earlier record of the job holds."""
-        timestamps = sorted({ts for ts, _ in job.records})
+        """Keep the records whose ts neither history nor an earlier record of the job holds; numbered
+        records are told apart by their number instead (_drop_repeats), live ones (no ts yet) are new."""
+        identities = job.identities or [None] * len(job.records)
+        timestamps = sorted({ts for (ts, _), identity in zip(job.records, identities, strict=True) if identity is None and ts is not None})
+        if not timestamps:
+            return
         known = {row[0] for row in cursor.execute(KNOWN_TIMESTAMPS, {"device_id": job.device_id, "timestamps": timestamps}).fetchall()}
-        fresh = []
-        for ts, data in job.records:
-            if ts not in known:
+        kept_records, kept_identities = [], []
+        for (ts, data), identity in zip(job.records, identities, strict=True):
+            if identity is None and ts is not None:
+                if ts in known:
+                    continue
                 known.add(ts)
-                fresh.append((ts, data))
-        job.accepted = len(fresh)
-        job.records = fresh
+            kept_records.append((ts, data))
+            kept_identities.append(identity)
+        job.records = kept_records
+        job.identities = kept_identities if job.identities is not None else None
 
     @staticmethod
     def _announce(announcements):

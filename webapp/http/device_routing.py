@@ -1,10 +1,11 @@
-"""The device API's routing table, which Flask and the fast path both serve.
+"""The routing table of a device blueprint (http/device_routes.py), which Flask and the fast path both serve.
 
 A device route is a handler `handler(environ, **path arguments) -> Reply`
 (http/replies.py), registered with `DeviceRoutes.route`. It becomes a Flask
-view of the device_api blueprint and, when `fast`, is also answered ahead of
-Flask's dispatch by fast_path.py from this same table: both ways in run the
-same handler, and map errors (http/errors.py) and encode alike.
+view of the blueprint and, when `fast` (our device API's busiest routes),
+is also answered ahead of Flask's dispatch by device_api/fast_path.py from
+this same table: both ways in run the same handler, and map errors
+(http/errors.py, in the blueprint's own shape) and encode alike.
 """
 import functools
 import re
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 
 from flask import request
 
-from webapp.http.device_routes import DEVICE_API
+from webapp.http.device_routes import is_device_blueprint
 from webapp.http.errors import error_reply
 from webapp.http.replies import flask_response
 
@@ -27,15 +28,16 @@ class DeviceRoute:
     handler: Callable
     fast: bool
     pattern: re.Pattern
+    blueprint: str
 
     @property
     def endpoint(self):
-        return f"{DEVICE_API}.{self.handler.__name__}"
+        return f"{self.blueprint}.{self.handler.__name__}"
 
 
 class DeviceRoutes:
     def __init__(self, blueprint):
-        assert blueprint.name == DEVICE_API
+        assert is_device_blueprint(blueprint.name), f"{blueprint.name} is not a device blueprint (http/device_routes.py)"
         self.blueprint = blueprint
         self.routes = []
 
@@ -43,9 +45,9 @@ class DeviceRoutes:
         """Register `handler(environ, **path) -> Reply` for `method` on `rule` (plain `<name>` arguments only)."""
 
         def register(handler):
-            pattern = re.compile("^" + _PATH_ARGUMENT.sub(r"(?P<\1>[^/]+)", rule) + "$")
-            self.routes.append(DeviceRoute(method, rule, handler, fast, pattern))
-            self.blueprint.add_url_rule(rule, handler.__name__, _flask_view(handler), methods=[method])
+            pattern = re.compile("^" + (self.blueprint.url_prefix or "") + _PATH_ARGUMENT.sub(r"(?P<\1>[^/]+)", rule) + "$")
+            self.routes.append(DeviceRoute(method, rule, handler, fast, pattern, self.blueprint.name))
+            self.blueprint.add_url_rule(rule, handler.__name__, _flask_view(handler, self.blueprint.name), methods=[method])
             return handler
 
         return register
@@ -54,13 +56,13 @@ class DeviceRoutes:
         return [route for route in self.routes if route.fast]
 
 
-def _flask_view(handler):
+def _flask_view(handler, blueprint):
     @functools.wraps(handler)
     def view(**path):
         try:
             reply = handler(request.environ, **path)
         except Exception as exc:
-            reply = error_reply(exc, request.method, request.path)
+            reply = error_reply(exc, request.method, request.path, blueprint)
         return flask_response(reply)
 
     return view

@@ -1,0 +1,41 @@
+"""Device requests beyond readings: commands (take the next, reply), attributes (the state as a device asks
+for it, changes of its control pins) and the server's time; each admitted like any device request."""
+from webapp.core.clock import now_ms
+from webapp.core.errors import InvalidRequest
+from webapp.services.devices import commands, desired_changes
+from webapp.services.ingest.telemetry import admit_device, record_poll
+
+# Device-side RPC methods the server answers itself (ThingsBoard's `POST …/rpc`): the time, for devices without a clock.
+SERVER_METHODS = ("getCurrentTime", "getTime")
+
+
+def reply(token, device_id, command_id, result, source_ip):
+    """Store a device's reply to one of its commands (device_id None: the token alone names the device)."""
+    device = admit_device(token, device_id, [], source_ip)
+    return commands.answer(device.id, command_id, result)
+
+
+def next_command(token, source_ip, timeout):
+    """The next command for the device, waiting up to `timeout` seconds (None when none came); the poll marks it seen."""
+    return commands.take_next(record_poll(token, source_ip).device_id, timeout)
+
+
+def attributes(token, source_ip):
+    """The device's state (a poll: it marks the device seen); the control pins count as told (desired_changes)."""
+    view = record_poll(token, source_ip).view
+    desired_changes.tell(view.device_id, view.control)
+    return view
+
+
+def attribute_updates(token, source_ip, timeout):
+    """Changes of the device's control pins since it was told them: ({pin: value}, [released pins]), or None
+    when none came within `timeout` seconds."""
+    return desired_changes.wait_for_changes(record_poll(token, source_ip).device_id, timeout)
+
+
+def server_method(token, source_ip, method):
+    """The answer to a device's own RPC request: the time in Unix milliseconds for getCurrentTime (or getTime)."""
+    record_poll(token, source_ip)
+    if method not in SERVER_METHODS:
+        raise InvalidRequest(f"The server answers no RPC method '{method}': it answers {' and '.join(SERVER_METHODS)}.")
+    return now_ms()

@@ -1,0 +1,137 @@
+"""ThingsBoard's device HTTP API: telemetry, attributes, their updates, RPC both ways, provisioning.
+
+Requests as the ThingsBoard documentation and its Python client
+(tb-mqtt-client's TBHTTPDevice) send them; answers as ThingsBoard gives
+them, an empty body where it sends none. Client attributes are the device's
+reported state, shared attributes its control pins (the pins people toggle).
+The firmware endpoint and the fw_* shared attributes come with OTA updates.
+"""
+from flask import current_app
+from werkzeug.wrappers import Request
+
+from webapp.core.errors import InvalidProvisioningKey, InvalidRequest, ProvisioningKeyExpired, ProvisioningKeyUsedUp
+from webapp.http.client_address import client_address
+from webapp.http.replies import Reply
+from webapp.http.request_body import parse_body
+from webapp.schemas.thingsboard import (
+    TbAttributeChangesOut,
+    TbAttributesIn,
+    TbAttributesOut,
+    TbClientRpcIn,
+    TbProvisionIn,
+    TbProvisionOut,
+    TbRpcReplyIn,
+    TbRpcRequestOut,
+    TbTelemetryIn,
+    TbTime,
+)
+from webapp.services.devices import provisioning
+from webapp.services.ingest import device_requests
+from webapp.services.ingest import telemetry as ingest
+from webapp.transports.thingsboard.blueprint import routes
+
+# ThingsBoard's answer to a long-poll that saw nothing; its client polls again.
+TIMED_OUT = Reply(408)
+OK = Reply(200)
+
+
+@routes.route("POST", "/<token>/telemetry")
+def post_telemetry(environ, token):
+    """`{"k": v}`, `{"ts": ms, "values": {…}}` or an array of those; timed readings are idempotent on (device, ts)."""
+    config = current_app.config
+    records = parse_body(TbTelemetryIn, config["MAX_BATCH_BODY_BYTES"], environ).records()
+    if len(records) > config["MAX_BATCH_RECORDS"]:
+        raise InvalidRequest(f"At most {config['MAX_BATCH_RECORDS']} readings per request.")
+    ingest.ingest_records(token, [(ts, data, None) for ts, data in records], client_address(environ))
+    return OK
+
+
+@routes.route("POST", "/<token>/attributes")
+def post_attributes(environ, token):
+    """Client attributes: the device's reported state."""
+    data = parse_body(TbAttributesIn, current_app.config["MAX_BODY_BYTES"], environ).data
+    ingest.ingest_records(token, [(None, data, None)], client_address(environ))
+    return OK
+
+
+@routes.route("GET", "/<token>/attributes")
+def get_attributes(environ, token):
+    """`clientKeys`/`sharedKeys` (or `client_keys`/`shared_keys`, comma-separated or repeated); neither: all of both."""
+    query = Request(environ).args
+    client_keys, shared_keys = _keys(query, "clientKeys", "client_keys"), _keys(query, "sharedKeys", "shared_keys")
+    view = device_requests.attributes(token, client_address(environ))
+    everything = client_keys is None and shared_keys is None
+    answer = {}
+    if everything or client_keys is not None:
+        answer["client"] = _picked(view.reported, client_keys)
+    if everything or shared_keys is not None:
+        answer["shared"] = _picked(view.control, shared_keys)
+    return Reply(200, TbAttributesOut(**answer))
+
+
+@routes.route("GET", "/<token>/attributes/updates")
+def get_attribute_updates(environ, token):
+    """Long-poll for shared attribute changes: the changed keys (`deleted`: pins given back), or 408 after `timeout` ms."""
+    changes = device_requests.attribute_updates(token, client_address(environ), _timeout_seconds(environ))
+    if changes is None:
+        return TIMED_OUT
+    changed, released = changes
+    return Reply(200, TbAttributeChangesOut(changed | ({"deleted": released} if released else {})))
+
+
+@routes.route("GET", "/<token>/rpc")
+def get_rpc(environ, token):
+    """Long-poll for a command: `{"id", "method", "params"}`, or 408 after `timeout` ms."""
+    command = device_requests.next_command(token, client_address(environ), _timeout_seconds(environ))
+    return TIMED_OUT if command is None else Reply(200, TbRpcRequestOut(**command))
+
+
+@routes.route("POST", "/<token>/rpc/<request_id>")
+def post_rpc_reply(environ, token, request_id):
+    """The device's reply to command `request_id`: any JSON."""
+    result = parse_body(TbRpcReplyIn, current_app.config["MAX_BODY_BYTES"], environ).root
+    command_id = int(request_id) if request_id.isascii() and request_id.isdigit() else None
+    device_requests.reply(token, None, command_id, result, client_address(environ))
+    return OK
+
+
+@routes.route("POST", "/<token>/rpc")
+def post_rpc(environ, token):
+    """A device's own RPC request: getCurrentTime answers the time in Unix milliseconds; others are 400."""
+    body = parse_body(TbClientRpcIn, current_app.config["MAX_BODY_BYTES"], environ)
+    return Reply(200, TbTime(device_requests.server_method(token, client_address(environ), body.method)))
+
+
+@routes.route("POST", "/provision")
+def post_provision(environ):
+    """A provisioning key and secret (ours) for a device of their owner's; the device name identifies the board."""
+    body = parse_body(TbProvisionIn, current_app.config["MAX_BODY_BYTES"], environ)
+    try:
+        _, token, _ = provisioning.provision(body.key, body.secret, body.device_name, body.device_name, client_address(environ))
+    except InvalidProvisioningKey as refused:
+        return Reply(200, TbProvisionOut(status="NOT_FOUND", error_msg=refused.message))
+    except (ProvisioningKeyExpired, ProvisioningKeyUsedUp) as refused:
+        return Reply(200, TbProvisionOut(status="FAILURE", error_msg=refused.message))
+    return Reply(200, TbProvisionOut(status="SUCCESS", credentials_type="ACCESS_TOKEN", credentials_value=token))
+
+
+def _keys(query, *names):
+    """The keys asked for under any of `names`, or None when none of them is in the query."""
+    if not any(name in query for name in names):
+        return None
+    return [key.strip() for name in names for raw in query.getlist(name) for key in raw.split(",") if key.strip()]
+
+
+def _picked(values, keys):
+    return dict(values) if keys is None else {key: values[key] for key in keys if key in values}
+
+
+def _timeout_seconds(environ):
+    """`timeout` in milliseconds (ThingsBoard's), at most LONG_POLL_MAX_SECONDS: a longer wait is cut to it."""
+    limit = current_app.config["LONG_POLL_MAX_SECONDS"]
+    raw = Request(environ).args.get("timeout")
+    if raw is None:
+        return limit
+    if not raw.isdigit():
+        raise InvalidRequest("timeout must be a whole number of milliseconds.")
+    return min(int(raw) / 1000, limit)
