@@ -8,7 +8,7 @@ from webapp import api, apidocs, auth, cli, dashboard, device_api, monitoring, r
 from webapp.config import Config, check_production_settings, database_url
 from webapp.device_api.fast_path import TelemetryFastPath
 from webapp.extensions import db, migrate, sock
-from webapp.http import observe, pipeline, rate_limiting, vendor_assets
+from webapp.http import observe, path_ids, pipeline, rate_limiting, vendor_assets
 from webapp.http.errors import register_error_handlers
 from webapp.http.json_provider import OrjsonProvider
 from webapp.http.request_log import configure_logging
@@ -51,6 +51,7 @@ def create_app(overrides=None, *, telemetry_fast_path=False):
     # After the blueprints: the limits apply to what they registered.
     rate_limiting.init_app(app)
     observe.init_app(app)
+    path_ids.init_app(app)
     register_error_handlers(app)
     vendor_assets.init_app(app)
     cli.register(app)

@@ -144,6 +144,19 @@ def test_websocket_rejects_messages_that_are_not_toggles(dashboards, make_device
     assert "not a switch toggle" in dashboard.receive_until("not a switch toggle")[-1]
 
 
+def test_websocket_toggle_of_a_widget_id_too_big_for_the_database_is_refused_and_the_socket_stays(threaded_server, dashboards, make_device):
+    device = make_device()
+    dashboard = dashboards(device.owner.email)
+    widget_id = add_widget(threaded_server, dashboard.http, dashboard.csrf, device, kind="switch", label="Lamp")
+
+    dashboard.toggle(2**63, 1)
+    assert "does not exist" in dashboard.receive_until("does not exist")[-1]
+
+    dashboard.toggle(widget_id, 1)
+    dashboard.receive_until(f'id="widget-{widget_id}"')
+    assert requests.get(f"{threaded_server}/telemetry/latest", params={"device_token": device.token}).json()["data"]["v0"] == 1
+
+
 def test_websocket_never_carries_another_users_device_nor_toggles_it(threaded_server, dashboards, make_user, make_device):
     alice_device = make_device(name="Alice's lamp")
     bob = make_user()
