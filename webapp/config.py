@@ -54,6 +54,10 @@ class Config:
     WEB_CONCURRENCY = 1
     WORKER_CONNECTIONS = 1000
     TRUSTED_PROXIES = 0
+    # What one client may hold of a worker (http/connection_guard.py): connections per address, seconds to send a request
+    MAX_CONNECTIONS_PER_ADDRESS = 250
+    REQUEST_HEADER_TIMEOUT = 20
+    REQUEST_BODY_TIMEOUT = 30
 
     # Observability
     ACCESS_LOG = False
