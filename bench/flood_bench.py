@@ -77,7 +77,11 @@ def main():
     common.print_table(
         f"Requests from other clients while {args.flood} slow connections come from one address ({common.backend()})",
         ["request", "phase", "requests", "p50 ms", "p99 ms"],
-        [(kind, phase, r[kind]["requests"], r[kind]["p50_ms"], r[kind]["p99_ms"]) for kind in ("health", "telemetry") for phase, r in (("quiet", result["quiet"]), ("flood", result["flood"]))],
+        [
+            (kind, phase, result[phase][kind]["requests"], result[phase][kind]["p50_ms"], result[phase][kind]["p99_ms"])
+            for kind in ("health", "telemetry")
+            for phase in ("quiet", "flood")
+        ],
     )
     print(f"failures: {result['failures']}; slow connections the server still held after {args.seconds} s: {held}")
     print("results:", common.write_result("flood", result))

@@ -5,6 +5,7 @@ loopback), so the server tells it from the legitimate clients on 127.0.0.1. Each
 sends the start of a request and then a byte at a time, never finishing its headers
 (slowloris).
 """
+import contextlib
 import resource
 import selectors
 import socket
@@ -37,10 +38,8 @@ class SlowClients:
             sock.bind((FLOOD_ADDRESS, 0))
             sock.connect(("127.0.0.1", port))
             sock.setblocking(False)
-            try:
+            with contextlib.suppress(OSError):
                 sock.send(REQUEST_START)
-            except OSError:
-                pass
             self.open[sock.fileno()] = sock
             self.selector.register(sock, selectors.EVENT_READ)
 

@@ -16,6 +16,7 @@ and `/health` and every device would wait behind it. So, per worker:
 
 gunicorn.conf.py installs `handler_class` around gevent's pywsgi handler.
 """
+import contextlib
 import time
 
 import gevent
@@ -114,10 +115,8 @@ class BodyWithDeadline:
         """What the application left unread, read (within the same deadline) so the connection can serve the next request."""
         if self._timed_out:
             return
-        try:
+        with contextlib.suppress(RequestTimeout):
             self._within(self._body._discard)
-        except RequestTimeout:
-            pass
 
     def _within(self, read, *args):
         result = None if self._timed_out else _within(self._deadline - time.monotonic(), read, *args)
