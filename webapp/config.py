@@ -124,6 +124,10 @@ class Config:
     # Dashboard: sessions (cookies are Secure when this is https), login attempts, live streams
     PREFERRED_URL_SCHEME = "http"
     RATELIMIT_LOGIN = "10 per 60 seconds"
+    # Wrong passwords per account (services/accounts/login_attempts.py): free ones, the longest wait after more, when the owner hears
+    LOGIN_FREE_FAILURES = 5
+    LOGIN_DELAY_MAX_SECONDS = 300
+    LOGIN_NOTIFY_AFTER_FAILURES = 10
     LIVE_HEARTBEAT_SECONDS = 15
 
     # Reliability: how long a stopping worker lets requests finish; how long a Redis call may take
