@@ -195,9 +195,13 @@ def test_websocket_refuses_anonymous_and_cross_site_connections(threaded_server,
         websocket.create_connection(url, origin=threaded_server)
     with pytest.raises(websocket.WebSocketBadStatusException) as cross_site:
         websocket.create_connection(url, cookie=cookie, origin="http://evil.example")
+    # The same host under another scheme is another origin (a page injected over plain http, say).
+    with pytest.raises(websocket.WebSocketBadStatusException) as other_scheme:
+        websocket.create_connection(url, cookie=cookie, origin=threaded_server.replace("http://", "https://", 1))
 
     assert anonymous.value.status_code == 401
     assert cross_site.value.status_code == 403
+    assert other_scheme.value.status_code == 403
 
 
 def test_device_page_websocket_also_updates_state_table_and_recent_telemetry(threaded_server, dashboards, make_device):

@@ -4,6 +4,8 @@ Bounded: 2,000 connections on loopback, a 2 s header timeout, 50 connections per
 address. The answers' latencies during the flood are figures of bench/flood_bench.py,
 not assertions here.
 """
+import http.client
+import json
 import socket
 import threading
 import time
@@ -66,6 +68,26 @@ def test_slow_connections_from_one_address_are_closed_and_others_keep_being_answ
     closed_at_once = sum(1 for seconds in flood.closed_after if seconds < HEADER_TIMEOUT)
     assert closed_at_once >= FLOOD - PER_ADDRESS, "connections past the per-address cap are closed at once"
     assert len(others.statuses) >= 4 and set(others.statuses) == {200}, others.statuses
+
+
+def test_a_kept_alive_connection_serves_one_request_after_another(guarded_server):
+    device = guarded_server.create_device()
+    body = json.dumps({"device_token": device["device_token"], "data": {"t": 1}})
+    connection = http.client.HTTPConnection("127.0.0.1", guarded_server.port, timeout=10)
+
+    statuses = []
+    for _ in range(3):
+        connection.request("POST", f"/devices/{device['device_id']}/telemetry", body=body, headers={"Content-Type": "application/json"})
+        answer = connection.getresponse()
+        answer.read()
+        statuses.append(answer.status)
+        connection.request("GET", "/health")
+        answer = connection.getresponse()
+        answer.read()
+        statuses.append(answer.status)
+    connection.close()
+
+    assert statuses == [200] * 6
 
 
 def test_a_body_that_trickles_in_is_answered_408_and_its_connection_closed(guarded_server):

@@ -60,7 +60,7 @@ def handler_class(base, max_per_address, header_timeout, body_timeout):
             self._head_deadline = time.monotonic() + header_timeout
             line = _within(header_timeout, super().read_requestline)
             # '' ends the connection, as when the client closes it.
-            return "" if line is None else line
+            return "" if line is TIMED_OUT else line
 
         def read_request(self, raw_requestline):
             remaining = self._head_deadline - time.monotonic()
@@ -119,8 +119,8 @@ class BodyWithDeadline:
             self._within(self._body._discard)
 
     def _within(self, read, *args):
-        result = None if self._timed_out else _within(self._deadline - time.monotonic(), read, *args)
-        if result is None:
+        result = TIMED_OUT if self._timed_out else _within(self._deadline - time.monotonic(), read, *args)
+        if result is TIMED_OUT:
             self._timed_out = True
             # The rest of the body may still be on its way: the connection cannot carry another request.
             self._handler.close_connection = True
@@ -128,10 +128,13 @@ class BodyWithDeadline:
         return result
 
 
+TIMED_OUT = object()
+
+
 def _within(seconds, call, *args):
-    """`call(*args)`, or None when it takes longer than `seconds`."""
+    """`call(*args)`, or TIMED_OUT when it takes longer than `seconds`."""
     if seconds <= 0:
-        return None
+        return TIMED_OUT
     timer = gevent.Timeout(seconds)
     timer.start()
     try:
@@ -139,7 +142,7 @@ def _within(seconds, call, *args):
     except gevent.Timeout as exc:
         if exc is not timer:
             raise
-        return None
+        return TIMED_OUT
     finally:
         timer.close()
 

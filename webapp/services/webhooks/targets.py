@@ -15,7 +15,7 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
-from webapp.core.errors import InvalidRequest
+from webapp.core.errors import InvalidRequest, shown
 
 MAX_URL_LENGTH = 2048
 
@@ -47,7 +47,7 @@ def check_url(url, allow_private):
     try:
         addresses = resolve(parts.hostname, port)
     except OSError:
-        raise InvalidRequest(f"url: the host {parts.hostname} does not resolve.") from None
+        raise InvalidRequest(f"url: the host {shown(parts.hostname)} does not resolve.") from None
     if not allow_private:
         for address in addresses:
             try:
