@@ -47,6 +47,8 @@ class Config:
     REDIS_URL = ""
     REDIS_KEY_PREFIX = "thingsnxt:"
     DB_POOL_SIZE = 10
+    # FULL: a commit is on disk before it is answered; NORMAL may lose the last commits in a power cut (README)
+    SQLITE_SYNCHRONOUS = "FULL"
 
     # Server (read by gunicorn.conf.py as well)
     HOST = "127.0.0.1"
