@@ -70,6 +70,36 @@ def test_slow_connections_from_one_address_are_closed_and_others_keep_being_answ
     assert len(others.statuses) >= 4 and set(others.statuses) == {200}, others.statuses
 
 
+def test_one_connection_past_the_cap_is_told_why_and_closed(guarded_server):
+    held = []
+    try:
+        for _ in range(PER_ADDRESS):
+            held.append(_connection_from("127.0.0.3", guarded_server.port))
+        # Connections are taken in the order they came: once the last is answered, all are counted.
+        held[-1].sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert _recv_ready(held[-1], HEADER_TIMEOUT).startswith(b"HTTP/1.1 200")
+        with _connection_from("127.0.0.3", guarded_server.port) as one_more:
+            answer = _recv_until_closed(one_more)
+        with _connection_from("127.0.0.4", guarded_server.port) as another_address:
+            another_address.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            other = _recv_ready(another_address, HEADER_TIMEOUT)
+    finally:
+        for sock in held:
+            sock.close()
+
+    status, _, body = answer.partition(b"\r\n\r\n")
+    assert status.startswith(b"HTTP/1.1 503") and b"Retry-After: 5" in status
+    assert body == b"Too many connections from your address.\n" and f"Content-Length: {len(body)}".encode() in status
+    assert other.startswith(b"HTTP/1.1 200")
+
+
+def _connection_from(address, port):
+    sock = socket.socket()
+    sock.bind((address, 0))
+    sock.connect(("127.0.0.1", port))
+    return sock
+
+
 def test_a_kept_alive_connection_serves_one_request_after_another(guarded_server):
     device = guarded_server.create_device()
     body = json.dumps({"device_token": device["device_token"], "data": {"t": 1}})

@@ -22,9 +22,10 @@ import time
 import gevent
 from werkzeug.exceptions import RequestTimeout
 
+_TOO_MANY = b"Too many connections from your address.\n"
 _TOO_MANY_CONNECTIONS = (
-    b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 39\r\n"
-    b"Retry-After: 5\r\n\r\nToo many connections from your address.\n"
+    b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Type: text/plain\r\nRetry-After: 5\r\n"
+    b"Content-Length: %d\r\n\r\n%s" % (len(_TOO_MANY), _TOO_MANY)
 )
 _HEAD_TIMED_OUT = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
 
@@ -63,10 +64,11 @@ def handler_class(base, max_per_address, header_timeout, body_timeout):
             return "" if line is TIMED_OUT else line
 
         def read_request(self, raw_requestline):
+            timed_out = HeadTimedOut(f"the request headers did not arrive within {header_timeout} s")
             remaining = self._head_deadline - time.monotonic()
             if remaining <= 0:
-                raise HeadTimedOut(f"the request headers did not arrive within {header_timeout} s")
-            with gevent.Timeout(remaining, HeadTimedOut(f"the request headers did not arrive within {header_timeout} s")):
+                raise timed_out
+            with gevent.Timeout(remaining, timed_out):
                 return super().read_request(raw_requestline)
 
         def _handle_client_error(self, ex):
