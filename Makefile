@@ -67,6 +67,7 @@ bench: bench-deps
 	$(BIN)/python -m bench.ingest_bench --duration 10
 	$(BIN)/python -m bench.fleet_bench --steps 1000,2500,5000,7500,10000 --seconds 10
 	$(BIN)/python -m bench.toggle_bench --toggles 30 --poll-toggles 6
+	$(BIN)/python -m bench.flood_bench --flood 2000 --seconds 10
 
 ## bench-full: longer runs and more steps
 bench-full: bench-deps

@@ -66,6 +66,7 @@ def on_exit(server):
 def post_worker_init(worker):
     import gevent
 
+    from webapp.http import connection_guard
     from webapp.workers import shutdown
     from webapp.workers.background import start_background_tasks
 
@@ -74,6 +75,11 @@ def post_worker_init(worker):
     # 120,000 objects) lives as long as the worker: out of the collector's way, each collection
     # looks only at what requests made (ingest p99 halved, bench/README.md).
     gc.freeze()
+    # Behind a proxy every connection has the proxy's address: the proxy limits clients instead.
+    max_per_address = 0 if settings["TRUSTED_PROXIES"] else settings["MAX_CONNECTIONS_PER_ADDRESS"]
+    worker.wsgi_handler = connection_guard.handler_class(
+        worker.wsgi_handler, max_per_address, settings["REQUEST_HEADER_TIMEOUT"], settings["REQUEST_BODY_TIMEOUT"]
+    )
     idle_connections = shutdown.IdleConnections()
     worker.wsgi_handler = idle_connections.handler_class(worker.wsgi_handler)
     # gunicorn's SIGTERM handler only flags the worker to stop accepting; first release what waits

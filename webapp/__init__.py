@@ -8,7 +8,7 @@ from webapp import api, apidocs, auth, cli, dashboard, device_api, monitoring, r
 from webapp.config import Config, check_production_settings, database_url
 from webapp.device_api.fast_path import TelemetryFastPath
 from webapp.extensions import db, migrate, sock
-from webapp.http import observe, pipeline, rate_limiting, vendor_assets
+from webapp.http import observe, path_ids, pipeline, rate_limiting, vendor_assets
 from webapp.http.errors import register_error_handlers
 from webapp.http.json_provider import OrjsonProvider
 from webapp.http.request_log import configure_logging
@@ -36,7 +36,7 @@ def create_app(overrides=None, *, telemetry_fast_path=False):
 
     db.init_app(app)
     with app.app_context():
-        _tune_database(db.engine)
+        _tune_database(db.engine, app.config["SQLITE_SYNCHRONOUS"])
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
     sock.init_app(app)
     app.extensions["broker"] = create_broker(app.config)
@@ -51,6 +51,7 @@ def create_app(overrides=None, *, telemetry_fast_path=False):
     # After the blueprints: the limits apply to what they registered.
     rate_limiting.init_app(app)
     observe.init_app(app)
+    path_ids.init_app(app)
     register_error_handlers(app)
     vendor_assets.init_app(app)
     cli.register(app)
@@ -60,6 +61,9 @@ def create_app(overrides=None, *, telemetry_fast_path=False):
 
 def _derive_settings(app):
     config = app.config
+    config["SQLITE_SYNCHRONOUS"] = config["SQLITE_SYNCHRONOUS"].strip().upper()
+    if config["SQLITE_SYNCHRONOUS"] not in ("FULL", "NORMAL"):
+        raise RuntimeError("SQLITE_SYNCHRONOUS is FULL (the default: every answered write survives a power cut) or NORMAL.")
     url = database_url(config["DATABASE_URL"], app.instance_path)
     config["SQLALCHEMY_DATABASE_URI"] = url
     if url.startswith("sqlite"):
@@ -84,17 +88,18 @@ def _derive_settings(app):
     config["SESSION_COOKIE_SECURE"] = config["PREFERRED_URL_SCHEME"] == "https"
 
 
-def _tune_database(engine):
+def _tune_database(engine, synchronous):
     if engine.dialect.name != "sqlite":
         return
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(connection, _record):
         cursor = connection.cursor()
-        # WAL lets readers run beside the writer; NORMAL syncs at checkpoints,
-        # which WAL keeps crash-safe (a power cut may lose the last commits, never corrupt).
+        # WAL lets readers run beside the writer. FULL syncs the WAL at every commit, so what was
+        # answered 2xx survives a power cut; NORMAL syncs only at checkpoints and may lose the last
+        # commits (never corrupt). The ingest writer's group commit makes FULL one fsync per batch.
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         # 32 MiB of page cache (default 2 MiB) keeps the state and readings pages of a fleet's

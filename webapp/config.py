@@ -47,6 +47,8 @@ class Config:
     REDIS_URL = ""
     REDIS_KEY_PREFIX = "thingsnxt:"
     DB_POOL_SIZE = 10
+    # FULL: a commit is on disk before it is answered; NORMAL may lose the last commits in a power cut (README)
+    SQLITE_SYNCHRONOUS = "FULL"
 
     # Server (read by gunicorn.conf.py as well)
     HOST = "127.0.0.1"
@@ -54,6 +56,10 @@ class Config:
     WEB_CONCURRENCY = 1
     WORKER_CONNECTIONS = 1000
     TRUSTED_PROXIES = 0
+    # What one client may hold of a worker (http/connection_guard.py): connections per address, seconds to send a request
+    MAX_CONNECTIONS_PER_ADDRESS = 250
+    REQUEST_HEADER_TIMEOUT = 20
+    REQUEST_BODY_TIMEOUT = 30
 
     # Observability
     ACCESS_LOG = False
@@ -120,6 +126,10 @@ class Config:
     # Dashboard: sessions (cookies are Secure when this is https), login attempts, live streams
     PREFERRED_URL_SCHEME = "http"
     RATELIMIT_LOGIN = "10 per 60 seconds"
+    # Wrong passwords per account (services/accounts/login_attempts.py): free ones, the longest wait after more, when the owner hears
+    LOGIN_FREE_FAILURES = 5
+    LOGIN_DELAY_MAX_SECONDS = 300
+    LOGIN_NOTIFY_AFTER_FAILURES = 10
     LIVE_HEARTBEAT_SECONDS = 15
 
     # Reliability: how long a stopping worker lets requests finish; how long a Redis call may take

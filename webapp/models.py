@@ -25,6 +25,20 @@ class User(db.Model):
     devices: Mapped[list["Device"]] = relationship(back_populates="owner", passive_deletes=True)
 
 
+class LoginFailure(db.Model):
+    """Wrong passwords tried for one email since its last login (services/accounts/login_attempts.py).
+
+    Kept by email rather than by user, so an email without an account is slowed down alike and
+    the delay does not tell which emails have accounts.
+    """
+
+    __tablename__ = "login_failures"
+
+    email: Mapped[str] = mapped_column(String(254), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failed_ms: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
 class ApiToken(db.Model):
     """A personal API token: `Authorization: Bearer` for scripts acting as a user."""
 

@@ -234,6 +234,7 @@ HOOKS_THE_FAST_PATH_SKIPS = {
     "flask_limiter._extension.Limiter.__release_context": "clears what _check_request_limit kept",
     "webapp.http.observe.init_app.<locals>.start_timer": "the fast path times the request itself",
     "webapp.http.observe.init_app.<locals>.observe_response": "the fast path calls http/observe.py's observe itself",
+    "webapp.http.path_ids._refuse_ids_out_of_range": "the fast routes take no <int:…> id; their command ids go through core/ids.py parse_id",
 }
 
 

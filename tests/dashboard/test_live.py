@@ -144,6 +144,19 @@ def test_websocket_rejects_messages_that_are_not_toggles(dashboards, make_device
     assert "not a switch toggle" in dashboard.receive_until("not a switch toggle")[-1]
 
 
+def test_websocket_toggle_of_a_widget_id_too_big_for_the_database_is_refused_and_the_socket_stays(threaded_server, dashboards, make_device):
+    device = make_device()
+    dashboard = dashboards(device.owner.email)
+    widget_id = add_widget(threaded_server, dashboard.http, dashboard.csrf, device, kind="switch", label="Lamp")
+
+    dashboard.toggle(2**63, 1)
+    assert "does not exist" in dashboard.receive_until("does not exist")[-1]
+
+    dashboard.toggle(widget_id, 1)
+    dashboard.receive_until(f'id="widget-{widget_id}"')
+    assert requests.get(f"{threaded_server}/telemetry/latest", params={"device_token": device.token}).json()["data"]["v0"] == 1
+
+
 def test_websocket_never_carries_another_users_device_nor_toggles_it(threaded_server, dashboards, make_user, make_device):
     alice_device = make_device(name="Alice's lamp")
     bob = make_user()
@@ -182,9 +195,13 @@ def test_websocket_refuses_anonymous_and_cross_site_connections(threaded_server,
         websocket.create_connection(url, origin=threaded_server)
     with pytest.raises(websocket.WebSocketBadStatusException) as cross_site:
         websocket.create_connection(url, cookie=cookie, origin="http://evil.example")
+    # The same host under another scheme is another origin (a page injected over plain http, say).
+    with pytest.raises(websocket.WebSocketBadStatusException) as other_scheme:
+        websocket.create_connection(url, cookie=cookie, origin=threaded_server.replace("http://", "https://", 1))
 
     assert anonymous.value.status_code == 401
     assert cross_site.value.status_code == 403
+    assert other_scheme.value.status_code == 403
 
 
 def test_device_page_websocket_also_updates_state_table_and_recent_telemetry(threaded_server, dashboards, make_device):

@@ -1,6 +1,8 @@
 """The webhook API: create (secret shown once), list, change, delete; URLs checked against SSRF."""
 import pytest
 
+from webapp.services.webhooks import targets as webhook_targets
+
 
 def post_webhook(client, device, **body):
     return client.post(f"/api/devices/{device.id}/webhooks", json=body, headers=device.owner.headers)
@@ -68,6 +70,16 @@ def test_others_cannot_see_or_touch_a_devices_webhooks(client, make_device, make
         ("http://169.254.169.254/latest/meta-data", "private"),
         ("http://[::1]/hook", "private"),
         ("http://[::ffff:192.168.0.1]/hook", "private"),
+        # IPv6 transition addresses carrying a non-public IPv4 address (NAT64, IPv4-compatible, 6to4, Teredo)
+        ("http://[64:ff9b::a9fe:a9fe]/", "private"),
+        ("http://[64:ff9b::7f00:1]/", "private"),
+        ("http://[64:ff9b:1::a00:1]/", "private"),
+        ("http://[::127.0.0.1]/", "private"),
+        ("http://[::a9fe:a9fe]/", "private"),
+        ("http://[2002:7f00:1::]/", "private"),
+        ("http://[2002:a9fe:a9fe::]/", "private"),
+        ("http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/", "private"),
+        ("http://example.com:0/hook", "port 0"),
         ("http://host.invalid/hook", "does not resolve"),
         ("http://example.com:99999/hook", "not a valid URL"),
     ],
@@ -78,6 +90,29 @@ def test_urls_that_are_refused(client, make_device, webhook_settings, url, says)
     assert response.status_code == 400
     assert response.get_json()["error"] == "invalid_request"
     assert says in response.get_json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("64:ff9b::a9fe:a9fe", False),
+        ("64:ff9b::808:808", True),
+        ("::127.0.0.1", False),
+        ("::8.8.8.8", True),
+        ("2002:a9fe:a9fe::", False),
+        ("2002:808:808::1", True),
+        ("2001:0:4136:e378:8000:63bf:80ff:fffe", False),
+        ("::ffff:10.0.0.1", False),
+        ("2606:4700:4700::1111", True),
+    ],
+)
+def test_the_delivery_time_check_judges_the_ipv4_address_inside_an_ipv6_one(address, public):
+    """Deliveries check the address actually connected to with the same rule as saving (DNS rebinding)."""
+    if public:
+        webhook_targets.check_address(address)
+    else:
+        with pytest.raises(webhook_targets.BlockedAddress):
+            webhook_targets.check_address(address)
 
 
 def test_private_urls_are_allowed_when_the_setting_says_so(client, make_device, make_webhook, webhook_settings):

@@ -5,7 +5,7 @@ from flask import request
 
 from webapp.api.blueprint import bp
 from webapp.auth.current_user import api_login_required, current_user
-from webapp.core.errors import InvalidRequest
+from webapp.core.errors import InvalidRequest, shown
 from webapp.http.openapi import operation
 from webapp.http.replies import json_response
 from webapp.http.request_body import parse_body
@@ -142,4 +142,4 @@ def replace_rules(device_id):
 
 def _check_key(key):
     if not re.fullmatch(KEY_PATTERN, key):
-        raise InvalidRequest(f"'{key}' is not a valid key: a letter or _, then letters, digits, _ . -; at most 64 characters.")
+        raise InvalidRequest(f"'{shown(key)}' is not a valid key: a letter or _, then letters, digits, _ . -; at most 64 characters.")

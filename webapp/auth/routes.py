@@ -1,15 +1,17 @@
 """/login and /logout.
 
 Logging in has a budget of its own per client address (RATELIMIT_LOGIN), apart
-from the API's and the dashboard's; logging out is never limited.
+from the API's and the dashboard's, and each account a growing wait after repeated
+wrong passwords (services/accounts/login_attempts.py); logging out is never limited.
 """
 from flask import redirect, render_template, request, url_for
 
 from webapp.auth.blueprint import bp
 from webapp.auth.current_user import current_user, login_session, logout_session, safe_next_url
 from webapp.core.errors import ApiError
+from webapp.http.client_address import client_address
 from webapp.http.rate_limiting import exempt, limited
-from webapp.services.accounts import users
+from webapp.services.accounts import login_attempts
 
 
 @bp.get("/login")
@@ -22,7 +24,7 @@ def login_form():
 @bp.post("/login")
 @limited("RATELIMIT_LOGIN", scope="login")
 def login():
-    user = users.authenticate_user(request.form.get("email", ""), request.form.get("password", ""))
+    user = login_attempts.log_in(request.form.get("email", ""), request.form.get("password", ""), client_address(request.environ))
     if user is None:
         return _login_page("Wrong email or password.", 401)
     login_session(user)

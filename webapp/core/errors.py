@@ -2,8 +2,18 @@
 
 A client sees `{"error": "<code>", "message": "<human text>"}` plus, for some
 codes, a field naming what failed (a rule denial names its `rule`);
-http/errors.py renders them, and maps every other exception.
+http/errors.py renders them, and maps every other exception. A message quotes
+what the caller sent only through `shown` (docs/SECURITY.md: errors never echo input).
 """
+import re
+
+_SHOWABLE = re.compile(r"[A-Za-z0-9_.:@+ -]{1,40}")
+
+
+def shown(text):
+    """`text` as an error message may quote it: short and of harmless characters, else an ellipsis."""
+    text = str(text)
+    return text if _SHOWABLE.fullmatch(text) else "…"
 
 
 class ApiError(Exception):
@@ -62,6 +72,10 @@ class Conflict(ApiError):
 
 class PayloadTooLarge(ApiError):
     status, code = 413, "payload_too_large"
+
+
+class UnsupportedMediaType(ApiError):
+    status, code = 415, "unsupported_media_type"
 
 
 class RateLimited(ApiError):

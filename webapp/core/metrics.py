@@ -14,6 +14,7 @@ LATENCY = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 30),
 )
 READINGS = Counter("thingsnxt_readings_ingested_total", "Readings stored (one per key of a report)")
+LOGINS = Counter("thingsnxt_logins_total", "Login attempts by outcome: success, failure (wrong email or password), delayed (refused during the account's wait)", ["outcome"])
 STREAMS = Gauge("thingsnxt_open_streams", "Open WebSocket and SSE connections", ["kind"], multiprocess_mode="livesum")
 
 
@@ -43,3 +44,7 @@ def observe_request(method, endpoint, status, seconds):
     timer = _timers.get(endpoint) or _timers.setdefault(endpoint, LATENCY.labels(endpoint))
     counter.inc()
     timer.observe(seconds)
+
+
+def count_login(outcome):
+    LOGINS.labels(outcome).inc()

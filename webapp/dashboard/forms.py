@@ -9,6 +9,7 @@ from flask import redirect, request
 from pydantic import ValidationError
 
 from webapp.core.errors import InvalidRequest
+from webapp.core.ids import in_range
 from webapp.http.request_body import describe_validation_error
 
 
@@ -28,9 +29,12 @@ def form_model(model, fields, parse=None):
 
 def form_int(name):
     try:
-        return int(request.form.get(name, ""))
+        value = int(request.form.get(name, ""))
     except ValueError:
-        raise InvalidRequest(f"{name} must be a whole number.") from None
+        value = None
+    if value is None or not in_range(value):
+        raise InvalidRequest(f"{name} must be a whole number between -2^63 and 2^63 - 1.")
+    return value
 
 
 def typed_value(text):

@@ -18,6 +18,7 @@ from flask import render_template
 
 from webapp.auth import csrf
 from webapp.core.errors import ApiError
+from webapp.core.ids import in_range
 from webapp.dashboard import view_models as dashboard
 from webapp.dashboard.templating import as_ms
 from webapp.extensions import db
@@ -73,8 +74,10 @@ class LiveView:
             message = orjson.loads(text)
             token = message.get("HEADERS", {}).get(csrf.HEADER)
             widget_id, on = int(message["widget_id"]), int(message["value"]) != 0
-        except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError):
+        except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError, OverflowError):
             return error_toast("That message is not a switch toggle.")
+        if not in_range(widget_id):
+            return error_toast("That switch does not exist.")
         if not csrf.token_matches(token):
             return error_toast("The CSRF token is missing or wrong: reload the page and try again.")
         user = db.session.get(User, self.scope.user_id)

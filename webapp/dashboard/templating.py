@@ -6,7 +6,14 @@ from webapp.schemas import WIDGET_KINDS
 from webapp.services import notifications
 from webapp.services.devices import widgets
 
-NOTIFICATION_KINDS = {"online": "Online", "offline": "Offline", "rule_denied": "Rule denied", "alert": "Alert", "alert_cleared": "Alert cleared"}
+NOTIFICATION_KINDS = {
+    "online": "Online",
+    "offline": "Offline",
+    "rule_denied": "Rule denied",
+    "alert": "Alert",
+    "alert_cleared": "Alert cleared",
+    "login_failures": "Wrong passwords",
+}
 WIDGET_KIND_LABELS = dict(zip(WIDGET_KINDS, ("Switch", "Value", "Gauge", "LED", "Line chart"), strict=True))
 
 # htmx settings (the htmx-config meta tag). No eval, no inline <style> or <script>:

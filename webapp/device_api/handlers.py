@@ -9,6 +9,7 @@ from werkzeug.http import quote_etag
 from werkzeug.wrappers import Request
 
 from webapp.core.errors import InvalidRequest
+from webapp.core.ids import parse_id
 from webapp.device_api.blueprint import routes
 from webapp.http.client_address import client_address
 from webapp.http.openapi import operation
@@ -180,7 +181,7 @@ def _store_reading(environ, device_id=None):
 
 def _command_id(raw):
     """The command id in the path; any other text names no command (services answer NotFound)."""
-    return int(raw) if raw.isascii() and raw.isdigit() else None
+    return parse_id(raw)
 
 
 def _wait_seconds(raw):

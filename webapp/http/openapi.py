@@ -2,9 +2,14 @@
 
 A view declares its operation with `@operation(...)`; `build_document`
 walks the URL map, so a route and its documentation cannot drift apart.
+Every operation that creates something (201) links to the operations under
+its path that take the new thing's id (OpenAPI links), so a client, and a
+stateful fuzzer, can follow from creating to reading, changing and deleting.
 """
 from pydantic.json_schema import models_json_schema
+from werkzeug.routing import IntegerConverter
 
+from webapp.core.ids import MAX_ID
 from webapp.http.device_routes import is_device_endpoint
 from webapp.schemas import ErrorOut
 
@@ -102,6 +107,7 @@ def build_document(app):
     paths = {}
     for path, method, rule, spec in operations:
         paths.setdefault(path, {})[method] = _operation(rule, method, spec, ref)
+    _link_created_things(paths, operations)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -112,6 +118,33 @@ def build_document(app):
         "paths": paths,
         "components": {"schemas": schemas.get("$defs", {}), "securitySchemes": SECURITY_SCHEMES},
     }
+
+
+def _link_created_things(paths, operations):
+    """Links from each 201 to the operations one path segment `/{<name>}` below, given the new thing's id.
+
+    The created model carries the id as `id`, or under the parameter's own name (`device_id`); the
+    creating request's path parameters carry over to the same names.
+    """
+    for path, method, _, spec in operations:
+        created = spec["responses"].get(201)
+        created = created[0] if isinstance(created, tuple) else created
+        if created is None:
+            continue
+        links = {}
+        for target_path, target_method, target_rule, _ in operations:
+            if not target_path.startswith(path + "/{"):
+                continue
+            parameter = target_path[len(path) + 2 :].split("}", 1)[0]
+            field = "id" if "id" in created.model_fields else parameter
+            if field not in created.model_fields:
+                continue
+            parameters = {name: f"$request.path.{name}" for name in target_rule.arguments if "{" + name + "}" in path}
+            parameters[parameter] = f"$response.body#/{field}"
+            operation_id = paths[target_path][target_method]["operationId"]
+            links[operation_id] = {"operationId": operation_id, "parameters": parameters}
+        if links:
+            paths[path][method]["responses"]["201"]["links"] = links
 
 
 def _openapi_path(rule):
@@ -128,10 +161,17 @@ def _models_of(spec):
         yield response[0] if isinstance(response, tuple) else response
 
 
+def _path_schema(rule, argument):
+    # An id past MAX_ID names nothing (404): a schema without a maximum lets clients, and the fuzzer, try one.
+    if isinstance(rule._converters.get(argument), IntegerConverter):
+        return {"type": "integer", "minimum": 0, "description": f"An id; past {MAX_ID} none exists (404)."}
+    return {"type": "string"}
+
+
 def _operation(rule, method, spec, ref):
     declared = {parameter["name"] for parameter in spec["parameters"] if parameter["in"] == "path"}
     parameters = [
-        {"name": argument, "in": "path", "required": True, "schema": {"type": "string"}}
+        {"name": argument, "in": "path", "required": True, "schema": _path_schema(rule, argument)}
         for argument in sorted(rule.arguments - declared)
     ] + list(spec["parameters"])
     responses = {}

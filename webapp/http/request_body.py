@@ -1,5 +1,6 @@
 """Reading a JSON request body the way ESP32 clients send it.
 
+Only gzip is undone (ESP32 clients send nothing else); any other Content-Encoding is 415.
 Size is checked first, as the body arrives (a body too large is not read,
 so it is 413 whatever it holds); then gzip is undone within the same limit;
 then the bytes are validated against the pydantic model, whatever the
@@ -10,15 +11,19 @@ import zlib
 from pydantic import ValidationError
 from werkzeug.wsgi import get_content_length, get_input_stream
 
-from webapp.core.errors import InvalidRequest, PayloadTooLarge
+from webapp.core.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType, shown
 
 MAX_REPORTED_ERRORS = 3
 
 
 def parse_body(model, max_bytes, environ):
     """The body of the WSGI request `environ` validated as `model`; InvalidRequest or PayloadTooLarge otherwise."""
+    encoding = environ.get("HTTP_CONTENT_ENCODING", "").strip().lower()
+    if encoding not in ("", "identity", "gzip"):
+        # Read as identity, a compressed body would be refused as bad JSON, or worse, taken as it is.
+        raise UnsupportedMediaType("Content-Encoding: only gzip (or none) is accepted.")
     raw = _read_limited(environ, max_bytes)
-    if environ.get("HTTP_CONTENT_ENCODING", "").lower() == "gzip":
+    if encoding == "gzip":
         raw = _gunzip_limited(raw, max_bytes)
     if not raw.strip():
         raise InvalidRequest("The request body is empty; send a JSON object.")
@@ -32,7 +37,7 @@ def describe_validation_error(exc):
     """The first few problems, naming fields but never echoing input (it may hold a token)."""
     problems = []
     for error in exc.errors(include_input=False, include_url=False)[:MAX_REPORTED_ERRORS]:
-        location = ".".join(str(part) for part in error["loc"] if not _is_union_branch(part))
+        location = ".".join(shown(part) for part in error["loc"] if not _is_union_branch(part))
         problems.append(f"{location}: {error['msg']}" if location else error["msg"])
     return "; ".join(problems)
 

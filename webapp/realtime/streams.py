@@ -1,7 +1,7 @@
 """The blueprint of the live streams (/ws in ws.py, /events in sse.py): who may open one."""
 from urllib.parse import urlsplit
 
-from flask import Blueprint, g, request
+from flask import Blueprint, current_app, g, request
 
 from webapp.auth.current_user import current_login_id, current_user
 from webapp.core.errors import Forbidden, Unauthorized
@@ -9,6 +9,16 @@ from webapp.dashboard import view_models as dashboard
 from webapp.http.rate_limiting import limited
 
 bp = limited("RATELIMIT_DEFAULT", scope="dashboard")(Blueprint("realtime", __name__))
+
+
+def _from_this_site(origin):
+    """Whether a handshake's Origin is this site's: its host and its scheme (an http:// page of an https site is not)."""
+    if origin is None:
+        return True
+    # Behind a TLS proxy the request arrives as http; PREFERRED_URL_SCHEME says what browsers see.
+    scheme = "https" if current_app.config["PREFERRED_URL_SCHEME"] == "https" else request.scheme
+    parts = urlsplit(origin)
+    return parts.scheme == scheme and parts.netloc == request.host
 
 
 @bp.before_request
@@ -20,9 +30,8 @@ def admit_viewer():
     # Logging out ends the streams opened with that login (events.ends_stream_of).
     g.live_login = current_login_id()
     if request.endpoint == "realtime.dashboard_socket":
-        origin = request.headers.get("Origin")
         # Browsers send cookies with cross-site WebSocket handshakes too; only this site's pages may connect.
-        if origin is not None and urlsplit(origin).netloc != request.host:
+        if not _from_this_site(request.headers.get("Origin")):
             raise Forbidden("WebSocket connections are accepted only from this site's pages.")
         g.live_scope = dashboard.live_scope(user, request.args.get("device"))
         # Decline permessage-deflate (the handshake is rebuilt from these headers): its zlib state

@@ -3,6 +3,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, StringConstraints
 
+from webapp.core.ids import MAX_ID
+
 KEY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$"
 MAX_KEYS = 64
 
@@ -30,6 +32,8 @@ DeviceToken = Annotated[str, StringConstraints(max_length=200)]
 Text = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]
 Timestamp = Annotated[str, Field(description="UTC ISO-8601 with milliseconds, e.g. 2026-11-27T17:10:00.123Z")]
 DeviceId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{24}$")]
+# A row's id in a request body: past MAX_ID it names no row and the databases overflow (core/ids.py).
+RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class RequestModel(BaseModel):

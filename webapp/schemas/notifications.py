@@ -4,7 +4,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 
 from webapp.core.clock import iso_ms
-from webapp.schemas.common import RequestModel, Timestamp
+from webapp.schemas.common import RequestModel, RowId, Timestamp
 
 
 class NotificationOut(BaseModel):
@@ -35,7 +35,7 @@ class NotificationListOut(BaseModel):
 
 
 class NotificationsReadIn(RequestModel):
-    ids: Annotated[list[int], Field(max_length=1000)] | None = Field(None, description="The notifications to mark read; all when omitted.")
+    ids: Annotated[list[RowId], Field(max_length=1000)] | None = Field(None, description="The notifications to mark read; all when omitted.")
 
 
 class NotificationsReadOut(BaseModel):

@@ -23,6 +23,14 @@ def notify_owner(device_id, kind, text, now=None):
     notify_owners(kind, {device_id: text}, now)
 
 
+def notify_user(user_id, kind, message, now=None):
+    """Tell user `user_id` `message`, about their account rather than a device (no cooldown: callers notify rarely)."""
+    notification = Notification(user_id=user_id, device_id=None, kind=kind, message=message, created_ms=now or now_ms(), muted_count=0)
+    db.session.add(notification)
+    db.session.commit()
+    current_broker().publish(user_channel(user_id), {"type": "notification", **NotificationOut.of(notification).model_dump()})
+
+
 def notify_owners(kind, texts, now=None):
     """Tell each device's owner "<device name> <text>" for `texts` {device_id: text}, in one transaction.
 

@@ -7,7 +7,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp.core import tokens
 from webapp.core.clock import now_ms
-from webapp.core.errors import Conflict, InvalidRequest, NotFound
+from webapp.core.errors import Conflict, InvalidRequest, NotFound, shown
 from webapp.extensions import db
 from webapp.models import ApiToken, User
 from webapp.services.accounts import login_sessions
@@ -27,7 +27,7 @@ def create_user(email, password, is_admin=False):
     email = normalise_email(email)
     check_password_policy(password, email)
     if find_user(email) is not None:
-        raise Conflict(f"A user with the email {email} exists already.")
+        raise Conflict(f"A user with the email {shown(email)} exists already.")
     user = User(email=email, password_hash=generate_password_hash(password), is_admin=is_admin, created_ms=now_ms())
     db.session.add(user)
     db.session.commit()

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from webapp.core import tokens
 from webapp.core.clock import now_ms, parse_timestamp_ms
 from webapp.core.errors import InvalidProvisioningKey, InvalidRequest, NotFound, ProvisioningKeyExpired, ProvisioningKeyUsedUp
+from webapp.core.ids import in_range
 from webapp.core.rate_limits import count_request
 from webapp.extensions import db
 from webapp.models import Device, ProvisionedDevice, ProvisioningKey, ProvisioningRefusal
@@ -52,9 +53,11 @@ def _future_ms(moment):
     try:
         ms = parse_timestamp_ms(moment)
     except (ValueError, OverflowError):
-        raise InvalidRequest(f"expires_at '{moment}' is neither ISO-8601 nor Unix seconds or milliseconds.") from None
+        raise InvalidRequest("expires_at is neither ISO-8601 nor Unix seconds or milliseconds.") from None
+    if not in_range(ms):
+        raise InvalidRequest("expires_at is too far in the future.")
     if ms <= now_ms():
-        raise InvalidRequest(f"expires_at '{moment}' is not in the future.")
+        raise InvalidRequest("expires_at is not in the future.")
     return ms
 
 

@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from webapp.core import tokens
 from webapp.core.clock import now_ms
-from webapp.core.errors import Conflict, Forbidden, InvalidToken, NotFound
+from webapp.core.errors import Conflict, Forbidden, InvalidToken, NotFound, shown
 from webapp.extensions import db
 from webapp.models import Device
 from webapp.services import events
@@ -50,7 +50,7 @@ def owner_for_new_device(actor, owner_email=None):
         raise Forbidden("Only admins create devices for other users.")
     owner = users.find_user(owner_email)
     if owner is None:
-        raise NotFound(f"No user with the email {owner_email}.")
+        raise NotFound(f"No user with the email {shown(owner_email)}.")
     return owner
 
 
@@ -76,14 +76,14 @@ def visible_device(user, device_id):
     """The device if `user` may see it; otherwise NotFound, so ids of others' devices leak nothing."""
     device = db.session.get(Device, device_id) if tokens.is_device_id(device_id) else None
     if device is None or not (user.is_admin or device.owner_id == user.id):
-        raise NotFound(f"No device with id {device_id}.")
+        raise NotFound(f"No device with id {shown(device_id)}.")
     return device
 
 
 def find_device(device_id):
     device = db.session.get(Device, device_id) if tokens.is_device_id(device_id) else None
     if device is None:
-        raise NotFound(f"No device with id {device_id}.")
+        raise NotFound(f"No device with id {shown(device_id)}.")
     return device
 
 
@@ -113,7 +113,7 @@ def authenticate_device(token, device_id=None):
     if device_id is not None:
         device = directory().by_id(device_id)
         if device is None:
-            raise NotFound(f"No device with id {device_id}.")
+            raise NotFound(f"No device with id {shown(device_id)}.")
         if not token:
             raise InvalidToken("A device token is required: send it as device_token or Authorization: Bearer.")
         if not tokens.token_matches(token, device.token_hash):

@@ -28,7 +28,7 @@ from sqlalchemy import BigInteger, func, literal, select, text
 from sqlalchemy.orm import aliased
 
 from webapp.core.clock import iso_ms, parse_timestamp_ms
-from webapp.core.errors import InvalidRequest
+from webapp.core.errors import InvalidRequest, shown
 from webapp.extensions import db
 from webapp.models import Reading
 
@@ -263,10 +263,10 @@ def _instant(name, raw):
         ms = round(float(text) * 1000) if _UNIX_SECONDS.match(text) else _iso_ms(text)
     except (ValueError, OverflowError):
         raise InvalidRequest(
-            f"{name} '{raw[:40]}' is neither ISO-8601 (e.g. 2026-11-27T10:00:00+01:00; encode + as %2B) nor Unix seconds."
+            f"{name} '{shown(raw)}' is neither ISO-8601 (e.g. 2026-11-27T10:00:00+01:00; encode + as %2B) nor Unix seconds."
         ) from None
     if not 0 <= ms <= LATEST_MS:
-        raise InvalidRequest(f"{name} '{raw[:40]}' is before 1970 or after 9999.")
+        raise InvalidRequest(f"{name} '{shown(raw)}' is before 1970 or after 9999.")
     return ms
 
 
@@ -284,5 +284,5 @@ def _bucket_ms(raw):
     match = _BUCKET.match(raw.strip())
     seconds = int(match.group(1)) * UNIT_SECONDS[match.group(2) or "s"] if match else 0
     if not 1 <= seconds <= 366 * 86400:
-        raise InvalidRequest(f"bucket '{raw[:20]}' is not a duration from 1s to 366d, like 30s, 1m, 5m, 1h, 1d or 300 (seconds).")
+        raise InvalidRequest(f"bucket '{shown(raw)}' is not a duration from 1s to 366d, like 30s, 1m, 5m, 1h, 1d or 300 (seconds).")
     return seconds * 1000

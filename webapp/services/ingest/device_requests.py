@@ -1,7 +1,7 @@
 """Device requests beyond readings: commands (take the next, reply), attributes (the state as a device asks
 for it, changes of its control pins) and the server's time; each admitted like any device request."""
 from webapp.core.clock import now_ms
-from webapp.core.errors import InvalidRequest
+from webapp.core.errors import InvalidRequest, shown
 from webapp.services.devices import commands, desired_changes
 from webapp.services.ingest.telemetry import admit_device, record_poll
 
@@ -37,5 +37,5 @@ def server_method(token, source_ip, method):
     """The answer to a device's own RPC request: the time in Unix milliseconds for getCurrentTime (or getTime)."""
     record_poll(token, source_ip)
     if method not in SERVER_METHODS:
-        raise InvalidRequest(f"The server answers no RPC method '{method}': it answers {' and '.join(SERVER_METHODS)}.")
+        raise InvalidRequest(f"The server answers no RPC method '{shown(method)}': it answers {' and '.join(SERVER_METHODS)}.")
     return now_ms()

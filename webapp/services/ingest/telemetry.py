@@ -8,7 +8,7 @@ which answers once its readings are committed.
 from flask import current_app
 
 from webapp.core.clock import now_ms, parse_timestamp_ms
-from webapp.core.errors import InvalidRequest, InvalidToken, NotFound, RuleDenied
+from webapp.core.errors import InvalidRequest, InvalidToken, NotFound, RuleDenied, shown
 from webapp.core.rate_limits import count_request
 from webapp.extensions import db
 from webapp.services.devices import registry as devices
@@ -99,8 +99,8 @@ def reading_ms(ts, field):
     try:
         ms = parse_timestamp_ms(ts)
     except (ValueError, OverflowError):
-        raise InvalidRequest(f"{field} '{ts}' is neither ISO-8601 nor Unix seconds or milliseconds.") from None
+        raise InvalidRequest(f"{field} '{shown(ts)}' is neither ISO-8601 nor Unix seconds or milliseconds.") from None
     latest_allowed = now_ms() + current_app.config["BATCH_MAX_FUTURE_SECONDS"] * 1000
     if not 0 <= ms <= latest_allowed:
-        raise InvalidRequest(f"{field} '{ts}' is before 1970 or more than {current_app.config['BATCH_MAX_FUTURE_SECONDS']} s in the future.")
+        raise InvalidRequest(f"{field} '{shown(ts)}' is before 1970 or more than {current_app.config['BATCH_MAX_FUTURE_SECONDS']} s in the future.")
     return ms

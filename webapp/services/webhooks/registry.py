@@ -9,7 +9,7 @@ from flask import current_app
 from sqlalchemy import delete, select, update
 
 from webapp.core.clock import now_ms
-from webapp.core.errors import Conflict, NotFound
+from webapp.core.errors import Conflict, NotFound, shown
 from webapp.extensions import db
 from webapp.models import Webhook, WebhookAttempt, WebhookDelivery
 from webapp.schemas import WEBHOOK_EVENTS
@@ -50,7 +50,7 @@ def device_webhooks(device_id):
 def device_webhook(device_id, webhook_id):
     webhook = db.session.get(Webhook, webhook_id)
     if webhook is None or webhook.device_id != device_id:
-        raise NotFound(f"No webhook {webhook_id} on device {device_id}.")
+        raise NotFound(f"No webhook {webhook_id} on device {shown(device_id)}.")
     return webhook
 
 

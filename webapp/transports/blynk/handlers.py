@@ -11,7 +11,7 @@ from flask import current_app
 from pydantic import ValidationError
 from werkzeug.wrappers import Request
 
-from webapp.core.errors import InvalidRequest, InvalidToken
+from webapp.core.errors import InvalidRequest, InvalidToken, shown
 from webapp.http.client_address import client_address
 from webapp.http.replies import Reply
 from webapp.http.request_body import describe_validation_error, parse_body
@@ -133,7 +133,7 @@ def _pins_written(query):
 def _pin(name):
     key = pin_key(name)
     if key is None:
-        raise InvalidRequest(f"Wrong pin format: '{name}' (virtual pins V0 to V255).")
+        raise InvalidRequest(f"Wrong pin format: '{shown(name)}' (virtual pins V0 to V255).")
     return key
 
 

@@ -10,6 +10,7 @@ from flask import current_app
 from werkzeug.wrappers import Request
 
 from webapp.core.errors import InvalidProvisioningKey, InvalidRequest, ProvisioningKeyExpired, ProvisioningKeyUsedUp
+from webapp.core.ids import parse_id
 from webapp.http.client_address import client_address
 from webapp.http.replies import Reply
 from webapp.http.request_body import parse_body
@@ -90,7 +91,7 @@ def get_rpc(environ, token):
 def post_rpc_reply(environ, token, request_id):
     """The device's reply to command `request_id`: any JSON."""
     result = parse_body(TbRpcReplyIn, current_app.config["MAX_BODY_BYTES"], environ).root
-    command_id = int(request_id) if request_id.isascii() and request_id.isdigit() else None
+    command_id = parse_id(request_id)
     device_requests.reply(token, None, command_id, result, client_address(environ))
     return OK
 
