@@ -1,5 +1,6 @@
 """The platform as it runs in production: nginx (deploy/nginx/thingsnxt.conf) terminating TLS in front
 of two instances sharing PostgreSQL and Redis. Everything here goes through the proxy."""
+import contextlib
 import os
 import queue
 import signal
@@ -192,7 +193,7 @@ def test_a_toggle_on_one_instance_reaches_a_device_long_polling_on_the_other(dep
             delays_ms.append((answered["at"] - toggled_at) * 1000)
 
     print(f"\ntoggle on one instance -> long-poll on the other: {len(delays_ms)} rounds, median {statistics.median(delays_ms):.1f} ms, "
-          f"p95 {statistics.quantiles(delays_ms, n=20)[-1]:.1f} ms, max {max(delays_ms):.1f} ms")
+          f"max {max(delays_ms):.1f} ms")
     assert len(delays_ms) >= TOGGLE_ROUNDS // 3
     assert statistics.median(delays_ms) < 100
 
@@ -227,10 +228,8 @@ def test_presence_notifications_are_sent_once_across_both_instances(deployment):
     stream.next_matching("Cellar went offline")
     # Each instance sweeps every second (PRESENCE_SWEEP_INTERVAL): two more rounds on each find nothing more to send.
     repeats = []
-    try:
+    with contextlib.suppress(queue.Empty):
         repeats.append(stream.next_matching("Cellar", timeout=2.5))
-    except queue.Empty:
-        pass
     stream.close()
 
     assert repeats == []
