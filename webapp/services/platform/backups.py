@@ -6,6 +6,7 @@ keeps writing (WAL lets readers run beside the writer). PostgreSQL: pg_dump's
 custom format, itself one snapshot, and pg_restore. A backup is written next
 to PATH and renamed into place, so PATH never holds half a backup.
 """
+import contextlib
 import os
 import sqlite3
 import subprocess
@@ -50,15 +51,11 @@ def restore(path):
 
 
 def _sqlite_copy(source_uri, target_path):
-    source = sqlite3.connect(source_uri, uri=True)
-    target = sqlite3.connect(target_path)
     try:
-        source.backup(target)
+        with contextlib.closing(sqlite3.connect(source_uri, uri=True)) as source, contextlib.closing(sqlite3.connect(target_path)) as target:
+            source.backup(target)
     except sqlite3.Error as exc:
-        raise BackupFailed(f"SQLite backup failed: {exc}.") from None
-    finally:
-        target.close()
-        source.close()
+        raise BackupFailed(f"SQLite backup to {target_path} failed: {exc}.") from None
 
 
 def _check_sqlite_backup(path):
