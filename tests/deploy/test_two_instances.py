@@ -7,6 +7,7 @@ import signal
 import socket
 import ssl
 import statistics
+import subprocess
 import threading
 import time
 import uuid
@@ -64,11 +65,12 @@ def on_both_instances(deployment, send):
     raise AssertionError(f"nginx sent every request to the same instance: {ports}")
 
 
-def requests_in_flight(port):
-    """Established TCP connections to 127.0.0.1:`port` (nginx opens one per request: no upstream keepalive)."""
-    with open("/proc/net/tcp") as table:
-        rows = [line.split() for line in list(table)[1:]]
-    return sum(1 for row in rows if row[3] == "01" and int(row[1].rsplit(":", 1)[1], 16) == port)
+def requests_in_flight(*ports):
+    """Established TCP connections to the instances on `ports` (nginx opens one per request: no upstream keepalive).
+    Asked of the kernel by `ss`, which filters them there: /proc/net/tcp lists every connection of the machine."""
+    ports_filter = " or ".join(f"sport = :{port}" for port in ports)
+    listed = subprocess.run(["ss", "-Htn", "state", "established", f"( {ports_filter} )"], capture_output=True, text=True, check=True)
+    return len(listed.stdout.splitlines())
 
 
 class Load:
@@ -123,7 +125,7 @@ class EventStream:
                 elif line == "" and name is not None:
                     self.events.put((name, "\n".join(data)))
                     name, data = None, []
-        except (requests.RequestException, AttributeError):
+        except (requests.RequestException, AttributeError, OSError, ValueError):
             pass
 
     def next_matching(self, text, timeout=TIMEOUT):
@@ -134,6 +136,11 @@ class EventStream:
                 return data
 
     def close(self):
+        # The reader thread is blocked in recv(), holding the response's buffer: shutting the socket
+        # down wakes it, where close() alone would wait for the read timeout.
+        connection = self.response.raw.connection
+        if connection is not None and connection.sock is not None:
+            connection.sock.shutdown(socket.SHUT_RDWR)
         self.response.close()
 
 
@@ -211,9 +218,11 @@ def test_a_toggle_on_one_instance_reaches_a_device_long_polling_on_the_other(dep
             )
             answered["at"], answered["answer"] = time.monotonic(), answer
 
+        # Nothing else in flight to either instance, so the one connection that appears is the long-poll's.
+        wait_until(lambda: requests_in_flight(deployment.a.port, deployment.b.port) == 0, "earlier requests ending")
         polling = threading.Thread(target=long_poll)
         polling.start()
-        wait_until(lambda: requests_in_flight(deployment.a.port) + requests_in_flight(deployment.b.port) == 1, "the long-poll reaching an instance")
+        wait_until(lambda: requests_in_flight(deployment.a.port, deployment.b.port) == 1, "the long-poll reaching an instance")
         toggled_at = time.monotonic()
         toggled = api.put(f"{deployment.url}/api/devices/{device['device_id']}/pins/v1", json={"value": value}, headers={"X-Test-Mark": toggle_mark})
         toggle_answered_at = time.monotonic()
