@@ -10,6 +10,7 @@ import contextlib
 import os
 import sqlite3
 import subprocess
+import urllib.parse
 
 from webapp.extensions import db
 
@@ -24,7 +25,7 @@ def backup(path):
     partial = f"{path}.partial"
     try:
         if url.get_backend_name() == "sqlite":
-            _sqlite_copy(f"file:{url.database}?mode=ro", partial)
+            _sqlite_copy(_read_only(url.database), partial)
         else:
             _run_postgresql("pg_dump", url, "--format=custom", "--no-owner", "--no-privileges", f"--file={partial}")
         os.replace(partial, path)
@@ -42,7 +43,7 @@ def restore(path):
     db.engine.dispose()
     if url.get_backend_name() == "sqlite":
         _check_sqlite_backup(path)
-        _sqlite_copy(f"file:{path}?mode=ro", url.database)
+        _sqlite_copy(_read_only(path), url.database)
     else:
         _run_postgresql(
             "pg_restore", url, "--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction", "--exit-on-error", path
@@ -60,10 +61,14 @@ def _sqlite_copy(source_uri, target_path):
 
 def _check_sqlite_backup(path):
     try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as backup_db:
+        with contextlib.closing(sqlite3.connect(_read_only(path), uri=True)) as backup_db:
             backup_db.execute("SELECT count(*) FROM alembic_version").fetchone()
     except sqlite3.Error as exc:
         raise BackupFailed(f"{path} is not a SQLite backup of ThingsNXT ({exc}).") from None
+
+
+def _read_only(path):
+    return f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=ro"
 
 
 def _run_postgresql(program, url, *args):
