@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: setup run migrate test lint ci clean bench-deps bench bench-full bench-history chromium fuzz soak tb-client
+.PHONY: setup run migrate test lint ci clean bench-deps bench bench-full bench-history chromium nginx promtool fuzz soak tb-client
 
 include firmware/firmware.mk
 
@@ -34,8 +34,8 @@ run: migrate
 	$(BIN)/flask --app wsgi seed-demo
 	DEMO_DEVICE=1 $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
-## test: lint, then the whole suite (installs the Debian packages the firmware tests build with, and ThingsBoard's client)
-test: setup firmware-deps chromium tb-client lint
+## test: lint, then the whole suite (installs the Debian packages the firmware and deployment tests use, and ThingsBoard's client)
+test: setup firmware-deps chromium nginx promtool tb-client lint
 	$(BIN)/python -m pytest
 
 ## tb-client: ThingsBoard's Python client (tb-mqtt-client, TBHTTPDevice), which tests/transports drive as a real
@@ -56,6 +56,14 @@ lint: setup
 ## chromium: Debian's Chromium, which the browser tests (tests/e2e) drive; installed only when missing
 chromium:
 	@test -x /usr/bin/chromium || (apt-get update && apt-get -o DPkg::Lock::Timeout=300 install -y chromium)
+
+## nginx: Debian's nginx, which the deployment tests (tests/deploy) put in front of two servers; installed only when missing
+nginx:
+	@test -x /usr/sbin/nginx || (apt-get update && apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends nginx)
+
+## promtool: Prometheus's rule checker (Debian's prometheus package), which tests/deploy runs on deploy/prometheus/; installed only when missing
+promtool:
+	@test -x /usr/bin/promtool || (apt-get update && apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends prometheus)
 
 ## bench-deps: wrk from Debian and the ceilings' Python packages (FastAPI, uvicorn)
 bench-deps: setup

@@ -1,5 +1,6 @@
 """The broker delivers published events to subscribers of the channel, in-process or through Redis."""
 import os
+import time
 import uuid
 
 import pytest
@@ -68,3 +69,33 @@ def test_closed_subscription_gets_nothing_more():
     broker.publish("c", {"x": 1})
 
     assert subscription.get(timeout=0.05) is None
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="REDIS_URL is not set (CI runs the suite again with Redis)")
+def test_a_confirmed_publish_returns_after_every_process_ran_its_handlers():
+    prefix = f"thingsnxt-test-{uuid.uuid4().hex[:8]}:"
+    publisher, slow, quick = (RedisBroker(REDIS_URL, prefix) for _ in range(3))
+    handled = []
+
+    def busy_handler(event):
+        # A worker busy with other requests: its handler runs late.
+        time.sleep(0.3)
+        handled.append(("slow", event["device_id"]))
+
+    slow.on("devices", busy_handler)
+    quick.on("devices", lambda event: handled.append(("quick", event["device_id"])))
+    publisher.publish_confirmed("devices", {"type": "device_changed", "device_id": "d1"})
+
+    assert sorted(handled) == [("quick", "d1"), ("slow", "d1")]
+    for broker in (publisher, slow, quick):
+        broker.close()
+
+
+def test_handlers_run_before_a_publish_returns_in_one_process():
+    broker = MemoryBroker()
+    handled = []
+    broker.on("devices", handled.append)
+
+    broker.publish_confirmed("devices", {"device_id": "d2"})
+
+    assert handled == [{"device_id": "d2"}]

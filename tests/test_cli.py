@@ -119,3 +119,20 @@ def test_user_set_password_replaces_it_and_ends_the_users_logins(app):
     with app.app_context():
         assert users.authenticate_user(address, "long enough pw") is None
         assert users.authenticate_user(address, "another long one") is not None
+
+
+def test_db_backup_and_restore_say_what_is_wrong(app, tmp_path):
+    runner = app.test_cli_runner()
+    not_a_backup = tmp_path / "notes.txt"
+    not_a_backup.write_text("shopping list")
+
+    nowhere = runner.invoke(args=["db", "backup", str(tmp_path / "missing-dir" / "x.backup")])
+    wrong_file = runner.invoke(args=["db", "restore", str(not_a_backup), "--yes"])
+    missing = runner.invoke(args=["db", "restore", str(tmp_path / "none.backup"), "--yes"])
+    unconfirmed = runner.invoke(args=["db", "restore", str(not_a_backup)], input="n\n")
+
+    assert nowhere.exit_code == 1 and "failed" in nowhere.output
+    assert wrong_file.exit_code == 1 and ("is not a SQLite backup" in wrong_file.output or "not appear to be a valid archive" in wrong_file.output)
+    assert missing.exit_code == 2 and "does not exist" in missing.output
+    assert unconfirmed.exit_code == 1 and "Aborted" in unconfirmed.output
+    assert not (tmp_path / "missing-dir").exists()

@@ -6,6 +6,7 @@ import pytest
 import requests
 
 from tests.conftest import settings_for_tests
+from tests.live_server import free_port as next_free_port
 from webapp import create_app
 from webapp.services.ingest.writer import ingest_writer
 
@@ -34,6 +35,27 @@ def test_metrics_need_the_token(database_url, make_device):
     assert metric(text, "thingsnxt_readings_ingested_total") >= 2
     assert metric(text, "thingsnxt_devices_online") >= 1
     assert 'endpoint="device_api.post_telemetry"' in text
+    assert metric(text, "thingsnxt_database_up") == 1
+    if os.environ.get("REDIS_URL"):
+        assert metric(text, "thingsnxt_redis_up") == 1
+    else:
+        assert "thingsnxt_redis_up" not in text
+
+
+def test_metrics_say_when_the_database_and_redis_are_down():
+    # Nothing listens on these ports: as when both servers are down.
+    app = create_app(
+        settings_for_tests(f"postgresql://postgres@127.0.0.1:{next_free_port()}/gone")
+        | {"REDIS_URL": f"redis://127.0.0.1:{next_free_port()}/0", "REDIS_TIMEOUT": 1, "METRICS_TOKEN": "scrape-secret"}
+    )
+    scraped = app.test_client().get("/metrics", headers={"Authorization": "Bearer scrape-secret"})
+    app.extensions["broker"].close()
+
+    assert scraped.status_code == 200
+    text = scraped.get_data(as_text=True)
+    assert metric(text, "thingsnxt_database_up") == 0
+    assert metric(text, "thingsnxt_redis_up") == 0
+    assert "thingsnxt_devices_online" not in text
 
 
 @pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="two workers need REDIS_URL (CI runs the suite again with Redis)")

@@ -1,9 +1,10 @@
-"""`flask --app wsgi …` commands: users, devices, rules and the demo data of `make run`."""
+"""`flask --app wsgi …` commands: users, devices, rules, backups and the demo data of `make run`."""
 import functools
 import json
 
 import click
 from flask.cli import AppGroup, with_appcontext
+from flask_migrate.cli import db as db_cli
 from pydantic import ValidationError
 
 from webapp.core.errors import ApiError
@@ -13,6 +14,7 @@ from webapp.services import demo
 from webapp.services.accounts import users
 from webapp.services.devices import registry as devices
 from webapp.services.devices import rules
+from webapp.services.platform import backups
 
 user_cli = AppGroup("user", help="Manage users.")
 device_cli = AppGroup("device", help="Manage devices.")
@@ -23,6 +25,9 @@ def register(app):
     app.cli.add_command(user_cli)
     app.cli.add_command(device_cli)
     app.cli.add_command(seed_demo)
+    # Beside Flask-Migrate's `db upgrade`: everything done to the database as a whole is under `db`.
+    db_cli.add_command(backup_database)
+    db_cli.add_command(restore_database)
 
 
 def _fail_on_api_error(function):
@@ -107,6 +112,31 @@ def device_rules(device_id, rules_file):
         rules.replace_rules(device, new_rules)
     described = [RuleOut.of(rule).model_dump() for rule in rules.device_rules(device.id)]
     click.echo(json.dumps({"device_id": device.id, "disabled": device.disabled, "rules": described}, indent=2))
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+@with_appcontext
+def backup_database(path):
+    """Write a backup of the database to PATH, while the servers keep serving (docs/DEPLOYMENT.md)."""
+    try:
+        backend = backups.backup(path)
+    except backups.BackupFailed as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Backed up the {backend} database to {path}.")
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.confirmation_option(prompt="Replace every table of the database with the backup? Stop the servers first.")
+@with_appcontext
+def restore_database(path):
+    """Replace the database's contents with the backup at PATH (stop every server first)."""
+    try:
+        backend = backups.restore(path)
+    except backups.BackupFailed as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Restored the {backend} database from {path}.")
 
 
 @click.command("seed-demo")

@@ -1,4 +1,5 @@
-"""Prometheus metrics at /metrics: requests, latencies, ingested readings, online devices, connected streams.
+"""Prometheus metrics at /metrics: requests, latencies, ingested readings, online devices, connected streams,
+and whether the database and Redis answer (docs/DEPLOYMENT.md lists them all and what to alert on).
 
 Off unless METRICS_TOKEN is set (when the app starts); then scrapes send
 `Authorization: Bearer <token>`. With several gunicorn workers, prometheus_client's multiprocess
@@ -18,21 +19,30 @@ from webapp.core.metrics import LATENCY, READINGS, REQUESTS, STREAMS
 from webapp.extensions import db
 from webapp.http.rate_limiting import exempt
 from webapp.models import Device
+from webapp.services.platform.health import health_report
 
 bp = exempt(Blueprint("monitoring", __name__))
 
 
-class DatabaseCollector:
-    """Figures read from the database at scrape time, so every worker reports the same truth."""
+class StateCollector:
+    """Figures read at scrape time, so every worker reports the same truth; a scrape answers even
+    while the database or Redis is down, saying so."""
 
     def __init__(self, app):
         self._app = app
 
     def collect(self):
         with self._app.app_context():
-            online = db.session.scalar(select(func.count()).select_from(Device).where(Device.status == "online"))
+            report = health_report()
+            online = None
+            if report["database"] == "ok":
+                online = db.session.scalar(select(func.count()).select_from(Device).where(Device.status == "online"))
             db.session.remove()
-        yield GaugeMetricFamily("thingsnxt_devices_online", "Devices marked online", value=online)
+        yield GaugeMetricFamily("thingsnxt_database_up", "1 while the database answers, else 0", value=int(report["database"] == "ok"))
+        if report["redis"] != "absent":
+            yield GaugeMetricFamily("thingsnxt_redis_up", "1 while Redis (REDIS_URL) answers, else 0", value=int(report["redis"] == "ok"))
+        if online is not None:
+            yield GaugeMetricFamily("thingsnxt_devices_online", "Devices marked online", value=online)
 
 
 @bp.get("/metrics")
@@ -49,5 +59,5 @@ def scrape():
     else:
         for collector in (REQUESTS, LATENCY, READINGS, STREAMS):
             registry.register(collector)
-    registry.register(DatabaseCollector(current_app._get_current_object()))
+    registry.register(StateCollector(current_app._get_current_object()))
     return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)

@@ -8,6 +8,11 @@ Subscribers use plain `queue` and `threading` objects: under gunicorn's gevent
 worker they are monkey-patched into cooperative ones, and in tests they are
 ordinary threads.
 
+A handler registered with `on(channel, handler)` runs on every event of the
+channel in the thread that receives it; `publish_confirmed` returns only once
+every process listening has run its handlers on the event (the device
+directory forgets a rotated token everywhere before the rotation answers).
+
 When the worker is told to stop, `shut_down()` hands every subscription, and
 every one made after, the event `{"type": "shutdown"}` (on channel "*"):
 long-polls answer at once and streams end, so the worker can exit.
@@ -15,6 +20,8 @@ long-polls answer at once and streams end, so the worker can exit.
 import logging
 import queue
 import threading
+import time
+import uuid
 
 import orjson
 from flask import current_app
@@ -23,6 +30,9 @@ log = logging.getLogger(__name__)
 
 SHUTDOWN_CHANNEL = "*"
 SHUTDOWN = {"type": "shutdown"}
+# The key of an event whose receivers confirm it, and the channel prefix of their confirmations.
+CONFIRM_KEY = "confirm"
+CONFIRMED_CHANNEL = "confirmed:"
 
 
 class Subscription:
@@ -59,7 +69,13 @@ class MemoryBroker:
     def __init__(self):
         self._lock = threading.Lock()
         self._by_channel = {}
+        self._handlers = {}
         self.stopping = threading.Event()
+
+    def on(self, channel, handler):
+        """Call `handler(event)` for every event on `channel`, in the thread that receives it."""
+        with self._lock:
+            self._handlers.setdefault(channel, []).append(handler)
 
     def subscribe(self, channels):
         subscription = Subscription(self, channels)
@@ -96,9 +112,17 @@ class MemoryBroker:
         for channel, event in messages:
             self.publish(channel, event)
 
+    def publish_confirmed(self, channel, event):
+        """Publish; return once every process has run its handlers of `channel` on the event
+        (in one process: they ran before publish returned)."""
+        self.publish(channel, event)
+
     def _deliver_locally(self, channel, event):
         with self._lock:
+            handlers = tuple(self._handlers.get(channel, ()))
             subscribers = tuple(self._by_channel.get(channel, ()))
+        for handler in handlers:
+            handler(event)
         for subscription in subscribers:
             subscription.deliver(channel, event)
 
@@ -120,6 +144,7 @@ class RedisBroker(MemoryBroker):
 
         # A hung Redis must not hang the callers: past `timeout` seconds it counts as unreachable.
         self._redis = redis.Redis.from_url(redis_url, socket_connect_timeout=timeout, socket_timeout=timeout)
+        self._timeout = timeout
         self._prefix = prefix + "events:"
         self._listener = None
         self._closed = threading.Event()
@@ -129,6 +154,10 @@ class RedisBroker(MemoryBroker):
     def subscribe(self, channels):
         self._ensure_listener()
         return super().subscribe(channels)
+
+    def on(self, channel, handler):
+        self._ensure_listener()
+        super().on(channel, handler)
 
     def publish(self, channel, event):
         self.publish_many([(channel, event)])
@@ -152,6 +181,24 @@ class RedisBroker(MemoryBroker):
         if self._publishing_failed:
             log.warning("live updates: Redis is back; publishing there again")
             self._publishing_failed = False
+
+    def publish_confirmed(self, channel, event):
+        # Redis says how many listeners received the event; each confirms once its handlers ran.
+        # A listener that does not confirm within REDIS_TIMEOUT is logged, not waited for longer.
+        import redis
+
+        confirmation = uuid.uuid4().hex
+        with self.subscribe([CONFIRMED_CHANNEL + confirmation]) as confirmations:
+            try:
+                receivers = self._redis.publish(self._prefix + channel, orjson.dumps({**event, CONFIRM_KEY: confirmation}))
+            except redis.RedisError:
+                self.publish(channel, event)
+                return
+            deadline = time.monotonic() + self._timeout
+            for confirmed in range(receivers):
+                if confirmations.get(timeout=max(0.0, deadline - time.monotonic())) is None:
+                    log.warning("live updates: %d of %d workers confirmed %s within %s s", confirmed, receivers, channel, self._timeout)
+                    return
 
     def reachable(self):
         """Whether Redis answers a PING now."""
@@ -189,7 +236,10 @@ class RedisBroker(MemoryBroker):
                             lost = False
                     elif message["type"] == "pmessage":
                         channel = message["channel"].decode()[len(self._prefix):]
-                        self._deliver_locally(channel, orjson.loads(message["data"]))
+                        event = orjson.loads(message["data"])
+                        self._deliver_locally(channel, event)
+                        if CONFIRM_KEY in event:
+                            self._redis.publish(self._prefix + CONFIRMED_CHANNEL + event[CONFIRM_KEY], b"{}")
             except Exception as exc:
                 if not lost:
                     log.warning("live updates: lost Redis (%s); other workers' events are missed until it is back, reconnecting", exc)

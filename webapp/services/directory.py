@@ -7,9 +7,10 @@ and rule at once: after a restart, a fleet's devices would otherwise cost a
 query each on every worker, just when they all come back. An entry is
 forgotten the moment the
 device changes (token rotated, disabled, rules replaced, webhook or alert
-rule added or removed, deleted): at once
-in the process that made the change, and on the other workers as soon as
-the `devices` broadcast reaches them.
+rule added or removed, deleted): in the process that made the change and on
+every other worker, before the change returns (the `devices` broadcast is
+confirmed by every listening worker, pubsub/broker.py `publish_confirmed`),
+so a rotated token is refused everywhere from the next request on.
 """
 import threading
 from dataclasses import dataclass
@@ -65,7 +66,8 @@ class DeviceDirectory:
         self._by_token_hash = {}
         self._by_id = {}
         self._rules = {}
-        self._listener = None
+        self._listening = False
+        self._listen_lock = threading.Lock()
         self._loaded = False
         self._load_lock = threading.Lock()
         # Bumped by every forget: a load that began before it must not store what it read.
@@ -111,9 +113,9 @@ class DeviceDirectory:
         return rules
 
     def device_changed(self, device_id):
-        """Forget the device here and tell every other worker to."""
+        """Forget the device here and on every other worker; returns once they all have."""
         self.forget(device_id)
-        self._broker.publish(CHANNEL, {"type": "device_changed", "device_id": device_id})
+        self._broker.publish_confirmed(CHANNEL, {"type": "device_changed", "device_id": device_id})
 
     def forget(self, device_id):
         with self._lock:
@@ -158,19 +160,16 @@ class DeviceDirectory:
                 self._loaded = True
 
     def _listen_for_changes(self):
-        # Started on first use, inside the serving process, so never before gevent patches it.
-        if self._listener is None:
-            with self._lock:
-                if self._listener is None:
-                    subscription = self._broker.subscribe([CHANNEL])
-                    self._listener = threading.Thread(target=self._forget_changed, args=(subscription,), name="device-directory", daemon=True)
-                    self._listener.start()
+        # Registered on first use, inside the serving process, so the broker's listener never starts before gevent patches it.
+        if not self._listening:
+            with self._listen_lock:
+                if not self._listening:
+                    self._broker.on(CHANNEL, self._forget_changed)
+                    self._listening = True
 
-    def _forget_changed(self, subscription):
-        while True:
-            message = subscription.get(timeout=None)
-            if message is not None and message[1].get("type") == "device_changed":
-                self.forget(message[1]["device_id"])
+    def _forget_changed(self, event):
+        if event.get("type") == "device_changed":
+            self.forget(event["device_id"])
 
 
 def directory():
