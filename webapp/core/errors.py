@@ -64,6 +64,10 @@ class PayloadTooLarge(ApiError):
     status, code = 413, "payload_too_large"
 
 
+class RangeNotSatisfiable(ApiError):
+    status, code = 416, "range_not_satisfiable"
+
+
 class RateLimited(ApiError):
     status, code = 429, "rate_limited"
 

@@ -1,9 +1,14 @@
 """Device requests beyond readings: commands (take the next, reply), attributes (the state as a device asks
-for it, changes of its control pins) and the server's time; each admitted like any device request."""
+for it, changes of its control pins), the server's time, firmware updates (download, report); each admitted
+like any device request."""
+import functools
+
 from webapp.core.clock import now_ms
 from webapp.core.errors import InvalidRequest
+from webapp.extensions import db
 from webapp.services.devices import commands, desired_changes
 from webapp.services.ingest.telemetry import admit_device, record_poll
+from webapp.services.ota import images, updates
 
 # Device-side RPC methods the server answers itself (ThingsBoard's `POST …/rpc`): the time, for devices without a clock.
 SERVER_METHODS = ("getCurrentTime", "getTime")
@@ -39,3 +44,17 @@ def server_method(token, source_ip, method):
     if method not in SERVER_METHODS:
         raise InvalidRequest(f"The server answers no RPC method '{method}': it answers {' and '.join(SERVER_METHODS)}.")
     return now_ms()
+
+
+def firmware_download(token, device_id, sha256, source_ip):
+    """(image, read(start, length) → chunks) of the image the device is being sent under `sha256`; NotFound for any other."""
+    device = admit_device(token, device_id, [], source_ip)
+    image = updates.downloadable(device.id, sha256)
+    db.session.commit()
+    return image, functools.partial(images.read_range, image.sha256)
+
+
+def ota_report(token, device_id, state, received, version, reason, source_ip):
+    """A device's report on its update in progress (services/ota/updates.py `report`); the update after it."""
+    device = admit_device(token, device_id, [], source_ip)
+    return updates.report(device.id, state, received, version, reason)
