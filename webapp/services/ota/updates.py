@@ -95,14 +95,23 @@ def offer(offered):
 def downloadable(device_id, sha256):
     """The image the device may download under this SHA-256: that of its update in progress; NotFound otherwise
     (another device's image, an update finished or cancelled)."""
+    return _image_in_progress(device_id, FirmwareImage.sha256 == sha256)
+
+
+def downloadable_version(device_id, title, version):
+    """The image of the device's update in progress by title and version (ThingsBoard's firmware request); NotFound otherwise."""
+    return _image_in_progress(device_id, FirmwareImage.title == title, FirmwareImage.version == version)
+
+
+def _image_in_progress(device_id, *conditions):
     image = db.session.scalar(
         select(FirmwareImage)
         .join(OtaUpdate, OtaUpdate.firmware_id == FirmwareImage.id)
-        .where(OtaUpdate.device_id == device_id, OtaUpdate.status.in_(IN_PROGRESS), FirmwareImage.sha256 == sha256)
+        .where(OtaUpdate.device_id == device_id, OtaUpdate.status.in_(IN_PROGRESS), *conditions)
         .limit(1)
     )
     if image is None:
-        raise NotFound("No image with this SHA-256 is being sent to this device.")
+        raise NotFound("No such image is being sent to this device.")
     return image
 
 
