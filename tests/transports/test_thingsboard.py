@@ -227,7 +227,11 @@ def test_the_client_downloads_an_offered_update_in_chunks_and_its_states_finish_
     image = bytes([0xE9]) + os.urandom(50_000 - 1)
     token = live_server.api_token(device["owner_email"])
     uploaded = requests.post(
-        f"{live_server.url}/api/firmware", files={"file": ("fw.bin", image)}, data={"title": "tb-fw", "version": "2.0"}, headers={"Authorization": f"Bearer {token}"}, timeout=DEADLINE
+        f"{live_server.url}/api/firmware",
+        files={"file": ("fw.bin", image)},
+        data={"title": "tb-fw", "version": "2.0"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=DEADLINE,
     )
     api(live_server, device, "/ota", method="POST", json={"firmware_id": uploaded.json()["id"]})
     client = tb_device(device["device_token"], chunk_size=chunk_size)
