@@ -66,6 +66,10 @@ class World:
         return self.owner.email
 
     @property
+    def firmware_id_text(self):
+        return str(self.firmware_id)
+
+    @property
     def other_user_id(self):
         return self.other_user.id
 

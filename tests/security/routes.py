@@ -116,6 +116,7 @@ ROUTES = {
     ("thingsboard.get_rpc", "GET"): Call(everyone(401), REVOKED | {"timeout": "0"}),
     ("thingsboard.post_rpc_reply", "POST"): Call(everyone(401), REVOKED | {"request_id": "@command_id"}, json={"done": True}),
     ("thingsboard.post_rpc", "POST"): Call(everyone(401), REVOKED, json={"method": "getCurrentTime", "params": {}}),
+    ("thingsboard.get_firmware", "GET"): Call(everyone(401), REVOKED | {"title": "Matrix firmware", "version": "2.0.0"}),
     # Its provisioning takes the fleet key and secret alone, whoever sends them.
     ("thingsboard.post_provision", "POST"): Call(
         everyone(200), json={"deviceName": "matrix-board", "provisionDeviceKey": "@provisioning_key", "provisionDeviceSecret": "@provisioning_secret"}
@@ -190,6 +191,11 @@ ROUTES = {
     ("dashboard.admin_page", "GET"): Call(ADMIN_PAGE),
     ("dashboard.reset_password", "POST"): Call(ADMIN_FRAGMENT, {"user_id": "@other_user_id"}, htmx=True),
     ("dashboard.send_command", "POST"): Call(DEVICE_FRAGMENT, DEVICE, form={"method": "blink", "params": '{"times": 1}'}, htmx=True),
+    ("dashboard.upload_and_send_firmware", "POST"): Call(
+        DEVICE_FRAGMENT, DEVICE, form={"title": "Made by the matrix", "version": "9.9.9"}, files={"file": FIRMWARE_IMAGE}, htmx=True
+    ),
+    ("dashboard.send_firmware", "POST"): Call(DEVICE_FRAGMENT, DEVICE, form={"firmware_id": "@firmware_id_text"}, htmx=True),
+    ("dashboard.cancel_update", "POST"): Call(DEVICE_FRAGMENT, DEVICE, htmx=True),
     ("dashboard.provisioning_page", "GET"): Call(USER_PAGE),
     ("dashboard.create_provisioning_key", "POST"): Call(USER_FRAGMENT, form={"name": "Made by the matrix", "max_devices": "1"}, htmx=True),
     ("dashboard.revoke_provisioning_key", "DELETE"): Call(DEVICE_FRAGMENT, PROVISIONING_KEY, htmx=True),

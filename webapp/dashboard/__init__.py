@@ -7,6 +7,7 @@ from webapp.dashboard import (  # noqa: F401  (routes register on bp)
     errors,
     favicon,
     notifications,
+    ota,
     provisioning,
     templating,
     widgets,

@@ -36,7 +36,8 @@ class LiveView:
         cards = dashboard.live_cards(self.scope.device_ids)
         panels = {card.device.id: dashboard.alert_panel(card.device.id) for card in cards} if self.scope.device_page else {}
         listed = dashboard.device_commands(self.scope.device_ids[0]) if self.scope.device_page else None
-        return render_template("live/snapshot.html", cards=cards, device_page=self.scope.device_page, alert_panels=panels, commands=listed)
+        sent = dashboard.device_updates(self.scope.device_ids[0]) if self.scope.device_page else None
+        return render_template("live/snapshot.html", cards=cards, device_page=self.scope.device_page, alert_panels=panels, commands=listed, updates=sent)
 
     def render(self, event):
         """The fragments for one broker event; '' when the page shows nothing of it."""
@@ -57,6 +58,9 @@ class LiveView:
             # A new command joins the list (read again: the page may have missed others); a later status replaces its row.
             listed = dashboard.device_commands(device_id) if event["command"]["status"] == "queued" else None
             return render_template("live/command.html", event=event, commands=listed)
+        if kind == "ota":
+            # Read afresh: the page shows the latest update and the history, which one event only changes in part.
+            return render_template("live/ota.html", device_id=device_id, updates=dashboard.device_updates(device_id)) if self.scope.device_page else ""
         if kind == "widgets":
             cards = dashboard.live_cards((device_id,))
             if not cards:

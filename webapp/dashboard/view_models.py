@@ -17,6 +17,8 @@ from webapp.services.alerts import rules as alerts
 from webapp.services.devices import commands, health, rules, state, widgets
 from webapp.services.devices import registry as devices
 from webapp.services.devices.health import HealthView
+from webapp.services.ota import images as ota_images
+from webapp.services.ota import updates
 
 RECENT_READINGS = 20
 RECENT_ALERTS = 10
@@ -47,6 +49,9 @@ class DevicePage:
     recent: list
     alerts: AlertPanel
     commands: list
+    # Firmware updates: the device's, newest first (services/ota/updates.py describe), and the images the user may send.
+    updates: list
+    images: list
 
 
 @dataclass
@@ -77,7 +82,9 @@ def device_page(user, device_id):
     device = devices.visible_device(user, device_id)
     (card,) = _cards([device])
     described_rules = [RuleOut.of(rule) for rule in rules.device_rules(device.id)]
-    return DevicePage(card, described_rules, recent_readings(device.id), alert_panel(device.id), device_commands(device.id))
+    return DevicePage(
+        card, described_rules, recent_readings(device.id), alert_panel(device.id), device_commands(device.id), device_updates(device.id), ota_images.visible_images(user)
+    )
 
 
 def alert_panel(device_id):
@@ -92,6 +99,31 @@ def active_alerts(device_id):
 def device_commands(device_id):
     """The device's latest commands as the owner sees them, newest first."""
     return [commands.describe(command) for command in commands.device_commands(device_id)]
+
+
+def device_updates(device_id):
+    """The device's firmware updates as the owner sees them, newest first."""
+    return [updates.describe(sent) for sent in updates.device_updates(device_id)]
+
+
+def send_firmware(user, device_id, firmware_id):
+    """Send an image `user` may see to a device they may see; the device's updates after it."""
+    device = devices.visible_device(user, device_id)
+    updates.assign(device.id, ota_images.visible_image(user, firmware_id))
+    return device_updates(device.id)
+
+
+def upload_and_send(user, device_id, stream, title, version):
+    """Keep an uploaded image and send it to the device at once; the device's updates after it."""
+    device = devices.visible_device(user, device_id)
+    updates.assign(device.id, ota_images.store_image(user, stream, title, version))
+    return device_updates(device.id)
+
+
+def cancel_update(user, device_id):
+    device = devices.visible_device(user, device_id)
+    updates.cancel(device.id)
+    return device_updates(device.id)
 
 
 def send_command(user, device_id, spec):
