@@ -32,9 +32,10 @@ FW_INCLUDES := -I$(FW_CORE_DIR) -I$(FIRMWARE_DIR)/host
 
 FW_CORE_SRC := $(wildcard $(FW_CORE_DIR)/*.cpp)
 FW_TEST_SRC := $(wildcard $(FIRMWARE_DIR)/host/tests/*.cpp) $(FIRMWARE_DIR)/host/NlohmannJson.cpp \
-               $(FIRMWARE_DIR)/host/OpenSslCertificates.cpp
+               $(FIRMWARE_DIR)/host/OpenSslCertificates.cpp $(FIRMWARE_DIR)/host/OpenSslSha256.cpp $(FIRMWARE_DIR)/host/FileFirmwareSlot.cpp
 FW_HOST_SRC := $(FIRMWARE_DIR)/host/host_device.cpp $(FIRMWARE_DIR)/host/NlohmannJson.cpp $(FIRMWARE_DIR)/host/CurlHttp.cpp \
-               $(FIRMWARE_DIR)/host/FileRecordStore.cpp $(FIRMWARE_DIR)/host/OpenSslCertificates.cpp
+               $(FIRMWARE_DIR)/host/FileRecordStore.cpp $(FIRMWARE_DIR)/host/OpenSslCertificates.cpp \
+               $(FIRMWARE_DIR)/host/OpenSslSha256.cpp $(FIRMWARE_DIR)/host/FileFirmwareSlot.cpp
 fw_objects = $(patsubst $(FIRMWARE_DIR)/%.cpp,$(FW_BUILD)/obj/%.o,$(1))
 
 FW_UNIT_TESTS := $(FW_BUILD)/thingsnxt-unit-tests
