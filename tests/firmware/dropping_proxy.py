@@ -1,5 +1,6 @@
 """A TCP proxy in front of the server that cuts one firmware download mid-answer, as a dropped WiFi link would,
 and records the Range of every firmware request and the bytes it passed on."""
+import contextlib
 import re
 import socket
 import threading
@@ -70,8 +71,6 @@ class DroppingProxy:
 
 def _close(*sockets):
     for each in sockets:
-        try:
+        with contextlib.suppress(OSError):
             each.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
         each.close()
