@@ -106,7 +106,11 @@ def main():
     common.print_table(
         f"OTA delivery of {args.size} bytes in {args.chunk}-byte ranges ({common.backend()}, server idle RSS {idle_rss} MiB)",
         ["devices", "wall s", "per device median s", "max s", "server CPU s", "peak RSS MiB", "MiB/s", "failed"],
-        [[r["devices"], r["wall_s"], r["per_device_median_s"], r["per_device_max_s"], r["server_cpu_s"], r["server_peak_rss_mib"], r["delivered_mib_per_s"], r["failed"]] for r in rows],
+        [
+            [run["devices"], run["wall_s"], run["per_device_median_s"], run["per_device_max_s"], run["server_cpu_s"], run["server_peak_rss_mib"],
+             run["delivered_mib_per_s"], run["failed"]]
+            for run in rows
+        ],
     )
     name = "ota" if args.chunk == DEFAULT_CHUNK else f"ota-chunk{args.chunk}"
     print("results:", common.write_result(name, {"size": args.size, "chunk": args.chunk, "idle_rss_mib": idle_rss, "runs": rows}))
