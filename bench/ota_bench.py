@@ -107,9 +107,9 @@ def main():
         f"OTA delivery of {args.size} bytes in {args.chunk}-byte ranges ({common.backend()}, server idle RSS {idle_rss} MiB)",
         ["devices", "wall s", "per device median s", "max s", "server CPU s", "peak RSS MiB", "MiB/s", "failed"],
         [
-            [run["devices"], run["wall_s"], run["per_device_median_s"], run["per_device_max_s"], run["server_cpu_s"], run["server_peak_rss_mib"],
-             run["delivered_mib_per_s"], run["failed"]]
-            for run in rows
+            [row["devices"], row["wall_s"], row["per_device_median_s"], row["per_device_max_s"], row["server_cpu_s"], row["server_peak_rss_mib"],
+             row["delivered_mib_per_s"], row["failed"]]
+            for row in rows
         ],
     )
     name = "ota" if args.chunk == DEFAULT_CHUNK else f"ota-chunk{args.chunk}"
