@@ -64,3 +64,44 @@ def test_the_update_status_reaches_the_open_page_live(threaded_server, dashboard
     assert "4096 / 10000 bytes" in live
     report(client, device, "failed", reason="flash write error at 0x110000")
     assert "flash write error at 0x110000" in "".join(page.receive_until("failed"))
+
+
+def test_a_rollout_started_from_its_page_shows_each_device_and_follows_them_live(threaded_server, dashboards, client, browser_for, make_user, make_device):  # noqa: F811
+    owner = make_user()
+    first, second = make_device(owner=owner), make_device(owner=owner)
+    firmware = uploaded(client, owner, esp32_image(10_000), version="4.0.0")
+    browser = browser_for(owner)
+
+    started = browser.client.post("/rollouts", data={"csrf_token": browser.csrf, "firmware_id": str(firmware["id"]), "stage_percent": "50"})
+    assert (started.status_code, started.headers["Location"]) == (303, "/rollouts")
+    page_html = browser.get("/rollouts").get_data(as_text=True)
+    assert "sensor-fw 4.0.0 to 2 devices" in page_html and "first stage 50%" in page_html
+    assert page_html.count(">offered</td>") == 1 and page_html.count(">waiting for its stage</td>") == 1
+
+    live = dashboards(owner.email, "?view=rollouts")
+    offered = first if "ota" in telemetry(client, first) else second
+    report(client, offered, "downloading", bytes=4096)
+    assert "downloading 4096 / 10000 bytes" in "".join(live.receive_until("4096 / 10000 bytes"))
+    report(client, offered, "applied")
+    report(client, offered, "booted", version="4.0.0")
+    redrawn = "".join(live.receive_until("1 of 2 updated"))
+    assert ">offered</td>" in redrawn, "the second stage is offered once the first has booted"
+
+
+def test_a_rollout_is_paused_and_cancelled_from_its_page(client, browser_for, make_user, make_device):
+    owner = make_user()
+    device = make_device(owner=owner)
+    firmware = uploaded(client, owner, esp32_image())
+    browser = browser_for(owner)
+    browser.htmx("POST", "/rollouts", data={"firmware_id": str(firmware["id"]), "stage_percent": "100", "device_ids": device.id})
+    rollout_id = client.get("/api/rollouts", headers=owner.headers).json["rollouts"][0]["id"]
+
+    paused = browser.htmx("POST", f"/rollouts/{rollout_id}/status", data={"status": "paused"}).get_data(as_text=True)
+    assert '<span class="rollout-status">paused</span>' in paused and ">Resume</button>" in paused
+    assert "ota" not in telemetry(client, device)
+    cancelled = browser.client.post(f"/rollouts/{rollout_id}/status", data={"csrf_token": browser.csrf, "status": "cancelled"})
+
+    assert cancelled.status_code == 303
+    assert ">cancelled</td>" in browser.get("/rollouts").get_data(as_text=True)
+    refused = browser.htmx("POST", f"/rollouts/{rollout_id}/status", data={"status": "active"})
+    assert refused.status_code == 409

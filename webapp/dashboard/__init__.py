@@ -9,6 +9,7 @@ from webapp.dashboard import (  # noqa: F401  (routes register on bp)
     notifications,
     ota,
     provisioning,
+    rollouts,
     templating,
     widgets,
 )

@@ -33,6 +33,8 @@ class LiveView:
 
     def snapshot(self):
         """Everything live on the page, current: sent first, so a reconnected page missed nothing."""
+        if self.scope.rollouts_page:
+            return render_template("live/rollouts_snapshot.html", rollouts=dashboard.visible_rollouts(db.session.get(User, self.scope.user_id)))
         cards = dashboard.live_cards(self.scope.device_ids)
         panels = {card.device.id: dashboard.alert_panel(card.device.id) for card in cards} if self.scope.device_page else {}
         listed = dashboard.device_commands(self.scope.device_ids[0]) if self.scope.device_page else None
@@ -41,6 +43,8 @@ class LiveView:
 
     def render(self, event):
         """The fragments for one broker event; '' when the page shows nothing of it."""
+        if self.scope.rollouts_page:
+            return self._rollout_fragment(event)
         device_id = event.get("device_id")
         if device_id not in self.widgets:
             return ""
@@ -70,6 +74,14 @@ class LiveView:
         if kind == "alert":
             return _alert_fragments(_json(event), self.scope.device_page)
         return ""
+
+    def _rollout_fragment(self, event):
+        """The rollouts page follows its rollouts: a device's step in one, or the rollout's own change, redraws its card."""
+        kind = event.get("type")
+        rollout_id = event["update"]["rollout_id"] if kind == "ota" else event.get("rollout_id") if kind == "rollout" else None
+        if rollout_id is None:
+            return ""
+        return render_template("live/rollout.html", shown=dashboard.visible_rollout_view(self.scope.user_id, rollout_id))
 
     def handle_message(self, text):
         """A message from the page: a switch toggle. '' when done (the state event shows it), else an error toast."""
