@@ -168,3 +168,13 @@ def test_an_owner_sends_only_their_own_images(client, make_device):
 def assign_and_url(client, device, firmware):
     assign(client, device, firmware)
     return telemetry(client, device)["ota"]["url"]
+
+
+def test_ids_beyond_any_row_are_404_not_a_server_error(client, make_device):
+    device = make_device()
+    huge = 2**70
+    body = f'{{"firmware_id": {huge}}}'  # as text: the test client's JSON encoder stops at 64 bits
+
+    assert client.post(f"/api/devices/{device.id}/ota", data=body, content_type="application/json", headers=device.owner.headers).status_code == 404
+    assert client.post("/api/rollouts", data=body, content_type="application/json", headers=device.owner.headers).status_code == 404
+    assert client.get(f"/api/rollouts/{huge}", headers=device.owner.headers).status_code == 404

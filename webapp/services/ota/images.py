@@ -12,6 +12,7 @@ import tempfile
 from flask import current_app
 from sqlalchemy import select
 
+from webapp.core import tokens
 from webapp.core.clock import now_ms
 from webapp.core.errors import InvalidRequest, NotFound, PayloadTooLarge
 from webapp.extensions import db
@@ -75,7 +76,7 @@ def visible_images(user):
 
 
 def visible_image(user, firmware_id):
-    image = db.session.get(FirmwareImage, firmware_id) if isinstance(firmware_id, int) else None
+    image = db.session.get(FirmwareImage, firmware_id) if tokens.is_row_id(firmware_id) else None
     if image is None or (image.owner_id != user.id and not user.is_admin):
         raise NotFound(f"No firmware image {firmware_id}.")
     return image

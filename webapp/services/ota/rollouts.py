@@ -8,6 +8,7 @@ update of the rollout.
 """
 from sqlalchemy import select
 
+from webapp.core import tokens
 from webapp.core.clock import now_ms
 from webapp.core.errors import Conflict, NotFound
 from webapp.extensions import db
@@ -46,7 +47,7 @@ def visible_rollouts(user):
 
 
 def visible_rollout(user, rollout_id):
-    rollout = db.session.get(Rollout, rollout_id)
+    rollout = db.session.get(Rollout, rollout_id) if tokens.is_row_id(rollout_id) else None
     if rollout is None or (rollout.owner_id != user.id and not user.is_admin):
         raise NotFound(f"No rollout {rollout_id}.")
     return rollout
