@@ -88,9 +88,10 @@ class Credentials:
         """An update sent to the device anew (cancelling the last): its image may be downloaded, reports are taken; its SHA-256."""
         with self.server.app.app_context():
             image = images.store_image(users.find_user(self.device_owner_email), io.BytesIO(FIRMWARE_IMAGE), "fuzzed", "9.9.9")
+            sha256 = image.sha256
             updates.assign(self.device_id, image)
             db.session.remove()
-        return image.sha256
+        return sha256
 
 
 def with_device_credentials(case, credentials, where, realistic_times):
