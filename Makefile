@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: setup run migrate test lint ci clean bench-deps bench bench-full bench-history chromium nginx promtool fuzz soak tb-client
+.PHONY: setup run migrate test lint ci clean bench-deps bench bench-full bench-history bench-ota chromium nginx promtool fuzz soak tb-client
 
 include firmware/firmware.mk
 
@@ -99,6 +99,10 @@ ci:
 ## bench-history: chart queries on 10 million readings, SQLite and PostgreSQL (BENCH_ARGS="--engine sqlite" for one); see bench/README.md
 bench-history: setup
 	$(BIN)/python bench/history_bench.py $(BENCH_ARGS)
+
+## bench-ota: a 1.5 MB firmware image delivered in Range chunks to 1 and to 100 simulated devices at once; see bench/README.md
+bench-ota: setup
+	$(BIN)/python -m bench.ota_bench $(BENCH_ARGS)
 
 clean: firmware-clean
 	rm -rf $(VENV) $(TB_VENV) .pytest_cache

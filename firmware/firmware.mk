@@ -32,9 +32,10 @@ FW_INCLUDES := -I$(FW_CORE_DIR) -I$(FIRMWARE_DIR)/host
 
 FW_CORE_SRC := $(wildcard $(FW_CORE_DIR)/*.cpp)
 FW_TEST_SRC := $(wildcard $(FIRMWARE_DIR)/host/tests/*.cpp) $(FIRMWARE_DIR)/host/NlohmannJson.cpp \
-               $(FIRMWARE_DIR)/host/OpenSslCertificates.cpp
+               $(FIRMWARE_DIR)/host/OpenSslCertificates.cpp $(FIRMWARE_DIR)/host/OpenSslSha256.cpp $(FIRMWARE_DIR)/host/FileFirmwareSlot.cpp
 FW_HOST_SRC := $(FIRMWARE_DIR)/host/host_device.cpp $(FIRMWARE_DIR)/host/NlohmannJson.cpp $(FIRMWARE_DIR)/host/CurlHttp.cpp \
-               $(FIRMWARE_DIR)/host/FileRecordStore.cpp $(FIRMWARE_DIR)/host/OpenSslCertificates.cpp
+               $(FIRMWARE_DIR)/host/FileRecordStore.cpp $(FIRMWARE_DIR)/host/OpenSslCertificates.cpp \
+               $(FIRMWARE_DIR)/host/OpenSslSha256.cpp $(FIRMWARE_DIR)/host/FileFirmwareSlot.cpp
 fw_objects = $(patsubst $(FIRMWARE_DIR)/%.cpp,$(FW_BUILD)/obj/%.o,$(1))
 
 FW_UNIT_TESTS := $(FW_BUILD)/thingsnxt-unit-tests
@@ -91,12 +92,13 @@ $(FW_SKETCH_STAMP): $(FW_SKETCH) $(wildcard $(FIRMWARE_DIR)/esp32_production_rea
 # The ESP32 is a 32-bit machine: long and size_t are 32 bits there, and a
 # millisecond count in them wraps after 49 days. The whole unit-test suite
 # runs again built for i386 (g++-multilib), with the sanitizers, except the
-# OpenSSL adapter's own tests (test_certificates.cpp): Debian's libssl-dev
-# is 64-bit only unless the i386 architecture is added, and the core's
-# certificate logic is covered with a fake parser in both builds.
+# OpenSSL adapter's own tests (test_certificates.cpp) and the OTA tests,
+# which hash with OpenSSL (test_ota.cpp): Debian's libssl-dev is 64-bit only
+# unless the i386 architecture is added; the core's certificate logic is
+# covered with a fake parser in both builds.
 FW_BUILD32 := $(FW_BUILD)/i386
 FW_TEST32_SRC := $(filter-out %/test_certificates.cpp,$(FW_TEST_SRC))
-FW_TEST32_SRC := $(filter-out %/OpenSslCertificates.cpp,$(FW_TEST32_SRC))
+FW_TEST32_SRC := $(filter-out %/OpenSslCertificates.cpp %/OpenSslSha256.cpp %/test_ota.cpp,$(FW_TEST32_SRC))
 fw_objects32 = $(patsubst $(FIRMWARE_DIR)/%.cpp,$(FW_BUILD32)/obj/%.o,$(1))
 FW_UNIT_TESTS32 := $(FW_BUILD32)/thingsnxt-unit-tests
 

@@ -4,6 +4,7 @@ Every test makes its own users and devices (unique emails), so tests share
 the migrated database but never each other's rows.
 """
 import os
+import tempfile
 import uuid
 
 import flask_migrate
@@ -19,6 +20,8 @@ from webapp.services.accounts import users
 from webapp.services.devices import registry as devices
 
 TEST_PASSWORD = "correct horse battery"
+# Uploaded firmware images of this run, out of the repository's instance/ folder.
+FIRMWARE_DIR = tempfile.mkdtemp(prefix="thingsnxt-test-firmware-")
 
 
 def settings_for_tests(database_url):
@@ -28,6 +31,7 @@ def settings_for_tests(database_url):
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
         "REDIS_KEY_PREFIX": f"thingsnxt-test-{uuid.uuid4().hex[:8]}:",
         "SECRET_KEY": "test-secret-key",
+        "FIRMWARE_DIR": FIRMWARE_DIR,
         "RATELIMIT_DEFAULT": "100000 per 60 seconds",
         "RATELIMIT_DEVICE": "100000 per 60 seconds",
         "RATELIMIT_LOGIN": "100000 per 60 seconds",

@@ -23,7 +23,7 @@ LAYERS = [
     ["webapp.services.events"],
     ["webapp.services.accounts", "webapp.services.history", "webapp.services.platform", "webapp.services.webhooks"],
     ["webapp.services.devices"],
-    ["webapp.services.alerts", "webapp.services.demo"],
+    ["webapp.services.alerts", "webapp.services.demo", "webapp.services.ota"],
     ["webapp.services.ingest"],
     ["webapp.http"],
     ["webapp.auth"],

@@ -13,6 +13,7 @@ from webapp.http.errors import register_error_handlers
 from webapp.http.json_provider import OrjsonProvider
 from webapp.http.request_log import configure_logging
 from webapp.http.sessions import CookieSessions
+from webapp.http.uploads import UploadRequest
 from webapp.pubsub.broker import create_broker
 from webapp.services.directory import DeviceDirectory
 from webapp.services.ingest.writer import IngestWriter
@@ -26,6 +27,7 @@ def create_app(overrides=None, *, telemetry_fast_path=False):
     """
     app = Flask(__name__, instance_relative_config=True)
     app.json = OrjsonProvider(app)
+    app.request_class = UploadRequest
     app.session_interface = CookieSessions()
     app.config.update(Config.from_environment())
     app.config.update(overrides or {})

@@ -76,6 +76,10 @@ class Config:
     BATCH_MAX_FUTURE_SECONDS = 300
     DEDUPE_WINDOW_SECONDS = 86400
 
+    # Firmware updates (docs/OTA.md): the largest image accepted, and where images are kept (empty: instance/firmware/)
+    FIRMWARE_MAX_BYTES = 4 * 1024 * 1024
+    FIRMWARE_DIR = ""
+
     # Rate limits
     RATELIMIT_ENABLED = True
     RATELIMIT_DEFAULT = "100 per 60 seconds"

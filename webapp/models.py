@@ -414,3 +414,59 @@ class Command(db.Model):
         # The sweep's search for commands past their timeout.
         Index("ix_commands_status_expires_ms", "status", "expires_ms"),
     )
+
+
+class FirmwareImage(db.Model):
+    """A firmware image an owner uploaded: the bytes are a file named by their SHA-256 (services/ota/images.py), not a row."""
+
+    __tablename__ = "firmware_images"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class Rollout(db.Model):
+    """An image sent to several devices: the first `stage_percent` of them, then the rest once those booted it.
+
+    Status: active → done, or paused (and active again), or cancelled.
+    """
+
+    __tablename__ = "rollouts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    firmware_id: Mapped[int] = mapped_column(ForeignKey("firmware_images.id", ondelete="CASCADE"))
+    stage_percent: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(10))
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class OtaUpdate(db.Model):
+    """One image sent to one device, and how far it got (services/ota/updates.py has the states and their order).
+
+    A device has at most one update in progress; the finished ones are its update history.
+    """
+
+    __tablename__ = "ota_updates"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    firmware_id: Mapped[int] = mapped_column(ForeignKey("firmware_images.id", ondelete="CASCADE"))
+    rollout_id: Mapped[int | None] = mapped_column(ForeignKey("rollouts.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(12))
+    # Bytes downloaded, as the device last reported.
+    received: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The version the device reported before the update (its health report's fw): reported again after "applied", it rolled back.
+    from_version: Mapped[str | None] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    updated_ms: Mapped[int] = mapped_column(BigInteger)
+
+    firmware: Mapped[FirmwareImage] = relationship()
+
+    __table_args__ = (Index("ix_ota_updates_device_id_id", "device_id", "id"), Index("ix_ota_updates_status", "status"))

@@ -52,6 +52,7 @@ class Esp32HttpTransport : public thingsnxt::HttpTransport {
       http_.addHeader("Authorization", String("Bearer ") + request.bearerToken.c_str());
     }
     if (!request.ifNoneMatch.empty()) http_.addHeader("If-None-Match", request.ifNoneMatch.c_str());
+    if (!request.range.empty()) http_.addHeader("Range", request.range.c_str());
 
     int status;
     if (request.method == thingsnxt::HttpMethod::Post) {
@@ -62,7 +63,9 @@ class Esp32HttpTransport : public thingsnxt::HttpTransport {
     }
     if (status > 0) {
       response.status = status;
-      response.body = http_.getString().c_str();
+      const String body = http_.getString();
+      // By length, not up to the first NUL: a firmware chunk is binary.
+      response.body.assign(body.c_str(), body.length());
       response.etag = http_.header("ETag").c_str();
       response.retryAfter = http_.header("Retry-After").c_str();
     } else {

@@ -50,4 +50,14 @@ inline thingsnxt::ClientSettings clientSettings() {
   return settings;
 }
 
+inline thingsnxt::OtaSettings otaSettings() {
+  thingsnxt::OtaSettings settings;
+  settings.chunkBytes = 16384;  // one Range request, and the longest the loop waits for OTA: ~16 KB of RAM while it runs
+  settings.progressEveryBytes = 131072;
+  settings.requestTimeoutMs = 15000;
+  settings.maxFailures = 10;
+  settings.confirmWithinMs = 300000;  // a new image has 5 minutes to reach the server, else it is rolled back
+  return settings;
+}
+
 }  // namespace board

@@ -6,7 +6,8 @@
 // flash (NVS) while the server or WiFi is away and uploads them when it is
 // back, also after a reboot. Provisioned over the serial monitor (115200
 // baud; type `help`), or by the server itself with a fleet provisioning key.
-// A task watchdog reboots it if the loop ever hangs.
+// A task watchdog reboots it if the loop ever hangs. Firmware updates come
+// over the air when the server offers one (Esp32Ota.h, docs/OTA.md).
 //
 // The protocol lives in the ThingsNXT library (firmware/lib/ThingsNXT), which
 // is the same code the host tests run; the headers next to this file adapt
@@ -21,6 +22,7 @@
 #include "BoardSensors.h"
 #include "Esp32Board.h"
 #include "Esp32Http.h"
+#include "Esp32Ota.h"
 #include "MbedTlsCertificates.h"
 #include "NvsRecordStore.h"
 #include "PreferencesConfigStore.h"
@@ -41,6 +43,9 @@ BoardSensors sensors;
 NvsRecordStore flash;
 thingsnxt::DeviceClient client(board::clientSettings(), esp32, http, jsonReader, jsonWriter, pins, sensors, logger,
                                &flash);
+Esp32OtaSlot otaSlot;
+MbedTlsSha256 otaHash;
+thingsnxt::OtaUpdater ota(board::otaSettings(), http, jsonWriter, otaHash, otaSlot, logger, &flash);
 PreferencesConfigStore store;
 thingsnxt::DeviceConfig config;
 thingsnxt::SavedConfig savedConfig(config, store);
@@ -53,6 +58,7 @@ static void handleConsoleLine(const std::string& line) {
   switch (console.handleLine(line)) {
     case ConsoleEffect::ApiConfigChanged:
       client.configure(config);
+      ota.setServer(config.apiBaseUrl, config.deviceId, config.deviceToken);
       break;
     case ConsoleEffect::WifiConfigChanged:
       wifi.begin(config);
@@ -79,7 +85,10 @@ void setup() {
   configTime(0, 0, board::kNtpServer, board::kNtpFallbackServer);
   wifi.begin(config);
   client.setCredentialSink(&savedConfig);
+  client.setOtaListener(&ota);
   client.begin(config);
+  ota.setServer(config.apiBaseUrl, config.deviceId, config.deviceToken);
+  ota.begin(board::kFirmwareVersion, otaSlot.pendingVerify(), esp32.monotonicMs());
   logger.info("ThingsNXT firmware %s ready (watchdog %u s); type `help`", board::kFirmwareVersion,
               static_cast<unsigned>(watchdogMs / 1000));
 }
@@ -90,5 +99,11 @@ void loop() {
   }
   client.setNetworkUp(wifi.maintain(esp32.monotonicMs()));
   client.tick();
+  // One chunk or one report per loop, between the client's requests, only while the server answers the client.
+  if (client.state() == thingsnxt::DeviceClient::State::Running) ota.tick(esp32.monotonicMs(), esp32.random32());
+  if (ota.rebootRequested()) {
+    Serial.flush();
+    ESP.restart();
+  }
   delay(5);  // lets the WiFi and idle tasks run; nothing here waits for anything
 }

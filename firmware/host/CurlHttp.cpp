@@ -67,6 +67,9 @@ HttpResponse CurlHttpTransport::send(const HttpRequest& request) {
   if (!request.ifNoneMatch.empty()) {
     headers = curl_slist_append(headers, ("If-None-Match: " + request.ifNoneMatch).c_str());
   }
+  if (!request.range.empty()) {
+    headers = curl_slist_append(headers, ("Range: " + request.range).c_str());
+  }
   curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, headers);
 
   const CURLcode result = curl_easy_perform(curl_);

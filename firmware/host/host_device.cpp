@@ -11,6 +11,14 @@
 //                         [--state FILE] [--health-report-ms 60000] [--seq-block 100]
 //                         [--credential-retry-base-ms 60000] [--credential-retry-cap-ms 3600000]
 //                         [--provisioning-key KEY --provisioning-secret SECRET] [--hardware-id 12HEX]
+//                         [--fw-version host] [--ota-slot FILE] [--ota-capacity 1310720] [--ota-chunk 16384]
+//                         [--ota-pending 0|1]
+//
+// --ota-slot names the file an OTA update is written to (FileFirmwareSlot.h,
+// the host's OTA partition). When an update is applied the program exits as
+// the ESP32 would restart; started again with the new --fw-version and
+// --ota-pending 1 (the bootloader waits for a verdict) on the same --state, it
+// confirms the image once the server has heard it booted.
 //
 // --state names the file that stands in for the ESP32's flash: the seq
 // counter and the offline buffer survive a restart of the program in it.
@@ -32,9 +40,11 @@
 #include <vector>
 
 #include "CurlHttp.h"
+#include "FileFirmwareSlot.h"
 #include "FileRecordStore.h"
 #include "NlohmannJson.h"
 #include "OpenSslCertificates.h"
+#include "OpenSslSha256.h"
 #include "ThingsNXT.h"
 
 namespace {
@@ -126,6 +136,11 @@ struct Options {
   std::string hardwareId;
   std::string provisioningKey;
   std::string provisioningSecret;
+  std::string firmwareVersion = "host";
+  OtaSettings ota;
+  std::string otaSlotPath;
+  uint32_t otaCapacity = 1310720;  // the default partition table's app slot
+  bool otaPending = false;
 };
 
 [[noreturn]] void usage(const char* problem) {
@@ -178,6 +193,11 @@ Options parseOptions(int argc, char** argv) {
     else if (flag == "--seq-block") s.sequenceBlock = number(value);
     else if (flag == "--credential-retry-base-ms") s.credentialRetryBaseMs = number(value);
     else if (flag == "--credential-retry-cap-ms") s.credentialRetryCapMs = number(value);
+    else if (flag == "--fw-version") options.firmwareVersion = value;
+    else if (flag == "--ota-slot") options.otaSlotPath = value;
+    else if (flag == "--ota-capacity") options.otaCapacity = number(value);
+    else if (flag == "--ota-chunk") options.ota.chunkBytes = number(value);
+    else if (flag == "--ota-pending") options.otaPending = number(value) != 0;
     else usage(("unknown option " + flag).c_str());
   }
   if (!options.provisioningKey.empty()) {
@@ -188,7 +208,6 @@ Options parseOptions(int argc, char** argv) {
     std::snprintf(id, sizeof id, "02%010x", static_cast<unsigned>(options.seed));
     options.hardwareId = id;
   }
-  s.firmwareVersion = "host";
   return options;
 }
 
@@ -197,7 +216,8 @@ void requestStop(int) { stopRequested = 1; }
 }  // namespace
 
 int main(int argc, char** argv) {
-  const Options options = parseOptions(argc, argv);
+  Options options = parseOptions(argc, argv);
+  options.settings.firmwareVersion = options.firmwareVersion.c_str();
   std::signal(SIGTERM, requestStop);
   std::signal(SIGINT, requestStop);
   curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -226,7 +246,13 @@ int main(int argc, char** argv) {
   SavedConfig saved(config, store);
   client.setCredentialSink(&saved);
   for (const std::string& command : options.provisioning) console.handleLine(command);
+  FileFirmwareSlot slot(options.otaSlotPath.empty() ? "/dev/null" : options.otaSlotPath, options.otaCapacity);
+  OpenSslSha256 hash;
+  OtaUpdater ota(options.ota, http, writer, hash, slot, log, flash.get());
+  if (!options.otaSlotPath.empty()) client.setOtaListener(&ota);
   client.begin(config);
+  ota.setServer(config.apiBaseUrl, config.deviceId, config.deviceToken);
+  ota.begin(options.firmwareVersion, options.otaPending, board.monotonicMs());
   log.info("host device started");
 
   LineAssembler input;
@@ -234,6 +260,11 @@ int main(int argc, char** argv) {
   bool rebootRequested = false;
   while (!stopRequested && !rebootRequested) {
     client.tick();
+    if (client.state() == DeviceClient::State::Running) ota.tick(board.monotonicMs(), board.random32());
+    if (ota.rebootRequested()) {
+      log.info("ota: restarting into the new image");
+      break;
+    }
     pollfd pending = {STDIN_FILENO, POLLIN, 0};
     // The poll timeout is the loop's pause, like a short delay() in loop().
     if (!stdinOpen || poll(&pending, 1, 10) <= 0) {
@@ -246,7 +277,10 @@ int main(int argc, char** argv) {
     for (ssize_t i = 0; i < length; ++i) {
       if (!input.feed(chunk[i])) continue;
       switch (console.handleLine(input.line())) {
-        case ConsoleEffect::ApiConfigChanged: client.configure(config); break;
+        case ConsoleEffect::ApiConfigChanged:
+          client.configure(config);
+          ota.setServer(config.apiBaseUrl, config.deviceId, config.deviceToken);
+          break;
         case ConsoleEffect::WifiConfigChanged: log.info("wifi: the host uses its own network; saved only"); break;
         case ConsoleEffect::Reboot: rebootRequested = true; break;
         case ConsoleEffect::None: break;

@@ -16,7 +16,7 @@ import pytest
 from flask import url_for
 
 from tests.security.conftest import ACTORS
-from tests.security.routes import ROUTES, resolve
+from tests.security.routes import ROUTES, body_of, resolve
 from webapp.schemas import ErrorOut
 
 # The JSON APIs' operations; the first test proves these are all that the document has.
@@ -48,7 +48,7 @@ def test_answers_match_the_document_and_the_response_model(app, client, world, a
     checked = set()
     for actor in ACTORS:
         caller = act_as(actor)
-        response = caller.client.open(url, method=method, headers=caller.headers, json=resolve(call.json, world))
+        response = caller.client.open(url, method=method, headers=caller.headers, **body_of(call, world))
         assert str(response.status_code) in documented["responses"], f"{method} {path} answered {actor} {response.status_code}, which is not documented"
         if response.mimetype != "application/json":
             continue

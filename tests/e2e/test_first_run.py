@@ -76,7 +76,7 @@ def test_every_page_fits_a_phone_is_live_and_follows_the_dark_theme(page, demo):
     page.emulate_media(color_scheme="dark")
     log_in(page, demo.server, demo.email, demo.password)
 
-    for path in ("/", f"/devices/{demo.device_id}", "/notifications", "/admin"):
+    for path in ("/", f"/devices/{demo.device_id}", "/rollouts", "/notifications", "/admin"):
         page.goto(demo.server.url + path)
         expect(page.locator("#live-status")).to_have_text("Live")
         assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"], f"{path} is wider than a phone"

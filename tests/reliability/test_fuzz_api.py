@@ -8,7 +8,9 @@ Generated tokens would stop nearly every case at authentication, so most
 generated cases are given real credentials: the device token (in the body, the query
 or `Authorization: Bearer`), the device's id (and a command waiting for it
 where the route names one) for device operations, a
-personal API token and a device of that user for owner operations. Owner
+personal API token and a device of that user for owner operations; a firmware
+update sent to the device afresh where the route downloads an image (its
+SHA-256) or reports on an update. Owner
 operations get a fresh device each case, since they may delete it, rotate
 its token or disable it.
 
@@ -22,6 +24,7 @@ goes on to read, change and delete it by the id it was given, so the routes that
 take such ids see real ones, besides the generated ones (any integer, past 2^63 too).
 """
 import collections
+import io
 import time
 
 import pytest
@@ -40,7 +43,12 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.reliability.profiles import FUZZ_CASES, STATEFUL_SCENARIOS, STATEFUL_STEPS
 from webapp.extensions import db
+from webapp.services.accounts import users
 from webapp.services.devices import commands
+from webapp.services.ota import images, updates
+
+# An ESP32 app image's magic byte, then enough bytes to be one.
+FIRMWARE_IMAGE = b"\xe9" + bytes(4095)
 
 pytestmark = pytest.mark.live
 
@@ -68,7 +76,7 @@ class Credentials:
     def __init__(self, server):
         self.server = server
         device = server.create_device(name="fuzzed device")
-        self.device_id, self.device_token = device["device_id"], device["device_token"]
+        self.device_id, self.device_token, self.device_owner_email = device["device_id"], device["device_token"], device["owner_email"]
         self.owner_email = server.create_user()
         self.api_token = server.api_token(self.owner_email)
         self.admin_token = server.api_token(server.create_user(admin=True))
@@ -83,12 +91,25 @@ class Credentials:
             db.session.remove()
         return command_id
 
+    def fresh_update(self):
+        """An update sent to the device anew (cancelling the last): its image may be downloaded, reports are taken; its SHA-256."""
+        with self.server.app.app_context():
+            image = images.store_image(users.find_user(self.device_owner_email), io.BytesIO(FIRMWARE_IMAGE), "fuzzed", "9.9.9")
+            sha256 = image.sha256
+            updates.assign(self.device_id, image)
+            db.session.remove()
+        return sha256
+
 
 def with_device_credentials(case, credentials, where, realistic_times):
     if "device_id" in case.path_parameters:
         case.path_parameters["device_id"] = credentials.device_id
     if "command_id" in case.path_parameters:
         case.path_parameters["command_id"] = credentials.fresh_command()
+    if "sha256" in case.path_parameters or case.operation.path.endswith("/ota/status"):
+        sha256 = credentials.fresh_update()
+        if "sha256" in case.path_parameters:
+            case.path_parameters["sha256"] = sha256
     if where == "body" and isinstance(case.body, dict):
         case.body["device_token"] = credentials.device_token
     elif where == "query" and case.method.upper() == "GET":

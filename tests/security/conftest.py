@@ -1,4 +1,5 @@
 """Fixtures for the security tests: a small world of users, devices and secrets, and clients acting as each actor."""
+import io
 import uuid
 from dataclasses import dataclass
 
@@ -16,8 +17,11 @@ from webapp.services.accounts import users
 from webapp.services.alerts import rules as alerts
 from webapp.services.devices import commands, provisioning, widgets
 from webapp.services.devices import registry as devices
+from webapp.services.ota import images, rollouts
 from webapp.services.webhooks import registry as webhooks
 
+# An ESP32 app image's magic byte, then enough bytes to be one.
+FIRMWARE_IMAGE = b"\xe9" + bytes(255)
 # Loopback port 9 (discard): whoever delivers this webhook's events is refused at once.
 HOOK_URL = "http://127.0.0.1:9/hook"
 
@@ -53,10 +57,17 @@ class World:
     provisioning_key: str
     provisioning_secret: str
     command_id: int
+    firmware_id: int
+    firmware_sha256: str
+    rollout_id: int
 
     @property
     def owner_email(self):
         return self.owner.email
+
+    @property
+    def firmware_id_text(self):
+        return str(self.firmware_id)
 
     @property
     def other_user_id(self):
@@ -104,9 +115,11 @@ def world(app, client, make_user, make_device, settle, monkeypatch):
         webhook, webhook_secret = webhooks.create_webhook(db.session.get(Device, device.id), HOOK_URL, ["rule_denied"])
         key, provisioning_secret = provisioning.create_key(users.find_user(owner.email), f"Fleet {marker}", 5)
         command = commands.send_command(device.id, "blink", {"times": 2}, 600)
+        image = images.store_image(users.find_user(owner.email), io.BytesIO(FIRMWARE_IMAGE), "Matrix firmware", "2.0.0")
+        rollout = rollouts.start_rollout(users.find_user(owner.email), image, [device.id], 100)
         world = World(
             owner, other_user, admin, device.id, token, device.token, (first_prefix, stored.token_prefix), other_device.id, other_device.token,
-            widget.id, rule.id, webhook.id, webhook_secret, marker, key.id, key.key, provisioning_secret, command.id,
+            widget.id, rule.id, webhook.id, webhook_secret, marker, key.id, key.key, provisioning_secret, command.id, image.id, image.sha256, rollout.id,
         )
         db.session.remove()
     response = client.post(f"/devices/{device.id}/telemetry", json={"device_token": token, "data": {"note": f"reading {marker}", "v0": 0}})

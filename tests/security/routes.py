@@ -1,10 +1,12 @@
 """The matrix's table: how to call every route, and the status each caller must get (tests/security/test_authorization_matrix.py)."""
+import io
 from dataclasses import dataclass, field
 
 from tests.security.conftest import (
     ACTORS,
     ADMIN,
     DEVICE_TOKEN,
+    FIRMWARE_IMAGE,
     OWNER,
     OWNER_API_TOKEN,
 )
@@ -59,15 +61,25 @@ class Call:
     values: dict = field(default_factory=dict)
     json: dict | list | None = None
     form: dict = field(default_factory=dict)
+    # Uploaded files: field name -> bytes, sent with the form as multipart/form-data.
+    files: dict = field(default_factory=dict)
     htmx: bool = False
     stream: bool = False
     redirects_to: str = "/login"
 
 
 def resolve(fields, world):
-    if not isinstance(fields, dict):
-        return fields
-    return {name: getattr(world, value[1:]) if isinstance(value, str) and value.startswith("@") else value for name, value in fields.items()}
+    if isinstance(fields, dict):
+        return {name: resolve(value, world) for name, value in fields.items()}
+    if isinstance(fields, list):
+        return [resolve(value, world) for value in fields]
+    return getattr(world, fields[1:]) if isinstance(fields, str) and fields.startswith("@") else fields
+
+
+def body_of(call, world):
+    """The keyword arguments of a test client's `open` that send the call's body."""
+    data = resolve(call.form, world) | {name: (io.BytesIO(content), f"{name}.bin") for name, content in call.files.items()}
+    return {"json": resolve(call.json, world), "data": data or None}
 
 
 DEVICE = {"device_id": "@device_id"}
@@ -76,6 +88,7 @@ WIDGET = DEVICE | {"widget_id": "@widget_id"}
 ALERT_RULE = DEVICE | {"rule_id": "@alert_rule_id"}
 PROVISIONING_KEY = {"key_id": "@provisioning_key_id"}
 COMMAND = DEVICE | {"command_id": "@command_id"}
+ROLLOUT = {"rollout_id": "@rollout_id"}
 # The transports take the token in the URL: the owner's device's token from before it was regenerated is refused
 # whatever else the caller sends (ThingsBoard: 401; Blynk answers every refusal 400).
 REVOKED = {"token": "@revoked_token"}
@@ -89,6 +102,8 @@ ROUTES = {
     ("device_api.get_latest", "GET"): Call(LEGACY_DEVICE_ROUTE),
     ("device_api.get_health", "GET"): Call(everyone(200)),
     ("device_api.post_command_reply", "POST"): Call(DEVICE_ROUTE, COMMAND, json={"result": {"ok": True}}),
+    ("device_api.get_firmware", "GET"): Call(DEVICE_ROUTE, DEVICE | {"sha256": "@firmware_sha256"}),
+    ("device_api.post_ota_status", "POST"): Call(DEVICE_ROUTE, DEVICE, json={"state": "downloading", "bytes": 100}),
     # Provisioning takes the fleet key and secret alone, whoever sends them.
     ("device_api.post_provision", "POST"): Call(
         everyone(201), json={"provisioning_key": "@provisioning_key", "provisioning_secret": "@provisioning_secret", "hardware_id": "a4cf12345678"}
@@ -101,6 +116,7 @@ ROUTES = {
     ("thingsboard.get_rpc", "GET"): Call(everyone(401), REVOKED | {"timeout": "0"}),
     ("thingsboard.post_rpc_reply", "POST"): Call(everyone(401), REVOKED | {"request_id": "@command_id"}, json={"done": True}),
     ("thingsboard.post_rpc", "POST"): Call(everyone(401), REVOKED, json={"method": "getCurrentTime", "params": {}}),
+    ("thingsboard.get_firmware", "GET"): Call(everyone(401), REVOKED | {"title": "Matrix firmware", "version": "2.0.0"}),
     # Its provisioning takes the fleet key and secret alone, whoever sends them.
     ("thingsboard.post_provision", "POST"): Call(
         everyone(200), json={"deviceName": "matrix-board", "provisionDeviceKey": "@provisioning_key", "provisionDeviceSecret": "@provisioning_secret"}
@@ -142,6 +158,16 @@ ROUTES = {
     ("api.list_provisioning_keys", "GET"): Call(USER_JSON[200]),
     ("api.get_provisioning_key", "GET"): Call(DEVICE_JSON[200], PROVISIONING_KEY),
     ("api.revoke_provisioning_key", "DELETE"): Call(DEVICE_JSON[204], PROVISIONING_KEY),
+    ("api.upload_firmware", "POST"): Call(USER_JSON[201], form={"title": "Made by the matrix", "version": "9.9.9"}, files={"file": FIRMWARE_IMAGE}),
+    ("api.list_firmware", "GET"): Call(USER_JSON[200]),
+    ("api.assign_firmware", "POST"): Call(DEVICE_JSON[201], DEVICE, json={"firmware_id": "@firmware_id"}),
+    ("api.device_ota", "GET"): Call(DEVICE_JSON[200], DEVICE),
+    ("api.cancel_ota", "DELETE"): Call(DEVICE_JSON[204], DEVICE),
+    # Another user can neither see the owner's image nor send it to the owner's device.
+    ("api.start_rollout", "POST"): Call(DEVICE_JSON[201], json={"firmware_id": "@firmware_id", "device_ids": ["@device_id"]}),
+    ("api.list_rollouts", "GET"): Call(USER_JSON[200]),
+    ("api.get_rollout", "GET"): Call(DEVICE_JSON[200], ROLLOUT),
+    ("api.update_rollout", "PATCH"): Call(DEVICE_JSON[200], ROLLOUT, json={"status": "paused"}),
     ("api.list_notifications", "GET"): Call(USER_JSON[200]),
     ("api.mark_notifications_read", "POST"): Call(USER_JSON[200], json={}),
     # Dashboard pages and the fragments htmx swaps
@@ -165,6 +191,14 @@ ROUTES = {
     ("dashboard.admin_page", "GET"): Call(ADMIN_PAGE),
     ("dashboard.reset_password", "POST"): Call(ADMIN_FRAGMENT, {"user_id": "@other_user_id"}, htmx=True),
     ("dashboard.send_command", "POST"): Call(DEVICE_FRAGMENT, DEVICE, form={"method": "blink", "params": '{"times": 1}'}, htmx=True),
+    ("dashboard.upload_and_send_firmware", "POST"): Call(
+        DEVICE_FRAGMENT, DEVICE, form={"title": "Made by the matrix", "version": "9.9.9"}, files={"file": FIRMWARE_IMAGE}, htmx=True
+    ),
+    ("dashboard.send_firmware", "POST"): Call(DEVICE_FRAGMENT, DEVICE, form={"firmware_id": "@firmware_id_text"}, htmx=True),
+    ("dashboard.cancel_update", "POST"): Call(DEVICE_FRAGMENT, DEVICE, htmx=True),
+    ("dashboard.rollouts_page", "GET"): Call(USER_PAGE),
+    ("dashboard.start_rollout", "POST"): Call(DEVICE_FRAGMENT, form={"firmware_id": "@firmware_id_text", "stage_percent": "100", "device_ids": "@device_id"}, htmx=True),
+    ("dashboard.change_rollout", "POST"): Call(DEVICE_FRAGMENT, ROLLOUT, form={"status": "paused"}, htmx=True),
     ("dashboard.provisioning_page", "GET"): Call(USER_PAGE),
     ("dashboard.create_provisioning_key", "POST"): Call(USER_FRAGMENT, form={"name": "Made by the matrix", "max_devices": "1"}, htmx=True),
     ("dashboard.revoke_provisioning_key", "DELETE"): Call(DEVICE_FRAGMENT, PROVISIONING_KEY, htmx=True),

@@ -19,7 +19,7 @@ import websocket
 from flask import url_for
 
 from tests.security.conftest import ACTORS, ADMIN, OWNER, OWNER_API_TOKEN
-from tests.security.routes import ENTITLED, ROUTES, resolve
+from tests.security.routes import ENTITLED, ROUTES, body_of, resolve
 
 CELLS = [(endpoint, method, actor) for endpoint, method in ROUTES for actor in ACTORS]
 
@@ -74,7 +74,7 @@ def test_the_data_the_leak_check_looks_for_is_shown_to_whoever_may_see_it(world,
 
 def request(caller, url, method, call, world):
     headers = caller.headers | ({"HX-Request": "true"} if call.htmx else {})
-    response = caller.client.open(url, method=method, headers=headers, json=resolve(call.json, world), data=resolve(call.form, world) or None)
+    response = caller.client.open(url, method=method, headers=headers, **body_of(call, world))
     if call.stream and response.status_code == 200:
         # The stream never ends: its first event (the unread counter) is what it sends everyone at once.
         chunks = iter(response.response)

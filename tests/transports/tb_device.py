@@ -5,7 +5,7 @@ client's own virtualenv (`make tb-client`), never imported by the suite:
 it reads one JSON command per line on stdin and writes one JSON line per
 answer or event on stdout, so the test can act between the client's steps.
 
-    {"op": "open", "host": …, "token": …} | {"op": "provision", "host": …, "name": …, "key": …, "secret": …}
+    {"op": "open", "host": …, "token": …, "chunk_size": 0} | {"op": "provision", "host": …, "name": …, "key": …, "secret": …}
     {"op": "connect"} | {"op": "send_telemetry", "values": {…}, "queued": false} | {"op": "send_attributes", "attributes": {…}}
     {"op": "request_attributes", "client_keys": […], "shared_keys": […]} | {"op": "send_rpc", "method": …, "params": {…}}
     {"op": "subscribe", "endpoint": "attributes" | "rpc"} | {"op": "get_firmware_update"}
@@ -33,7 +33,7 @@ def main():
         op = command["op"]
         try:
             if op == "open":
-                device = TBHTTPDevice(command["host"], command["token"])
+                device = TBHTTPDevice(command["host"], command["token"], chunk_size=command.get("chunk_size", 0))
                 result = None
             elif op == "provision":
                 device = TBHTTPDevice.provision(command["host"], command["name"], command["key"], command["secret"])

@@ -4,6 +4,7 @@ The client runs in a virtualenv of its own (`make tb-client`) as a subprocess
 (tests/transports/tb_device.py); the test acts on the server (a dashboard
 toggle, a command) between its steps and checks through our own API.
 """
+import hashlib
 import json
 import os
 import queue
@@ -39,10 +40,11 @@ def tb_python():
 class TbDevice:
     """TBHTTPDevice in its subprocess: `call(op, …)` runs one step and returns its result; events come apart."""
 
-    def __init__(self, python):
+    def __init__(self, python, cwd):
         # ThingsBoard's client stamps telemetry with local time taken as UTC: run it in UTC, as a server-side device would be.
+        # It writes the firmware it downloads to its working directory, under the firmware's title.
         self.process = subprocess.Popen(
-            [python, str(DRIVER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ | {"TZ": "UTC"}
+            [python, str(DRIVER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ | {"TZ": "UTC"}, cwd=cwd
         )
         self.answers, self.events = queue.Queue(), queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
@@ -87,14 +89,14 @@ class TbDevice:
 
 
 @pytest.fixture
-def tb_device(tb_python, live_server):
+def tb_device(tb_python, live_server, tmp_path):
     opened = []
 
-    def open_device(token=None):
-        device = TbDevice(tb_python)
+    def open_device(token=None, chunk_size=0):
+        device = TbDevice(tb_python, tmp_path)
         opened.append(device)
         if token is not None:
-            device.result("open", host=live_server.url, token=token)
+            device.result("open", host=live_server.url, token=token, chunk_size=chunk_size)
         return device
 
     yield open_device
@@ -217,6 +219,32 @@ def test_a_firmware_update_check_finds_none_and_fails_nothing(live_server, tb_de
     client.result("connect")
 
     assert client.result("get_firmware_update") is None
+
+
+@pytest.mark.parametrize("chunk_size", [0, 4096, 7000])
+def test_the_client_downloads_an_offered_update_in_chunks_and_its_states_finish_it(live_server, tb_device, tmp_path, chunk_size):
+    device = live_server.create_device()
+    image = bytes([0xE9]) + os.urandom(50_000 - 1)
+    token = live_server.api_token(device["owner_email"])
+    uploaded = requests.post(
+        f"{live_server.url}/api/firmware",
+        files={"file": ("fw.bin", image)},
+        data={"title": "tb-fw", "version": "2.0"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=DEADLINE,
+    )
+    api(live_server, device, "/ota", method="POST", json={"firmware_id": uploaded.json()["id"]})
+    client = tb_device(device["device_token"], chunk_size=chunk_size)
+    client.result("connect")
+
+    shared = client.result("request_attributes", client_keys=[], shared_keys=["fw_title", "fw_version", "fw_size", "fw_checksum", "fw_checksum_algorithm"])["shared"]
+    client.result("get_firmware_update")
+
+    assert shared == {"fw_title": "tb-fw", "fw_version": "2.0", "fw_size": len(image), "fw_checksum": hashlib.sha256(image).hexdigest(), "fw_checksum_algorithm": "SHA256"}
+    assert (tmp_path / "tb-fw").read_bytes() == image
+    # The client queues its fw_state readings and sends them from a thread of its own.
+    wait_until(lambda: api(live_server, device, "/ota")["update"]["status"] == "booted", "the client's UPDATED finishes the update")
+    assert "fw_title" not in client.result("request_attributes", client_keys=[], shared_keys=["fw_title"])["shared"], "a finished update is no longer on offer"
 
 
 def test_a_wrong_token_is_401(live_server, tb_device):

@@ -35,7 +35,7 @@ MAX_ATTEMPTS_LISTED = 200
         "The secret is returned only in this response. See docs/WEBHOOKS.md."
     ),
     body=WebhookCreateIn,
-    responses={201: WebhookCreatedOut, 400: None, 409: (None, "The device has the most webhooks allowed."), **OWNER_ERRORS},
+    responses={201: WebhookCreatedOut, 400: None, 409: (None, "The device has the most webhooks allowed."), 413: None, **OWNER_ERRORS},
     security=USER_AUTH,
 )
 def create_webhook(device_id):
@@ -68,7 +68,7 @@ def get_webhook(device_id, webhook_id):
     tags=["webhooks"],
     description="Change its URL or events, disable it, or re-enable it after it was disabled for failing.",
     body=WebhookUpdateIn,
-    responses={200: WebhookOut, 400: None, **OWNER_ERRORS},
+    responses={200: WebhookOut, 400: None, 413: None, **OWNER_ERRORS},
     security=USER_AUTH,
 )
 def update_webhook(device_id, webhook_id):

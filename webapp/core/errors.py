@@ -78,6 +78,10 @@ class UnsupportedMediaType(ApiError):
     status, code = 415, "unsupported_media_type"
 
 
+class RangeNotSatisfiable(ApiError):
+    status, code = 416, "range_not_satisfiable"
+
+
 class RateLimited(ApiError):
     status, code = 429, "rate_limited"
 

@@ -7,7 +7,9 @@ from webapp.dashboard import (  # noqa: F401  (routes register on bp)
     errors,
     favicon,
     notifications,
+    ota,
     provisioning,
+    rollouts,
     templating,
     widgets,
 )

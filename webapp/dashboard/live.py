@@ -34,13 +34,18 @@ class LiveView:
 
     def snapshot(self):
         """Everything live on the page, current: sent first, so a reconnected page missed nothing."""
+        if self.scope.rollouts_page:
+            return render_template("live/rollouts_snapshot.html", rollouts=dashboard.visible_rollouts(db.session.get(User, self.scope.user_id)))
         cards = dashboard.live_cards(self.scope.device_ids)
         panels = {card.device.id: dashboard.alert_panel(card.device.id) for card in cards} if self.scope.device_page else {}
         listed = dashboard.device_commands(self.scope.device_ids[0]) if self.scope.device_page else None
-        return render_template("live/snapshot.html", cards=cards, device_page=self.scope.device_page, alert_panels=panels, commands=listed)
+        sent = dashboard.device_updates(self.scope.device_ids[0]) if self.scope.device_page else None
+        return render_template("live/snapshot.html", cards=cards, device_page=self.scope.device_page, alert_panels=panels, commands=listed, updates=sent)
 
     def render(self, event):
         """The fragments for one broker event; '' when the page shows nothing of it."""
+        if self.scope.rollouts_page:
+            return self._rollout_fragment(event)
         device_id = event.get("device_id")
         if device_id not in self.widgets:
             return ""
@@ -58,6 +63,9 @@ class LiveView:
             # A new command joins the list (read again: the page may have missed others); a later status replaces its row.
             listed = dashboard.device_commands(device_id) if event["command"]["status"] == "queued" else None
             return render_template("live/command.html", event=event, commands=listed)
+        if kind == "ota":
+            # Read afresh: the page shows the latest update and the history, which one event only changes in part.
+            return render_template("live/ota.html", device_id=device_id, updates=dashboard.device_updates(device_id)) if self.scope.device_page else ""
         if kind == "widgets":
             cards = dashboard.live_cards((device_id,))
             if not cards:
@@ -67,6 +75,14 @@ class LiveView:
         if kind == "alert":
             return _alert_fragments(_json(event), self.scope.device_page)
         return ""
+
+    def _rollout_fragment(self, event):
+        """The rollouts page follows its rollouts: a device's step in one, or the rollout's own change, redraws its card."""
+        kind = event.get("type")
+        rollout_id = event["update"]["rollout_id"] if kind == "ota" else event.get("rollout_id") if kind == "rollout" else None
+        if rollout_id is None:
+            return ""
+        return render_template("live/rollout.html", shown=dashboard.visible_rollout_view(self.scope.user_id, rollout_id))
 
     def handle_message(self, text):
         """A message from the page: a switch toggle. '' when done (the state event shows it), else an error toast."""

@@ -9,14 +9,17 @@ from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import joinedload
 
 from webapp.core import values
+from webapp.core.errors import InvalidRequest, NotFound
 from webapp.extensions import db
-from webapp.models import Device, DeviceState, Reading, User
+from webapp.models import Device, DeviceState, FirmwareImage, Reading, User
 from webapp.pubsub.channels import device_channel, user_channel
 from webapp.schemas import AlertEventOut, RuleOut
 from webapp.services.alerts import rules as alerts
 from webapp.services.devices import commands, health, rules, state, widgets
 from webapp.services.devices import registry as devices
 from webapp.services.devices.health import HealthView
+from webapp.services.ota import images as ota_images
+from webapp.services.ota import rollouts, updates
 
 RECENT_READINGS = 20
 RECENT_ALERTS = 10
@@ -47,6 +50,9 @@ class DevicePage:
     recent: list
     alerts: AlertPanel
     commands: list
+    # Firmware updates: the device's, newest first (services/ota/updates.py describe), and the images the user may send.
+    updates: list
+    images: list
 
 
 @dataclass
@@ -55,13 +61,35 @@ class AdminOverview:
     devices: list
 
 
+@dataclass
+class RolloutView:
+    """A rollout as its card shows it: the image, each device's update (described) and the devices' names."""
+
+    rollout: object
+    image: object
+    updates: list
+    names: dict
+
+    @property
+    def booted(self):
+        return sum(1 for update in self.updates if update["status"] == "booted")
+
+
+@dataclass
+class RolloutsPage:
+    rollouts: list
+    images: list
+    devices: list
+
+
 @dataclass(frozen=True)
 class LiveScope:
-    """The devices one live stream follows, and whether it serves a device page (with its state table)."""
+    """The devices one live stream follows, and whether it serves a device page (with its state table) or the rollouts page."""
 
     user_id: int
     device_ids: tuple
     device_page: bool
+    rollouts_page: bool = False
 
     @property
     def channels(self):
@@ -77,7 +105,9 @@ def device_page(user, device_id):
     device = devices.visible_device(user, device_id)
     (card,) = _cards([device])
     described_rules = [RuleOut.of(rule) for rule in rules.device_rules(device.id)]
-    return DevicePage(card, described_rules, recent_readings(device.id), alert_panel(device.id), device_commands(device.id))
+    return DevicePage(
+        card, described_rules, recent_readings(device.id), alert_panel(device.id), device_commands(device.id), device_updates(device.id), ota_images.visible_images(user)
+    )
 
 
 def alert_panel(device_id):
@@ -92,6 +122,31 @@ def active_alerts(device_id):
 def device_commands(device_id):
     """The device's latest commands as the owner sees them, newest first."""
     return [commands.describe(command) for command in commands.device_commands(device_id)]
+
+
+def device_updates(device_id):
+    """The device's firmware updates as the owner sees them, newest first."""
+    return [updates.describe(sent) for sent in updates.device_updates(device_id)]
+
+
+def send_firmware(user, device_id, firmware_id):
+    """Send an image `user` may see to a device they may see; the device's updates after it."""
+    device = devices.visible_device(user, device_id)
+    updates.assign(device.id, ota_images.visible_image(user, firmware_id))
+    return device_updates(device.id)
+
+
+def upload_and_send(user, device_id, stream, title, version):
+    """Keep an uploaded image and send it to the device at once; the device's updates after it."""
+    device = devices.visible_device(user, device_id)
+    updates.assign(device.id, ota_images.store_image(user, stream, title, version))
+    return device_updates(device.id)
+
+
+def cancel_update(user, device_id):
+    device = devices.visible_device(user, device_id)
+    updates.cancel(device.id)
+    return device_updates(device.id)
 
 
 def send_command(user, device_id, spec):
@@ -136,11 +191,48 @@ def live_cards(device_ids):
     return _cards(db.session.scalars(select(Device).where(Device.id.in_(device_ids)).order_by(Device.name, Device.id)).all())
 
 
-def live_scope(user, device_id=None):
-    """What a live stream of `user` follows: one device (a device page) or every device they may see."""
+def live_scope(user, device_id=None, view=None):
+    """What a live stream of `user` follows: one device (a device page) or every device they may see
+    (the overview, or with `view` "rollouts" the rollouts page)."""
     if device_id:
         return LiveScope(user.id, (devices.visible_device(user, device_id).id,), device_page=True)
-    return LiveScope(user.id, tuple(device.id for device in devices.visible_devices(user)), device_page=False)
+    visible = tuple(device.id for device in devices.visible_devices(user))
+    return LiveScope(user.id, visible, device_page=False, rollouts_page=view == "rollouts")
+
+
+def rollouts_page(user):
+    return RolloutsPage(visible_rollouts(user), ota_images.visible_images(user), devices.visible_devices(user))
+
+
+def visible_rollouts(user):
+    return [rollout_view(rollout) for rollout in rollouts.visible_rollouts(user)]
+
+
+def rollout_view(rollout):
+    sent = rollouts.rollout_updates(rollout.id)
+    names = dict(db.session.execute(select(Device.id, Device.name).where(Device.id.in_([update.device_id for update in sent]))).all())
+    return RolloutView(rollout, db.session.get(FirmwareImage, rollout.firmware_id), [updates.describe(update) for update in sent], names)
+
+
+def visible_rollout_view(user_id, rollout_id):
+    """The card of a rollout the user may see, or None (a live stream's event of another's rollout)."""
+    user = db.session.get(User, user_id)
+    try:
+        return rollout_view(rollouts.visible_rollout(user, rollout_id)) if user is not None else None
+    except NotFound:
+        return None
+
+
+def start_rollout(user, firmware_id, device_ids, stage_percent):
+    """Roll an image `user` may see out over `device_ids` (None: all of `user`'s own); every rollout's card after it."""
+    if not 1 <= stage_percent <= 100:
+        raise InvalidRequest("The first stage is a percentage of the devices: 1 to 100.")
+    rollouts.start_rollout(user, ota_images.visible_image(user, firmware_id), device_ids, stage_percent)
+    return visible_rollouts(user)
+
+
+def move_rollout(user, rollout_id, status):
+    return rollout_view(rollouts.move_rollout(rollouts.visible_rollout(user, rollout_id), status))
 
 
 def recent_readings(device_id, limit=RECENT_READINGS):

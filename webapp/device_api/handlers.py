@@ -13,7 +13,8 @@ from webapp.core.ids import parse_id
 from webapp.device_api.blueprint import routes
 from webapp.http.client_address import client_address
 from webapp.http.openapi import operation
-from webapp.http.replies import Reply
+from webapp.http.ranges import requested_range
+from webapp.http.replies import Reply, Streamed
 from webapp.http.request_body import bearer_token, parse_body
 from webapp.schemas import (
     BatchIn,
@@ -23,6 +24,8 @@ from webapp.schemas import (
     HealthOut,
     LatestOut,
     LegacyTelemetryOut,
+    OtaStatusIn,
+    OtaStatusOut,
     ProvisionedOut,
     ProvisionIn,
     TelemetryIn,
@@ -149,6 +152,59 @@ def post_command_reply(environ, device_id, command_id):
     body = parse_body(CommandReplyIn, current_app.config["MAX_BODY_BYTES"], environ)
     answered = device_requests.reply(body.device_token or bearer_token(environ), device_id, _command_id(command_id), body.result, client_address(environ))
     return Reply(200, CommandReplyOut(id=answered.id, status="answered"))
+
+
+@routes.route("GET", "/devices/<device_id>/firmware/<sha256>")
+@operation(
+    "Download the image of the device's update",
+    tags=["device"],
+    description=(
+        "The `url` of the `ota` object in the device's answers. `Range: bytes=N-` (or N-M) answers 206 with those bytes, "
+        "so a dropped download resumes where it stopped; the ETag is the SHA-256. Counts against the device's rate limit."
+    ),
+    parameters=[
+        {"name": "sha256", "in": "path", "required": True, "schema": {"type": "string"}},
+        {"name": "device_token", "in": "query", "required": False, "schema": {"type": "string"}},
+        {"name": "Range", "in": "header", "required": False, "schema": {"type": "string"}, "example": "bytes=65536-"},
+    ],
+    responses={
+        200: (None, "The whole image (application/octet-stream)."),
+        206: (None, "The requested bytes, with Content-Range."),
+        304: (None, "If-None-Match named this image."),
+        403: None,
+        404: (None, "No such device, or this image is not being sent to it."),
+        416: (None, "The range starts past the image's end."),
+        429: None,
+    },
+)
+def get_firmware(environ, device_id, sha256):
+    query = Request(environ)
+    image, read = device_requests.firmware_download(query.args.get("device_token") or bearer_token(environ), device_id, sha256, client_address(environ))
+    headers = [("ETag", quote_etag(image.sha256)), ("Accept-Ranges", "bytes"), ("Cache-Control", "no-cache")]
+    if query.if_none_match.contains(image.sha256):
+        return Reply(304, None, headers)
+    start, length, partial = requested_range(environ, image.size)
+    headers.append(("Content-Type", "application/octet-stream"))
+    if partial:
+        headers.append(("Content-Range", f"bytes {start}-{start + length - 1}/{image.size}"))
+    return Reply(206 if partial else 200, Streamed(read(start, length), length), headers)
+
+
+@routes.route("POST", "/devices/<device_id>/ota/status")
+@operation(
+    "Report the progress of a firmware update",
+    tags=["device"],
+    description=(
+        "state: downloading (with bytes), verifying, applied, booted (with the version now running: the image's version "
+        "finishes the update; another after applied marks it rolled back), failed (with reason). States only move forward."
+    ),
+    body=OtaStatusIn,
+    responses={200: OtaStatusOut, 400: None, 403: None, 404: None, 409: (None, "No update in progress, or the report would move it back."), 413: None, 429: None},
+)
+def post_ota_status(environ, device_id):
+    body = parse_body(OtaStatusIn, current_app.config["MAX_BODY_BYTES"], environ)
+    sent = device_requests.ota_report(body.device_token or bearer_token(environ), device_id, body.state, body.bytes, body.version, body.reason, client_address(environ))
+    return Reply(200, OtaStatusOut(status=sent.status, bytes=sent.received))
 
 
 @routes.route("GET", "/health")

@@ -31,7 +31,7 @@ ERROR_TEXT = {
 }
 
 
-def operation(summary, *, tags, responses, body=None, security=None, parameters=(), description=None, other_content=None):
+def operation(summary, *, tags, responses, body=None, security=None, parameters=(), description=None, other_content=None, upload=None):
     """Attach the OpenAPI description of a view: `responses` maps status → model (or None, or (model, text)).
 
     `security` names the schemes that authenticate it; left out, a device route
@@ -40,6 +40,7 @@ def operation(summary, *, tags, responses, body=None, security=None, parameters=
     Path parameters are documented as plain strings unless `parameters` declares them.
     `other_content` maps a status to media types the response may take besides JSON,
     e.g. `{200: {"text/csv": {"schema": {"type": "string"}}}}`.
+    `upload` = (file field, model of the other fields) documents a multipart/form-data body instead of JSON.
     """
 
     def attach(view):
@@ -52,6 +53,7 @@ def operation(summary, *, tags, responses, body=None, security=None, parameters=
             "parameters": parameters,
             "description": description,
             "other_content": other_content or {},
+            "upload": upload,
         }
         return view
 
@@ -155,6 +157,15 @@ def _openapi_path(rule):
     return path
 
 
+def _upload_schema(file_field, fields):
+    schema = fields.model_json_schema()
+    return {
+        "type": "object",
+        "properties": {file_field: {"type": "string", "format": "binary"}, **schema["properties"]},
+        "required": [file_field, *schema.get("required", ())],
+    }
+
+
 def _models_of(spec):
     yield spec["body"]
     for response in spec["responses"].values():
@@ -199,6 +210,8 @@ def _operation(rule, method, spec, ref):
         operation["parameters"] = parameters
     if spec["body"] is not None:
         operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref[spec["body"]]}}}
+    if spec["upload"] is not None:
+        operation["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": _upload_schema(*spec["upload"])}}}
     security = spec["security"]
     if security is None:
         security = ["deviceToken"] if is_device_endpoint(rule.endpoint) else []

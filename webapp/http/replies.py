@@ -5,6 +5,7 @@ with its own serializer (aliases used, fields left unset left out). The
 device routes answer with a `Reply`, which the fast path
 (device_api/fast_path.py) and Flask's dispatch turn into the same bytes.
 """
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from flask import current_app
@@ -13,11 +14,19 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 
 @dataclass
+class Streamed:
+    """A body sent a chunk at a time as it is read (a firmware image): `length` bytes in all."""
+
+    chunks: Iterable[bytes]
+    length: int
+
+
+@dataclass
 class Reply:
     status: int
     # None: no body (a 304, a 204, a vendor's empty success); bytes: sent as they are, typed by `headers`
-    # (a vendor's bare text answer).
-    body: BaseModel | bytes | None = None
+    # (a vendor's bare text answer); Streamed: likewise, read as it is sent.
+    body: BaseModel | bytes | Streamed | None = None
     headers: list | tuple = ()
 
 
@@ -46,12 +55,17 @@ def wsgi_answer(reply, start_response):
     headers = list(reply.headers)
     payload = _encode(reply, headers)
     start_response(f"{reply.status} {HTTP_STATUS_CODES[reply.status]}", headers)
+    if isinstance(reply.body, Streamed):
+        return payload
     return [payload] if payload else []
 
 
 def _encode(reply, headers):
     if reply.body is None:
         return b""
+    if isinstance(reply.body, Streamed):
+        headers.append(("Content-Length", str(reply.body.length)))
+        return reply.body.chunks
     if isinstance(reply.body, bytes):
         headers.append(("Content-Length", str(len(reply.body))))
         return reply.body

@@ -33,7 +33,7 @@ def admit_viewer():
         # Browsers send cookies with cross-site WebSocket handshakes too; only this site's pages may connect.
         if not _from_this_site(request.headers.get("Origin")):
             raise Forbidden("WebSocket connections are accepted only from this site's pages.")
-        g.live_scope = dashboard.live_scope(user, request.args.get("device"))
+        g.live_scope = dashboard.live_scope(user, request.args.get("device"), request.args.get("view"))
         # Decline permessage-deflate (the handshake is rebuilt from these headers): its zlib state
         # cost about 230 KiB per open dashboard, and the small fragments gain little from it.
         request.environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)

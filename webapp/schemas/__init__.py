@@ -36,6 +36,21 @@ from webapp.schemas.devices import (  # noqa: F401
 )
 from webapp.schemas.history import HistoryBucket, HistoryOut, HistoryPoint, HistoryQuery  # noqa: F401
 from webapp.schemas.notifications import NotificationListOut, NotificationOut, NotificationsReadIn, NotificationsReadOut  # noqa: F401
+from webapp.schemas.ota import (  # noqa: F401
+    DeviceOtaOut,
+    FirmwareIn,
+    FirmwareListOut,
+    FirmwareOut,
+    OtaAssignIn,
+    OtaOffer,
+    OtaStatusIn,
+    OtaStatusOut,
+    OtaUpdateOut,
+    RolloutIn,
+    RolloutListOut,
+    RolloutOut,
+    RolloutUpdateIn,
+)
 from webapp.schemas.provisioning import (  # noqa: F401
     ProvisionedDeviceOut,
     ProvisionedOut,

@@ -6,6 +6,7 @@ from pydantic import BaseModel, Field, Strict, StringConstraints, model_validato
 from webapp.core.clock import iso_ms
 from webapp.schemas.commands import CommandForDevice
 from webapp.schemas.common import Data, DeviceToken, RequestModel, State, Timestamp, Value
+from webapp.schemas.ota import OtaOffer
 
 ReadingTs = Annotated[str, StringConstraints(max_length=40)] | Annotated[float, Strict(), Field(allow_inf_nan=False)] | Annotated[int, Strict()]
 TS_DESCRIPTION = (
@@ -67,6 +68,7 @@ class BatchIn(RequestModel):
 
 
 COMMANDS_DESCRIPTION = "Present while commands wait for the device: run each once (by id) and reply to it."
+OTA_DESCRIPTION = "Present while a firmware update is on offer for the device (docs/OTA.md)."
 
 
 def _absent_when_none(schema):
@@ -75,8 +77,12 @@ def _absent_when_none(schema):
 
 
 def _waiting_commands(view):
-    """The `commands` member of an answer: only while some wait, so other devices' answers stay as they were."""
-    return {"commands": [CommandForDevice(**command) for command in view.commands]} if view.commands else {}
+    """The `commands` and `ota` members of an answer: only while commands wait or an update is on offer,
+    so other devices' answers stay as they were."""
+    waiting = {"commands": [CommandForDevice(**command) for command in view.commands]} if view.commands else {}
+    if view.ota is not None:
+        waiting["ota"] = OtaOffer(**view.ota)
+    return waiting
 
 
 class TelemetryOut(BaseModel):
@@ -85,6 +91,7 @@ class TelemetryOut(BaseModel):
     data: State
     timestamp: Timestamp = Field(description="The reading's time: its ts when sent, else when the server stored it.")
     commands: list[CommandForDevice] = Field(None, description=COMMANDS_DESCRIPTION, json_schema_extra=_absent_when_none)
+    ota: OtaOffer = Field(None, description=OTA_DESCRIPTION, json_schema_extra=_absent_when_none)
 
     @classmethod
     def of(cls, stored, **extra):
@@ -107,6 +114,7 @@ class LatestOut(BaseModel):
     data: State
     timestamp: Timestamp | None = Field(description="When the state last changed; null before the first reading.")
     commands: list[CommandForDevice] = Field(None, description=COMMANDS_DESCRIPTION, json_schema_extra=_absent_when_none)
+    ota: OtaOffer = Field(None, description=OTA_DESCRIPTION, json_schema_extra=_absent_when_none)
 
     @classmethod
     def of(cls, view):

@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field, StringConstraints
 from webapp.core.clock import iso_ms
 from webapp.schemas.common import RequestModel, Timestamp
 
-WebhookEvent = Literal["telemetry", "online", "offline", "rule_denied", "alert_raised", "alert_cleared"]
+WebhookEvent = Literal["telemetry", "online", "offline", "rule_denied", "alert_raised", "alert_cleared", "ota"]
 WEBHOOK_EVENTS = get_args(WebhookEvent)
 WebhookEvents = Annotated[list[WebhookEvent], Field(min_length=1, max_length=len(WEBHOOK_EVENTS), description="The events to send.")]
 WebhookUrl = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048)]

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from webapp.core import tokens
 from webapp.extensions import db
-from webapp.models import AlertRule, Command, Device, Rule, Webhook
+from webapp.models import AlertRule, Command, Device, OtaUpdate, Rule, Webhook
 
 CHANNEL = "devices"
 _IDENTITY_COLUMNS = (
@@ -32,6 +32,8 @@ _IDENTITY_COLUMNS = (
     select(Webhook.id).where(Webhook.device_id == Device.id).exists().label("has_webhooks"),
     select(AlertRule.id).where(AlertRule.device_id == Device.id).exists().label("has_alert_rules"),
     select(Command.id).where(Command.device_id == Device.id, Command.status.in_(("queued", "delivered"))).exists().label("has_commands"),
+    # services/ota/updates.py OFFERED (not imported: the directory is below the services).
+    select(OtaUpdate.id).where(OtaUpdate.device_id == Device.id, OtaUpdate.status.in_(("assigned", "downloading", "verifying"))).exists().label("has_ota"),
 )
 
 
@@ -49,6 +51,8 @@ class DeviceIdentity:
     has_alert_rules: bool
     # Whether a command waits for the device (queued, or delivered and not answered): without one, ingest skips the commands query.
     has_commands: bool
+    # Whether an update may be on offer (services/ota/updates.py): without one, answers skip the offer query.
+    has_ota: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +97,7 @@ class DeviceDirectory:
 
     def may_have(self, device_id, what):
         """False only for a cached device known to have none of `what` ("webhooks", "alert_rules",
-        "commands"). Never reads the database: the ingest writer asks inside its own transaction,
+        "commands", "ota"). Never reads the database: the ingest writer asks inside its own transaction,
         and SQLite's pool has one connection."""
         identity = self._by_id.get(device_id)
         return identity is None or getattr(identity, "has_" + what)

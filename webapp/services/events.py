@@ -136,6 +136,36 @@ def command_changed(command):
     return Event(device_channel(command["device_id"]), {"type": "command", "device_id": command["device_id"], "command": command}, device_id=command["device_id"])
 
 
+def ota_changed(update):
+    """An update to a device was assigned, moved a step, finished or was cancelled (`update`: as the owner sees it,
+    services/ota/updates.py): the device page follows it live; its outcomes go to webhooks as `ota`."""
+    device_id = update["device_id"]
+    outcome = update["status"] in ("booted", "failed", "rolled_back")
+    return Event(
+        device_channel(device_id),
+        {"type": "ota", "device_id": device_id, "update": update},
+        device_id=device_id,
+        webhook="ota" if outcome else None,
+        webhook_payloads=lambda: [
+            {
+                "event": "ota",
+                "device_id": device_id,
+                "timestamp": update["updated_at"],
+                "status": update["status"],
+                "version": update["version"],
+                "from_version": update["from_version"],
+                "reason": update["reason"],
+                "rollout_id": update["rollout_id"],
+            }
+        ],
+    )
+
+
+def rollout_changed(user_id, rollout_id, status):
+    """A rollout started, was paused, resumed, cancelled or finished."""
+    return Event(user_channel(user_id), {"type": "rollout", "rollout_id": rollout_id, "status": status})
+
+
 def widgets_changed(device_id):
     """A device's widgets were added, edited or removed: open dashboards redraw them."""
     return Event(device_channel(device_id), {"type": "widgets", "device_id": device_id}, device_id=device_id)

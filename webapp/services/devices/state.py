@@ -31,6 +31,8 @@ class StateView:
     changed_ms: int | None = None
     # Commands waiting for the device, as it gets them (services/devices/commands.py); only where an answer carries them.
     commands: list = field(default_factory=list)
+    # The update on offer (services/ota/updates.py `offer`); only where an answer carries it.
+    ota: dict | None = None
 
     @property
     def data(self):
@@ -39,10 +41,13 @@ class StateView:
 
     @property
     def etag(self):
-        """Changes when what the device would receive does: its state, and the commands waiting for it."""
-        if not self.commands:
-            return etag_of(self.data)
-        return etag_of(self.data) + "-c" + ".".join(str(command["id"]) for command in self.commands)
+        """Changes when what the device would receive does: its state, the commands waiting for it, the update on offer."""
+        tag = etag_of(self.data)
+        if self.commands:
+            tag += "-c" + ".".join(str(command["id"]) for command in self.commands)
+        if self.ota is not None:
+            tag += "-u" + self.ota["sha256"][:16]
+        return tag
 
     def pending(self):
         """Control pins whose device has not yet reported the desired value."""

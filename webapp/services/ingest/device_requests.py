@@ -1,9 +1,14 @@
 """Device requests beyond readings: commands (take the next, reply), attributes (the state as a device asks
-for it, changes of its control pins) and the server's time; each admitted like any device request."""
+for it, changes of its control pins), the server's time, firmware updates (download, report); each admitted
+like any device request."""
+import functools
+
 from webapp.core.clock import now_ms
-from webapp.core.errors import InvalidRequest, shown
+from webapp.core.errors import Conflict, InvalidRequest, shown
+from webapp.extensions import db
 from webapp.services.devices import commands, desired_changes
-from webapp.services.ingest.telemetry import admit_device, record_poll
+from webapp.services.ingest.telemetry import admit_device, record_poll, with_offer
+from webapp.services.ota import images, updates
 
 # Device-side RPC methods the server answers itself (ThingsBoard's `POST …/rpc`): the time, for devices without a clock.
 SERVER_METHODS = ("getCurrentTime", "getTime")
@@ -21,10 +26,10 @@ def next_command(token, source_ip, timeout):
 
 
 def attributes(token, source_ip):
-    """The device's state (a poll: it marks the device seen); the control pins count as told (desired_changes)."""
+    """The device's state (a poll: it marks the device seen) with the update on offer; the control pins count as told (desired_changes)."""
     view = record_poll(token, source_ip).view
     desired_changes.tell(view.device_id, view.control)
-    return view
+    return with_offer(view)
 
 
 def attribute_updates(token, source_ip, timeout):
@@ -39,3 +44,38 @@ def server_method(token, source_ip, method):
     if method not in SERVER_METHODS:
         raise InvalidRequest(f"The server answers no RPC method '{shown(method)}': it answers {' and '.join(SERVER_METHODS)}.")
     return now_ms()
+
+
+def firmware_download(token, device_id, sha256, source_ip):
+    """(image, read(start, length) → chunks) of the image the device is being sent under `sha256`; NotFound for any other."""
+    device = admit_device(token, device_id, [], source_ip)
+    return _readable(updates.downloadable(device.id, sha256))
+
+
+def firmware_by_version(token, title, version, source_ip):
+    """Likewise, the image named by title and version (ThingsBoard's firmware request; the token alone names the device)."""
+    device = admit_device(token, None, [], source_ip)
+    return _readable(updates.downloadable_version(device.id, title, version))
+
+
+def _readable(image):
+    # The bytes are read while they are sent: end the transaction first (SQLite's writer needs the connection).
+    db.session.commit()
+    return image, functools.partial(images.read_range, image.sha256)
+
+
+def ota_report(token, device_id, state, received, version, reason, source_ip):
+    """A device's report on its update in progress (services/ota/updates.py `report`); the update after it."""
+    device = admit_device(token, device_id, [], source_ip)
+    return updates.report(device.id, state, received, version, reason)
+
+
+def follow_firmware_state(token, state, received, version, reason, source_ip):
+    """A report that came as a reading (ThingsBoard's fw_state): applied to the update in progress when it fits
+    it; otherwise the reading alone stands, as on ThingsBoard. The update after it, or None."""
+    device = admit_device(token, None, [], source_ip)
+    try:
+        return updates.report(device.id, state, received, version, reason)
+    except Conflict:
+        db.session.rollback()
+        return None

@@ -14,6 +14,7 @@ from webapp.extensions import db
 from webapp.services.devices import registry as devices
 from webapp.services.devices import rules, state
 from webapp.services.ingest.writer import Job, ingest_writer
+from webapp.services.ota import updates
 
 
 def ingest_telemetry(token, data, source_ip, device_id=None, *, ts=None, identity=None, health=None, delivers_commands=False):
@@ -27,7 +28,10 @@ def ingest_telemetry(token, data, source_ip, device_id=None, *, ts=None, identit
     ts_ms = None if ts is None else reading_ms(ts, "ts")
     device = admit_device(token, device_id, [data], source_ip)
     job = Job(device.id, [(ts_ms, data)], identities=None if identity is None else [identity], health=health, delivers_commands=delivers_commands)
-    return ingest_writer(current_app).write(job)
+    ingest_writer(current_app).write(job)
+    if delivers_commands:
+        with_offer(job.view)
+    return job
 
 
 def ingest_records(token, records, source_ip, device_id=None, field="ts"):
@@ -63,9 +67,18 @@ def record_poll(token, source_ip, device_id=None, delivers_commands=False):
 def latest_state(token, source_ip, seen_etags, wait):
     """A poll: the device's state and the commands waiting for it; with `wait` > 0 and an ETag it
     already has, held until either changes."""
-    view = record_poll(token, source_ip, delivers_commands=True).view
+    view = with_offer(record_poll(token, source_ip, delivers_commands=True).view)
     if wait > 0 and seen_etags.contains(view.etag):
-        view = state.wait_for_change(view.device_id, view.etag, wait, with_commands=True)
+        view = with_offer(state.wait_for_change(view.device_id, view.etag, wait, with_commands=True))
+    return view
+
+
+def with_offer(view):
+    """`view` with the update on offer for its device (services/ota/updates.py), as our answers carry it."""
+    view.ota = updates.offer_for(view.device_id)
+    if db.session.registry.has() and db.session().in_transaction():
+        # The writer needs the connection (SQLite has one): end the read.
+        db.session.commit()
     return view
 
 

@@ -4,7 +4,9 @@ Requests as the ThingsBoard documentation and its Python client
 (tb-mqtt-client's TBHTTPDevice) send them; answers as ThingsBoard gives
 them, an empty body where it sends none. Client attributes are the device's
 reported state, shared attributes its control pins (the pins people toggle).
-The firmware endpoint and the fw_* shared attributes come with OTA updates.
+An update on offer (docs/OTA.md) shows as the fw_* shared attributes, its
+image is served by `GET …/firmware` in ThingsBoard's chunks, and the
+device's `fw_state` readings move the update on.
 """
 from flask import current_app
 from werkzeug.wrappers import Request
@@ -12,7 +14,7 @@ from werkzeug.wrappers import Request
 from webapp.core.errors import InvalidProvisioningKey, InvalidRequest, ProvisioningKeyExpired, ProvisioningKeyUsedUp
 from webapp.core.ids import parse_id
 from webapp.http.client_address import client_address
-from webapp.http.replies import Reply
+from webapp.http.replies import Reply, Streamed
 from webapp.http.request_body import parse_body
 from webapp.schemas.thingsboard import (
     TbAttributeChangesOut,
@@ -34,6 +36,8 @@ from webapp.transports.thingsboard.blueprint import routes
 # ThingsBoard's answer to a long-poll that saw nothing; its client polls again.
 TIMED_OUT = Reply(408)
 OK = Reply(200)
+# ThingsBoard's fw_state values → our update states (services/ota/updates.py).
+FW_STATES = {"DOWNLOADING": "downloading", "DOWNLOADED": "verifying", "VERIFIED": "verifying", "UPDATING": "applied", "UPDATED": "booted", "FAILED": "failed"}
 
 
 @routes.route("POST", "/<token>/telemetry")
@@ -44,6 +48,9 @@ def post_telemetry(environ, token):
     if len(records) > config["MAX_BATCH_RECORDS"]:
         raise InvalidRequest(f"At most {config['MAX_BATCH_RECORDS']} readings per request.")
     ingest.ingest_records(token, [(ts, data, None) for ts, data in records], client_address(environ))
+    reported = _firmware_state(records)
+    if reported is not None:
+        device_requests.follow_firmware_state(token, *reported, client_address(environ))
     return OK
 
 
@@ -66,8 +73,21 @@ def get_attributes(environ, token):
     if everything or client_keys is not None:
         answer["client"] = _picked(view.reported, client_keys)
     if everything or shared_keys is not None:
-        answer["shared"] = _picked(view.control, shared_keys)
+        answer["shared"] = _picked(view.control | _firmware_attributes(view.ota), shared_keys)
     return Reply(200, TbAttributesOut(**answer))
+
+
+@routes.route("GET", "/<token>/firmware")
+def get_firmware(environ, token):
+    """The image on offer by `title` and `version`: chunk number `chunk` of `size` bytes (past the end: empty), or all of it without `size`."""
+    query = Request(environ).args
+    if not query.get("title") or not query.get("version"):
+        raise InvalidRequest("title and version name the firmware: send both.")
+    size, chunk = _whole_number(query, "size"), _whole_number(query, "chunk")
+    image, read = device_requests.firmware_by_version(token, query["title"], query["version"], client_address(environ))
+    start = chunk * size if size else 0
+    length = max(0, min(size or image.size, image.size - start))
+    return Reply(200, Streamed(read(start, length), length), [("Content-Type", "application/octet-stream")])
 
 
 @routes.route("GET", "/<token>/attributes/updates")
@@ -114,6 +134,40 @@ def post_provision(environ):
     except (ProvisioningKeyExpired, ProvisioningKeyUsedUp) as refused:
         return Reply(200, TbProvisionOut(status="FAILURE", error_msg=refused.message))
     return Reply(200, TbProvisionOut(status="SUCCESS", credentials_type="ACCESS_TOKEN", credentials_value=token))
+
+
+def _firmware_attributes(offer):
+    """The fw_* shared attributes of an update on offer, as ThingsBoard names them."""
+    if offer is None:
+        return {}
+    return {
+        "fw_title": offer["title"],
+        "fw_version": offer["version"],
+        "fw_size": offer["size"],
+        "fw_checksum": offer["sha256"],
+        "fw_checksum_algorithm": "SHA256",
+    }
+
+
+def _firmware_state(records):
+    """(state, bytes, version, reason) of the last fw_state among the readings (None without one)."""
+    for _, data in reversed(records):
+        state = FW_STATES.get(data.get("fw_state"))
+        version = data.get("current_fw_version")
+        if state == "booted" and version is None:
+            return None  # which version runs is what tells a finished update from a rollback
+        if state is not None:
+            received = 0 if state == "downloading" else None
+            reason = (str(data.get("fw_error") or "The device reported FAILED.")) if state == "failed" else None
+            return state, received, None if version is None else str(version), reason
+    return None
+
+
+def _whole_number(query, name):
+    raw = query.get(name, "0")
+    if not raw.isascii() or not raw.isdigit():
+        raise InvalidRequest(f"{name} must be a whole number.")
+    return int(raw)
 
 
 def _keys(query, *names):

@@ -509,6 +509,8 @@ void DeviceClient::applyState(const std::string& body, const char* source) {
     log_.warn("%s: the response is not a JSON object; state not applied", source);
     return;
   }
+  OtaOffer offer;
+  if (otaListener_ != nullptr && readOtaOffer(reader_, offer)) otaListener_->offered(offer);
   const DesiredPins desired = readDesiredPins(reader_, pins_);
   bool changed = false;
   for (size_t i = 0; i < pins_.size(); ++i) {

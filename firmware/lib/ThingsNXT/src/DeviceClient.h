@@ -17,6 +17,7 @@
 #include "Log.h"
 #include "Messages.h"
 #include "OfflineBuffer.h"
+#include "OtaUpdate.h"
 #include "PinMap.h"
 #include "Reading.h"
 #include "ResponsePolicy.h"
@@ -118,6 +119,8 @@ class DeviceClient {
   // Applies new credentials, URL, CA, pin or provisioning key; retries at once.
   void configure(const DeviceConfig& config);
   void setCredentialSink(CredentialSink* sink) { credentialSink_ = sink; }
+  // Told of the `ota` offer in every telemetry and poll answer that carries one.
+  void setOtaListener(OtaListener* listener) { otaListener_ = listener; }
   void setNetworkUp(bool up) { networkUp_ = up; }
   void tick();
 
@@ -165,6 +168,7 @@ class DeviceClient {
   SensorSource& sensors_;
   Log& log_;
   CredentialSink* credentialSink_ = nullptr;
+  OtaListener* otaListener_ = nullptr;
 
   State state_ = State::NotProvisioned;
   ApiUrls urls_;

@@ -15,6 +15,7 @@ struct HttpRequest {
   std::string body;         // JSON for POST, empty for GET
   std::string bearerToken;  // sent as "Authorization: Bearer …" when not empty
   std::string ifNoneMatch;  // ETag of the state the device already has
+  std::string range;        // sent as "Range: …" when not empty (a firmware image's next chunk: "bytes=0-16383")
   uint32_t timeoutMs = 10000;
 };
 
@@ -31,7 +32,7 @@ constexpr int kNetworkError = -1;
 
 struct HttpResponse {
   int status = kNetworkError;
-  std::string body;
+  std::string body;  // may hold any bytes (a firmware chunk)
   std::string etag;
   std::string retryAfter;
   std::string networkError;  // what went wrong when status == kNetworkError

@@ -18,6 +18,7 @@
 #include "Log.h"
 #include "Messages.h"
 #include "OfflineBuffer.h"
+#include "OtaUpdate.h"
 #include "PinMap.h"
 #include "Provisioning.h"
 #include "Reading.h"
