@@ -1,0 +1,129 @@
+"""What devices publish, handed to the same services as the HTTP device API.
+
+| topic (device → platform) | service call |
+|---|---|
+| `devices/<id>/telemetry` | ingest_telemetry (as `POST /devices/<id>/telemetry`) |
+| `devices/<id>/telemetry/batch` | ingest_records (as `POST …/telemetry/batch`) |
+| `devices/<id>/status` `online` / `offline` | a poll (marks it online) / presence.mark_offline |
+
+The broker authenticated the device and lets no other client publish on its
+topics, so the id in the topic names it (registry.BrokerLogin). A refusal
+goes back to the device on `devices/<id>/errors` (MQTT has no status codes).
+
+Every worker subscribes with one shared subscription, so the broker hands
+each message to one of them. Acknowledgements are manual: a message is
+acknowledged once its readings are committed, so the broker redelivers
+what a worker took and did not store. Messages are handled by a pool of
+threads (greenlets under gunicorn) so that many wait for one group commit
+(services/ingest/writer.py) instead of one commit each; each device's
+messages go to one thread of the pool, so they are stored in the order sent.
+"""
+import logging
+import os
+import queue
+import secrets
+import socket
+import threading
+import zlib
+
+from pydantic import ValidationError
+
+from webapp.core.clock import now_ms
+from webapp.core.errors import ApiError, InvalidRequest, PayloadTooLarge
+from webapp.http.request_body import describe_validation_error
+from webapp.pubsub.mqtt import PlatformConnection, device_topic
+from webapp.schemas import BatchIn, TelemetryIn
+from webapp.services.devices import broker_accounts, presence
+from webapp.services.devices.registry import BrokerLogin
+from webapp.services.ingest import telemetry as ingest
+from webapp.services.ingest.telemetry import record_poll
+
+log = logging.getLogger(__name__)
+
+SHARE_GROUP = "$share/thingsnxt/"
+# Messages in hand at once per worker: enough for a group commit to gather many.
+HANDLERS = 64
+STATUS_ONLINE, STATUS_OFFLINE = b"online", b"offline"
+
+
+class DeviceMessages:
+    """The worker's subscription to devices' messages; `start()` connects, `stop()` ends it."""
+
+    def __init__(self, app):
+        self.app = app
+        client_id = f"thingsnxt-ingest-{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+        self.connection = PlatformConnection(app.config, client_id=client_id, manual_ack=True)
+        # One queue per handler, a device's messages always on the same one: handled in the order it sent them.
+        self.inboxes = [queue.SimpleQueue() for _ in range(HANDLERS)]
+        self._handlers = {"telemetry": self._telemetry, "telemetry/batch": self._batch, "status": self._status}
+        for leaf in self._handlers:
+            self.connection.subscribe(SHARE_GROUP + device_topic("+", leaf), self._received, matching=device_topic("+", leaf))
+
+    def start(self, timeout=5.0):
+        """Reconcile the broker's device accounts, then take devices' messages (BrokerUnreachable past `timeout`)."""
+        with self.app.app_context():
+            broker_accounts.reconcile()
+        for number, inbox in enumerate(self.inboxes):
+            threading.Thread(target=self._handle_forever, args=(inbox,), name=f"mqtt-{number}", daemon=True).start()
+        self.connection.connect_in_background()
+        self.connection.wait_connected(timeout)
+        return self
+
+    def stop(self):
+        self.connection.stop()
+        for inbox in self.inboxes:
+            inbox.put(None)
+
+    def _received(self, client, userdata, message):
+        self.inboxes[zlib.crc32(message.topic.split("/", 2)[1].encode()) % HANDLERS].put(message)
+
+    def _handle_forever(self, inbox):
+        while (message := inbox.get()) is not None:
+            with self.app.app_context():
+                try:
+                    self._handle(message)
+                except Exception:
+                    # Not acknowledged: the broker delivers it again after the platform reconnects.
+                    log.exception("an MQTT message on %s failed; not acknowledged", message.topic)
+                    continue
+                finally:
+                    self.app.extensions["sqlalchemy"].session.remove()
+            self.connection.client.ack(message.mid, message.qos)
+
+    def _handle(self, message):
+        _, device_id, leaf = message.topic.split("/", 2)
+        try:
+            self._handlers[leaf](BrokerLogin(device_id), message.payload)
+        except ApiError as refused:
+            retry_after = refused.headers.get("Retry-After")
+            error = refused.body() | ({"retry_after": int(retry_after)} if retry_after else {})
+            self.connection.publish(device_topic(device_id, "errors"), error, qos=0)
+
+    def _telemetry(self, login, payload):
+        body = _parsed(TelemetryIn, payload, self.app.config["MAX_BODY_BYTES"])
+        health = body.device.model_dump(exclude_none=True) if body.device is not None else None
+        ingest.ingest_telemetry(login, body.data, None, ts=body.ts, identity=body.identity, health=health)
+
+    def _batch(self, login, payload):
+        config = self.app.config
+        body = _parsed(BatchIn, payload, config["MAX_BATCH_BODY_BYTES"])
+        if len(body.records) > config["MAX_BATCH_RECORDS"]:
+            raise InvalidRequest(f"At most {config['MAX_BATCH_RECORDS']} records per batch.")
+        ingest.ingest_records(login, [(record.ts, record.data, record.identity) for record in body.records], None, field="records[].ts")
+
+    def _status(self, login, payload):
+        if payload == STATUS_ONLINE:
+            record_poll(login, None)
+        elif payload == STATUS_OFFLINE:
+            presence.mark_offline(login.device_id, now_ms())
+        else:
+            raise InvalidRequest("status is 'online' or 'offline'.")
+
+
+def _parsed(model, payload, max_bytes):
+    if len(payload) > max_bytes:
+        raise PayloadTooLarge(f"The message is larger than {max_bytes} bytes.")
+    try:
+        return model.model_validate_json(payload)
+    except ValidationError as exc:
+        raise InvalidRequest(describe_validation_error(exc)) from None
