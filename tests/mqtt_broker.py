@@ -19,7 +19,9 @@ START_TIMEOUT = 20
 
 
 class PrivateBroker:
-    def __init__(self, data_dir, database_url):
+    """`database_url` is where its accounts come from; it may be set after the settings are read, before `start()`."""
+
+    def __init__(self, data_dir, database_url=None):
         self.port = free_port()
         self.url = f"mqtt://127.0.0.1:{self.port}"
         self.admin_user = "thingsnxt"

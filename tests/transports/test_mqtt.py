@@ -31,15 +31,21 @@ def broker(tmp_path_factory, database_url):
 
 
 @pytest.fixture(scope="module")
-def mqtt_app(broker, database_url, app):
+def platform(broker, database_url, app):
+    """The app on the broker and its subscriber to devices' messages (`platform["messages"]`, which a test may replace)."""
     from tests.conftest import settings_for_tests
     from webapp import create_app
 
     mqtt_app = create_app(settings_for_tests(database_url) | {"TESTING": True} | broker.settings)
-    messages = DeviceMessages(mqtt_app).start()
-    yield mqtt_app
-    messages.stop()
+    running = {"app": mqtt_app, "messages": DeviceMessages(mqtt_app).start()}
+    yield running
+    running["messages"].stop(retire=True)
     mqtt_app.extensions["broker"].close()
+
+
+@pytest.fixture
+def mqtt_app(platform):
+    return platform["app"]
 
 
 @pytest.fixture
@@ -230,7 +236,23 @@ def test_a_rate_limited_device_is_told_how_long_to_wait(make_app, broker, make_d
         assert error["error"] == "rate_limited"
         assert 1 <= error["retry_after"] <= 60
     finally:
-        messages.stop()
+        messages.stop(retire=True)
+
+
+def test_readings_sent_while_the_platform_is_away_are_stored_when_it_is_back(platform, make_device, connect):
+    device_id, token = make_device()
+    session = connect(device_id, token)
+    assert session.connected()
+    platform["messages"].stop()
+
+    for count in range(5):
+        assert session.publish("telemetry", {"data": {"count": count}, "seq": count, "boot": "0000abcd", "ts": 1_700_000_000 + count}).value == 0
+    events = device_events(platform["app"], device_id)
+    platform["messages"] = DeviceMessages(platform["app"]).start()
+
+    while next_event(events, "state")["data"] != {"count": 4}:
+        pass
+    assert stored_readings(platform["app"], device_id) == [("count", str(count)) for count in range(5)]
 
 
 def test_a_device_reaches_only_its_own_topics(mqtt_app, make_device, connect):

@@ -47,10 +47,12 @@ def broker_address(mqtt_url):
 class PlatformConnection:
     """A connected paho client as the platform's account, with dynamic-security commands on request/response."""
 
-    def __init__(self, config, client_id, manual_ack=False):
+    def __init__(self, config, client_id, manual_ack=False, clean_session=True):
         self.settings = (config["MQTT_URL"], config["MQTT_ADMIN_USER"], config["MQTT_ADMIN_PASSWORD"])
         self.host, self.port = broker_address(config["MQTT_URL"])
-        self.client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv311, manual_ack=manual_ack)
+        self.client = paho.Client(
+            paho.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv311, clean_session=clean_session, manual_ack=manual_ack
+        )
         self.client.username_pw_set(config["MQTT_ADMIN_USER"], config["MQTT_ADMIN_PASSWORD"])
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
@@ -83,6 +85,12 @@ class PlatformConnection:
         self._subscriptions.append((topic_filter, qos))
         if self.connected.is_set():
             self.client.subscribe(topic_filter, qos)
+
+    def unsubscribe_all(self):
+        """End every subscription but the control answers' (a subscriber that will not come back)."""
+        for topic_filter, _ in self._subscriptions[1:]:
+            self.client.unsubscribe(topic_filter)
+        del self._subscriptions[1:]
 
     def publish(self, topic, payload, retain=False, qos=1):
         self.client.publish(topic, orjson.dumps(payload) if isinstance(payload, dict) else payload, qos=qos, retain=retain)

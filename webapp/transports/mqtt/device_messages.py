@@ -13,15 +13,19 @@ goes back to the device on `devices/<id>/errors` (MQTT has no status codes).
 Every worker subscribes with one shared subscription, so the broker hands
 each message to one of them. Acknowledgements are manual: a message is
 acknowledged once its readings are committed, so the broker redelivers
-what a worker took and did not store. Messages are handled by a pool of
+what a worker took and did not store. The session is persistent, under a
+client id of the host and a slot number the worker holds (a lock file):
+what the broker queued for a worker that restarts, it delivers to the
+worker that takes the slot next. Messages are handled by a pool of
 threads (greenlets under gunicorn) so that many wait for one group commit
 (services/ingest/writer.py) instead of one commit each; each device's
 messages go to one thread of the pool, so they are stored in the order sent.
 """
+import fcntl
+import itertools
 import logging
 import os
 import queue
-import secrets
 import socket
 import threading
 import zlib
@@ -51,8 +55,10 @@ class DeviceMessages:
 
     def __init__(self, app):
         self.app = app
-        client_id = f"thingsnxt-ingest-{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
-        self.connection = PlatformConnection(app.config, client_id=client_id, manual_ack=True)
+        self.slot, self._slot_lock = _claim_slot(os.path.join(app.instance_path, "mqtt-slots"))
+        client_id = f"thingsnxt-{socket.gethostname()}-{self.slot}"
+        self.connection = PlatformConnection(app.config, client_id=client_id, manual_ack=True, clean_session=False)
+        self._handlers_running = []
         # One queue per handler, a device's messages always on the same one: handled in the order it sent them.
         self.inboxes = [queue.SimpleQueue() for _ in range(HANDLERS)]
         self._handlers = {"telemetry": self._telemetry, "telemetry/batch": self._batch, "status": self._status}
@@ -60,19 +66,32 @@ class DeviceMessages:
             self.connection.subscribe(SHARE_GROUP + device_topic("+", leaf), self._received, matching=device_topic("+", leaf))
 
     def start(self, timeout=5.0):
-        """Reconcile the broker's device accounts, then take devices' messages (BrokerUnreachable past `timeout`)."""
+        """Take devices' messages, then reconcile the broker's device accounts; BrokerUnreachable when the
+        broker does not answer within `timeout` seconds (the connection keeps trying: call again)."""
+        if not self._handlers_running:
+            self._handlers_running = [
+                threading.Thread(target=self._handle_forever, args=(inbox,), name=f"mqtt-{number}", daemon=True) for number, inbox in enumerate(self.inboxes)
+            ]
+            for thread in self._handlers_running:
+                thread.start()
+            self.connection.connect_in_background()
+        self.connection.wait_connected(timeout)
         with self.app.app_context():
             broker_accounts.reconcile()
-        for number, inbox in enumerate(self.inboxes):
-            threading.Thread(target=self._handle_forever, args=(inbox,), name=f"mqtt-{number}", daemon=True).start()
-        self.connection.connect_in_background()
-        self.connection.wait_connected(timeout)
         return self
 
-    def stop(self):
-        self.connection.stop()
+    def stop(self, retire=False, timeout=10.0):
+        """Finish the messages in hand (stored and acknowledged), then disconnect: what came after them is not
+        acknowledged, and the broker delivers it again. The broker keeps queueing this slot's share for the
+        next worker to take the slot, unless `retire`: then the subscription ends (no worker will take it again)."""
         for inbox in self.inboxes:
             inbox.put(None)
+        for thread in self._handlers_running:
+            thread.join(timeout)
+        if retire:
+            self.connection.unsubscribe_all()
+        self.connection.stop()
+        self._slot_lock.close()
 
     def _received(self, client, userdata, message):
         self.inboxes[zlib.crc32(message.topic.split("/", 2)[1].encode()) % HANDLERS].put(message)
@@ -118,6 +137,18 @@ class DeviceMessages:
             presence.mark_offline(login.device_id, now_ms())
         else:
             raise InvalidRequest("status is 'online' or 'offline'.")
+
+
+def _claim_slot(directory):
+    """The lowest slot number no other process of this host holds, and its lock (held until closed or the process ends)."""
+    os.makedirs(directory, exist_ok=True)
+    for slot in itertools.count():
+        lock = open(os.path.join(directory, f"slot-{slot}.lock"), "a")  # noqa: SIM115 (held open: the lock lives as long as the file)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return slot, lock
+        except BlockingIOError:
+            lock.close()
 
 
 def _parsed(model, payload, max_bytes):
