@@ -80,7 +80,7 @@ class Fleet:
             reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", self.port), CONNECT_TIMEOUT)
             writer.write(connect_packet(device_id, token))
             kind, body = await asyncio.wait_for(read_packet(reader), CONNECT_TIMEOUT)
-        except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError):
+        except (TimeoutError, OSError, asyncio.IncompleteReadError):
             self.refused += 1
             return
         if kind != 0x20 or body[1] != 0:

@@ -20,7 +20,7 @@ from webapp.services.devices import broker_accounts, state
 from webapp.services.devices import registry as devices
 from webapp.transports.mqtt.device_messages import DeviceMessages
 
-WAIT = 10
+WAIT = 20
 
 
 @pytest.fixture(scope="module")

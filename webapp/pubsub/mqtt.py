@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 CONTROL_TOPIC = "$CONTROL/dynamic-security/v1"
 CONTROL_RESPONSE_TOPIC = CONTROL_TOPIC + "/response"
 KEEPALIVE_SECONDS = 30
+RECEIVE_MAXIMUM = 65535
+SESSION_NEVER_EXPIRES = 0xFFFFFFFF
 
 
 class BrokerUnreachable(Exception):
@@ -47,11 +49,12 @@ def broker_address(mqtt_url):
 class PlatformConnection:
     """A connected paho client as the platform's account, with dynamic-security commands on request/response."""
 
-    def __init__(self, config, client_id, manual_ack=False, clean_session=True):
+    def __init__(self, config, client_id, manual_ack=False, persistent_session=False):
+        self.persistent_session = persistent_session
         self.settings = (config["MQTT_URL"], config["MQTT_ADMIN_USER"], config["MQTT_ADMIN_PASSWORD"])
         self.host, self.port = broker_address(config["MQTT_URL"])
         self.client = paho.Client(
-            paho.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv311, clean_session=clean_session, manual_ack=manual_ack
+            paho.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5, manual_ack=manual_ack
         )
         self.client.username_pw_set(config["MQTT_ADMIN_USER"], config["MQTT_ADMIN_PASSWORD"])
         self.client.on_connect = self._on_connect
@@ -66,9 +69,20 @@ class PlatformConnection:
 
     def connect_in_background(self):
         """Run the network loop, which connects and reconnects by itself."""
-        self.client.connect_async(self.host, self.port, keepalive=KEEPALIVE_SECONDS)
+        self.client.connect_async(
+            self.host, self.port, keepalive=KEEPALIVE_SECONDS, clean_start=not self.persistent_session, properties=self._connect_properties()
+        )
         self.client.loop_start()
         return self
+
+    def _connect_properties(self):
+        properties = paho.Properties(paho.PacketTypes.CONNECT)
+        # MQTT 5: the broker sends this many QoS 1 messages before it waits for their acknowledgements (Mosquitto's
+        # default for MQTT 3.1.1 clients is 20, which would cap a subscriber that acknowledges after each commit).
+        properties.ReceiveMaximum = RECEIVE_MAXIMUM
+        if self.persistent_session:
+            properties.SessionExpiryInterval = SESSION_NEVER_EXPIRES
+        return properties
 
     def wait_connected(self, timeout):
         if not self.connected.wait(timeout):

@@ -16,10 +16,10 @@ acknowledged once its readings are committed, so the broker redelivers
 what a worker took and did not store. The session is persistent, under a
 client id of the host and a slot number the worker holds (a lock file):
 what the broker queued for a worker that restarts, it delivers to the
-worker that takes the slot next. Messages are handled by a pool of
-threads (greenlets under gunicorn) so that many wait for one group commit
-(services/ingest/writer.py) instead of one commit each; each device's
-messages go to one thread of the pool, so they are stored in the order sent.
+worker that takes the slot next. Messages are handled by a few
+threads (greenlets under gunicorn), each queueing many readings for one
+group commit (services/ingest/writer.py) before it waits for it; each
+device's messages go to one thread, so they are stored in the order sent.
 """
 import fcntl
 import itertools
@@ -45,9 +45,14 @@ from webapp.services.ingest.telemetry import record_poll
 log = logging.getLogger(__name__)
 
 SHARE_GROUP = "$share/thingsnxt/"
-# Messages in hand at once per worker: enough for a group commit to gather many.
-HANDLERS = 64
+# Handler threads per worker, and the messages each queues for storing before it waits for their commit: together
+# enough for a group commit to gather many readings.
+HANDLERS = 8
+MAX_IN_HAND = 500
 STATUS_ONLINE, STATUS_OFFLINE = b"online", b"offline"
+# A message that could not be handled (the database down): not acknowledged, so the broker delivers it again
+# once this session reconnects.
+FAILED = object()
 
 
 class DeviceMessages:
@@ -57,7 +62,7 @@ class DeviceMessages:
         self.app = app
         self.slot, self._slot_lock = _claim_slot(os.path.join(app.instance_path, "mqtt-slots"))
         client_id = f"thingsnxt-{socket.gethostname()}-{self.slot}"
-        self.connection = PlatformConnection(app.config, client_id=client_id, manual_ack=True, clean_session=False)
+        self.connection = PlatformConnection(app.config, client_id=client_id, manual_ack=True, persistent_session=True)
         self._handlers_running = []
         # One queue per handler, a device's messages always on the same one: handled in the order it sent them.
         self.inboxes = [queue.SimpleQueue() for _ in range(HANDLERS)]
@@ -97,31 +102,57 @@ class DeviceMessages:
         self.inboxes[zlib.crc32(message.topic.split("/", 2)[1].encode()) % HANDLERS].put(message)
 
     def _handle_forever(self, inbox):
-        while (message := inbox.get()) is not None:
+        """Take what the inbox holds (up to MAX_IN_HAND), queue all of its readings, then acknowledge each once committed:
+        a handler has many readings in one group commit, and its devices' readings are queued, so stored, in order."""
+        stopping = False
+        while not stopping:
+            in_hand = [inbox.get()]
+            while len(in_hand) < MAX_IN_HAND and not inbox.empty():
+                in_hand.append(inbox.get())
+            if None in in_hand:
+                stopping = True
+                in_hand = in_hand[: in_hand.index(None)]
             with self.app.app_context():
                 try:
-                    self._handle(message)
-                except Exception:
-                    # Not acknowledged: the broker delivers it again after the platform reconnects.
-                    log.exception("an MQTT message on %s failed; not acknowledged", message.topic)
-                    continue
+                    queued = [(message, self._handle(message)) for message in in_hand]
+                    for message, job in queued:
+                        if job is not FAILED and (job is None or self._committed(message, job)):
+                            self.connection.client.ack(message.mid, message.qos)
                 finally:
                     self.app.extensions["sqlalchemy"].session.remove()
-            self.connection.client.ack(message.mid, message.qos)
 
     def _handle(self, message):
+        """The message's queued ingest Job, None when it was handled already (or refused: told on the errors topic), or FAILED."""
         _, device_id, leaf = message.topic.split("/", 2)
         try:
-            self._handlers[leaf](BrokerLogin(device_id), message.payload)
+            return self._handlers[leaf](BrokerLogin(device_id), message.payload)
         except ApiError as refused:
-            retry_after = refused.headers.get("Retry-After")
-            error = refused.body() | ({"retry_after": int(retry_after)} if retry_after else {})
-            self.connection.publish(device_topic(device_id, "errors"), error, qos=0)
+            self._refuse(device_id, refused)
+            return None
+        except Exception:
+            log.exception("an MQTT message on %s failed; not acknowledged", message.topic)
+            return FAILED
+
+    def _committed(self, message, job):
+        try:
+            job.outcome()
+            return True
+        except ApiError as refused:
+            self._refuse(job.device_id, refused)
+            return True
+        except Exception:
+            log.exception("storing an MQTT message on %s failed; not acknowledged", message.topic)
+            return False
+
+    def _refuse(self, device_id, refused):
+        retry_after = refused.headers.get("Retry-After")
+        error = refused.body() | ({"retry_after": int(retry_after)} if retry_after else {})
+        self.connection.publish(device_topic(device_id, "errors"), error, qos=0)
 
     def _telemetry(self, login, payload):
         body = _parsed(TelemetryIn, payload, self.app.config["MAX_BODY_BYTES"])
         health = body.device.model_dump(exclude_none=True) if body.device is not None else None
-        ingest.ingest_telemetry(login, body.data, None, ts=body.ts, identity=body.identity, health=health)
+        return ingest.ingest_telemetry(login, body.data, None, ts=body.ts, identity=body.identity, health=health, wait=False)
 
     def _batch(self, login, payload):
         config = self.app.config
@@ -129,6 +160,7 @@ class DeviceMessages:
         if len(body.records) > config["MAX_BATCH_RECORDS"]:
             raise InvalidRequest(f"At most {config['MAX_BATCH_RECORDS']} records per batch.")
         ingest.ingest_records(login, [(record.ts, record.data, record.identity) for record in body.records], None, field="records[].ts")
+        return None
 
     def _status(self, login, payload):
         if payload == STATUS_ONLINE:
@@ -137,6 +169,7 @@ class DeviceMessages:
             presence.mark_offline(login.device_id, now_ms())
         else:
             raise InvalidRequest("status is 'online' or 'offline'.")
+        return None
 
 
 def _claim_slot(directory):
