@@ -10,6 +10,7 @@ import paho.mqtt.client as paho
 import pytest
 from sqlalchemy import func, select
 
+from tests.dashboard.helpers import log_in
 from tests.mqtt_broker import PrivateBroker, device_client
 from webapp.extensions import db
 from webapp.models import Device, Reading, User
@@ -49,9 +50,9 @@ def mqtt_app(platform):
 
 
 @pytest.fixture
-def owner(mqtt_app):
+def owner(mqtt_app, test_password_hash):
     with mqtt_app.app_context():
-        user = User(email=f"mqtt-{uuid.uuid4().hex[:10]}@example.com", password_hash="-", created_ms=0)
+        user = User(email=f"mqtt-{uuid.uuid4().hex[:10]}@example.com", password_hash=test_password_hash, created_ms=0)
         db.session.add(user)
         db.session.commit()
         owner_id = user.id
@@ -317,17 +318,25 @@ def test_a_deleted_device_can_no_longer_connect(mqtt_app, make_device, connect):
     assert not connect(device_id, token).connected()
 
 
-def test_presence_follows_the_status_topic_and_the_last_will(mqtt_app, make_device, connect):
+def test_presence_follows_the_status_topic_and_the_last_will(mqtt_app, owner, make_device, connect):
     device_id, token = make_device()
     events = device_events(mqtt_app, device_id)
+    browser = mqtt_app.test_client()
+    with mqtt_app.app_context():
+        log_in(browser, db.session.get(User, owner).email)
+        db.session.remove()
+    assert "over HTTP" in browser.get(f"/devices/{device_id}").get_data(as_text=True)
     session = connect(device_id, token)
     assert session.connected()
 
     session.publish("status", b"online", retain=True)
     assert next_event(events, "status")["status"] == "online"
+    assert "over MQTT" in browser.get(f"/devices/{device_id}").get_data(as_text=True)
+    assert "over MQTT" in browser.get("/").get_data(as_text=True)
 
-    # Gone without a word (no DISCONNECT): the broker publishes its last will.
-    session.client._sock.close()
+    # Gone without a word (no DISCONNECT, and no reconnection): the broker publishes its last will.
+    session.client.loop_stop()
+    session.client.socket().close()
     assert next_event(events, "status")["status"] == "offline"
     with mqtt_app.app_context():
         assert db.session.get(Device, device_id).status == "offline"

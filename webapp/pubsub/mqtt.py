@@ -100,11 +100,19 @@ class PlatformConnection:
         if self.connected.is_set():
             self.client.subscribe(topic_filter, qos)
 
-    def unsubscribe_all(self):
-        """End every subscription but the control answers' (a subscriber that will not come back)."""
-        for topic_filter, _ in self._subscriptions[1:]:
-            self.client.unsubscribe(topic_filter)
+    def unsubscribe_all(self, timeout=5.0):
+        """End every subscription but the control answers' (a subscriber that will not come back), once the broker
+        confirms it: a persistent session disconnected before that would stay a member of its shared subscriptions."""
+        topic_filters = [topic_filter for topic_filter, _ in self._subscriptions[1:]]
         del self._subscriptions[1:]
+        if not topic_filters:
+            return
+        self.wait_connected(timeout)
+        confirmed = threading.Event()
+        self.client.on_unsubscribe = lambda client, userdata, mid, reason_codes, properties: confirmed.set()
+        self.client.unsubscribe(topic_filters)
+        if not confirmed.wait(timeout):
+            raise BrokerUnreachable(f"The MQTT broker at {self.host}:{self.port} did not confirm an unsubscription in {timeout} s.")
 
     def publish(self, topic, payload, retain=False, qos=1):
         self.client.publish(topic, orjson.dumps(payload) if isinstance(payload, dict) else payload, qos=qos, retain=retain)

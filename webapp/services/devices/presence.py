@@ -34,6 +34,12 @@ def mark_offline_stale_devices(now):
     return list(gone)
 
 
+def note_transport(device_id, transport):
+    """The device talks `transport` ("mqtt"): the dashboard says so."""
+    db.session.execute(update(Device).where(Device.id == device_id, Device.transport.is_distinct_from(transport)).values(transport=transport))
+    db.session.commit()
+
+
 def mark_offline(device_id, now):
     """Mark one device offline at once (its MQTT session ended: its last will said so); whether this made the change."""
     last_seen = db.session.execute(

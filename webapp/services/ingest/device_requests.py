@@ -2,7 +2,7 @@
 for it, changes of its control pins) and the server's time; each admitted like any device request."""
 from webapp.core.clock import now_ms
 from webapp.core.errors import InvalidRequest
-from webapp.services.devices import commands, desired_changes
+from webapp.services.devices import commands, desired_changes, presence
 from webapp.services.ingest.telemetry import admit_device, record_poll
 
 # Device-side RPC methods the server answers itself (ThingsBoard's `POST …/rpc`): the time, for devices without a clock.
@@ -39,3 +39,13 @@ def server_method(token, source_ip, method):
     if method not in SERVER_METHODS:
         raise InvalidRequest(f"The server answers no RPC method '{method}': it answers {' and '.join(SERVER_METHODS)}.")
     return now_ms()
+
+
+def broker_session(login, connected):
+    """A device said over MQTT that it connected (`online` on its status topic) or its last will that it is gone
+    (`offline`): it is marked an MQTT device, and online (like any request) or offline at once."""
+    presence.note_transport(login.device_id, "mqtt")
+    if connected:
+        record_poll(login, None)
+    else:
+        presence.mark_offline(login.device_id, now_ms())

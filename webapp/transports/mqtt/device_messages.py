@@ -4,7 +4,7 @@
 |---|---|
 | `devices/<id>/telemetry` | ingest_telemetry (as `POST /devices/<id>/telemetry`) |
 | `devices/<id>/telemetry/batch` | ingest_records (as `POST …/telemetry/batch`) |
-| `devices/<id>/status` `online` / `offline` | a poll (marks it online) / presence.mark_offline |
+| `devices/<id>/status` `online` / `offline` | broker_session: an MQTT device, online (a poll) / offline at once |
 
 The broker authenticated the device and lets no other client publish on its
 topics, so the id in the topic names it (registry.BrokerLogin). A refusal
@@ -32,15 +32,14 @@ import zlib
 
 from pydantic import ValidationError
 
-from webapp.core.clock import now_ms
 from webapp.core.errors import ApiError, InvalidRequest, PayloadTooLarge
 from webapp.http.request_body import describe_validation_error
 from webapp.pubsub.mqtt import PlatformConnection, device_topic
 from webapp.schemas import BatchIn, TelemetryIn
-from webapp.services.devices import broker_accounts, presence
+from webapp.services.devices import broker_accounts
 from webapp.services.devices.registry import BrokerLogin
+from webapp.services.ingest import device_requests
 from webapp.services.ingest import telemetry as ingest
-from webapp.services.ingest.telemetry import record_poll
 
 log = logging.getLogger(__name__)
 
@@ -163,12 +162,9 @@ class DeviceMessages:
         return None
 
     def _status(self, login, payload):
-        if payload == STATUS_ONLINE:
-            record_poll(login, None)
-        elif payload == STATUS_OFFLINE:
-            presence.mark_offline(login.device_id, now_ms())
-        else:
+        if payload not in (STATUS_ONLINE, STATUS_OFFLINE):
             raise InvalidRequest("status is 'online' or 'offline'.")
+        device_requests.broker_session(login, payload == STATUS_ONLINE)
         return None
 
 
