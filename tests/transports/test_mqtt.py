@@ -363,3 +363,18 @@ def test_a_restarted_broker_knows_every_device_from_the_database(broker, make_de
     broker.start()
 
     assert connect(device_id, token).connected()
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"MQTT_URL": ""}, "MQTT_URL is empty"),
+        ({"MQTT_URL": "http://127.0.0.1:1883", "MQTT_ADMIN_PASSWORD": "x"}, "is not mqtt://host[:port]"),
+        ({"MQTT_URL": "mqtt://127.0.0.1:1883", "MQTT_ADMIN_PASSWORD": ""}, "MQTT_ADMIN_PASSWORD is empty"),
+    ],
+)
+def test_the_broker_command_says_what_is_missing(make_app, tmp_path, settings, message):
+    result = make_app(**settings).test_cli_runner().invoke(args=["mqtt", "broker", "--data-dir", str(tmp_path)])
+
+    assert result.exit_code == 1
+    assert message in result.output

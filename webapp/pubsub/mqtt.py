@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 CONTROL_TOPIC = "$CONTROL/dynamic-security/v1"
 CONTROL_RESPONSE_TOPIC = CONTROL_TOPIC + "/response"
 KEEPALIVE_SECONDS = 30
+RECONNECT_MAX_SECONDS = 5
 RECEIVE_MAXIMUM = 65535
 SESSION_NEVER_EXPIRES = 0xFFFFFFFF
 
@@ -57,10 +58,13 @@ class PlatformConnection:
             paho.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5, manual_ack=manual_ack
         )
         self.client.username_pw_set(config["MQTT_ADMIN_USER"], config["MQTT_ADMIN_PASSWORD"])
+        # Back within seconds of a broker restart (paho waits up to two minutes by default).
+        self.client.reconnect_delay_set(1, RECONNECT_MAX_SECONDS)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.message_callback_add(CONTROL_RESPONSE_TOPIC, self._on_control_response)
         self.connected = threading.Event()
+        self._was_connected = False
         # Subscriptions made again on every (re)connection: (topic filter, qos).
         self._subscriptions = [(CONTROL_RESPONSE_TOPIC, 1)]
         self._control_lock = threading.Lock()
@@ -120,7 +124,9 @@ class PlatformConnection:
     def control(self, commands, timeout=2.0):
         """Send dynamic-security `commands` at once; their answers in order. ControlRefused on the first
         error (its text from the plugin), BrokerUnreachable without an answer within `timeout` seconds."""
-        self.wait_connected(timeout)
+        # A connection that was up and is down now fails at once (the caller must not wait on every call while the
+        # broker is away); a new one gets `timeout` to come up.
+        self.wait_connected(0 if self._was_connected else timeout)
         correlated = [dict(command, correlationData=str(next(self._correlations))) for command in commands]
         answered = threading.Event()
         answers = {}
@@ -148,6 +154,7 @@ class PlatformConnection:
             return
         for topic_filter, qos in self._subscriptions:
             client.subscribe(topic_filter, qos)
+        self._was_connected = True
         self.connected.set()
 
     def _on_control_response(self, client, userdata, message):

@@ -28,6 +28,7 @@ import os
 import queue
 import socket
 import threading
+import time
 import zlib
 
 from pydantic import ValidationError
@@ -90,8 +91,9 @@ class DeviceMessages:
         next worker to take the slot, unless `retire`: then the subscription ends (no worker will take it again)."""
         for inbox in self.inboxes:
             inbox.put(None)
+        deadline = time.monotonic() + timeout
         for thread in self._handlers_running:
-            thread.join(timeout)
+            thread.join(max(0.0, deadline - time.monotonic()))
         if retire:
             self.connection.unsubscribe_all()
         self.connection.stop()
