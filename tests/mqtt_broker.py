@@ -15,7 +15,7 @@ import paho.mqtt.client as paho
 from tests.live_server import ROOT, free_port
 from tests.waiting import wait_until
 
-START_TIMEOUT = 20
+START_TIMEOUT = 60
 
 
 class PrivateBroker:

@@ -16,7 +16,7 @@ acknowledged once its readings are committed, so the broker redelivers
 what a worker took and did not store. The session is persistent, under a
 client id of the host and a slot number the worker holds (a lock file):
 what the broker queued for a worker that restarts, it delivers to the
-worker that takes the slot next. Messages are handled by a few
+worker that takes the slot next. Messages are handled by a pool of
 threads (greenlets under gunicorn), each queueing many readings for one
 group commit (services/ingest/writer.py) before it waits for it; each
 device's messages go to one thread, so they are stored in the order sent.
@@ -46,9 +46,10 @@ log = logging.getLogger(__name__)
 
 SHARE_GROUP = "$share/thingsnxt/"
 # Handler threads per worker, and the messages each queues for storing before it waits for their commit: together
-# enough for a group commit to gather many readings.
-HANDLERS = 8
-MAX_IN_HAND = 500
+# enough for a group commit to gather many readings, and for many admissions to wait on Redis (the per-device rate
+# limit with REDIS_URL) at once.
+HANDLERS = 64
+MAX_IN_HAND = 100
 STATUS_ONLINE, STATUS_OFFLINE = b"online", b"offline"
 # A message that could not be handled (the database down): not acknowledged, so the broker delivers it again
 # once this session reconnects.
