@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: setup run migrate test lint ci clean bench-deps bench bench-full bench-history bench-ota chromium nginx promtool fuzz soak tb-client
+.PHONY: setup run migrate test lint ci clean bench-deps bench bench-full bench-history bench-ota bench-mqtt chromium nginx promtool fuzz soak tb-client
 
 include firmware/firmware.mk
 
@@ -95,6 +95,10 @@ soak: bench-deps
 ## ci: what CI runs: the suite on SQLite, then on PostgreSQL + Redis
 ci:
 	.ci/run
+
+## bench-mqtt: 10,000 simulated MQTT devices on a private Mosquitto, then shorter intervals (docs/MQTT.md, bench/README.md)
+bench-mqtt: bench-deps
+	$(BIN)/python -m bench.mqtt_fleet_bench --devices 10000 --intervals 10,2,1 --seconds 60
 
 ## bench-history: chart queries on 10 million readings, SQLite and PostgreSQL (BENCH_ARGS="--engine sqlite" for one); see bench/README.md
 bench-history: setup

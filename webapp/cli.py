@@ -1,8 +1,10 @@
 """`flask --app wsgi …` commands: users, devices, rules, backups and the demo data of `make run`."""
 import functools
 import json
+import os
 
 import click
+from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from flask_migrate.cli import db as db_cli
 from pydantic import ValidationError
@@ -15,15 +17,18 @@ from webapp.services.accounts import users
 from webapp.services.devices import registry as devices
 from webapp.services.devices import rules
 from webapp.services.platform import backups
+from webapp.transports.mqtt.broker import BrokerSetupError, prepare_broker
 
 user_cli = AppGroup("user", help="Manage users.")
 device_cli = AppGroup("device", help="Manage devices.")
+mqtt_cli = AppGroup("mqtt", help="The MQTT broker devices connect to (docs/MQTT.md).")
 
 
 
 def register(app):
     app.cli.add_command(user_cli)
     app.cli.add_command(device_cli)
+    app.cli.add_command(mqtt_cli)
     app.cli.add_command(seed_demo)
     # Beside Flask-Migrate's `db upgrade`: everything done to the database as a whole is under `db`.
     db_cli.add_command(backup_database)
@@ -137,6 +142,18 @@ def restore_database(path):
     except backups.BackupFailed as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Restored the {backend} database from {path}.")
+
+
+@mqtt_cli.command("broker")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Its configuration, accounts and persistence (default: instance/mosquitto).")
+def run_broker(data_dir):
+    """Run Mosquitto in the foreground for MQTT_URL, with every device's account written from the database."""
+    try:
+        command = prepare_broker(current_app.config, data_dir or os.path.join(current_app.instance_path, "mosquitto"))
+    except BrokerSetupError as exc:
+        raise click.ClickException(str(exc)) from None
+    # Replaced by Mosquitto (same process id): a supervisor or test that stops this command stops the broker.
+    os.execv(command[0], command)
 
 
 @click.command("seed-demo")

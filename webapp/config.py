@@ -87,6 +87,11 @@ class Config:
     RATELIMIT_AUTH_FAILURES = "30 per 60 seconds"
     RATELIMIT_PROVISIONING = "60 per 60 seconds"
 
+    # MQTT transport (docs/MQTT.md): the broker's URL (empty: devices talk HTTP only) and the platform's own account on it
+    MQTT_URL = ""
+    MQTT_ADMIN_USER = "thingsnxt"
+    MQTT_ADMIN_PASSWORD = ""
+
     # Presence
     OFFLINE_TIMEOUT = 60
     PRESENCE_SWEEP_INTERVAL = 0

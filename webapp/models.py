@@ -63,6 +63,11 @@ class Device(db.Model):
     name: Mapped[str] = mapped_column(String(100))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     token_prefix: Mapped[str] = mapped_column(String(12))
+    # The token as the MQTT broker's dynamic-security plugin hashes a password (services/devices/broker_accounts.py),
+    # so the broker's accounts are written from here at its start; None for devices made before (until a new token).
+    broker_password: Mapped[str | None] = mapped_column(String(200))
+    # "mqtt" once the device announced itself over MQTT (devices/<id>/status), else None: it talks HTTP.
+    transport: Mapped[str | None] = mapped_column(String(8))
     status: Mapped[str] = mapped_column(String(8), default="offline", index=True)
     last_seen_ms: Mapped[int | None] = mapped_column(BigInteger)
     # The random id of the request or sweep that made the last status change:

@@ -16,11 +16,14 @@ calls the two halves, `record` and `announce`, itself.
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from flask import current_app
+
 from webapp.core import values
 from webapp.core.clock import iso_ms, now_ms
 from webapp.extensions import db
 from webapp.pubsub.broker import current_broker
 from webapp.pubsub.channels import device_channel, user_channel
+from webapp.pubsub.mqtt import device_topic, platform_connection
 from webapp.services import notifications, outbox
 from webapp.services.directory import directory
 
@@ -44,6 +47,8 @@ class Event:
     # The notification kind and text ("<device name> <text>") for the device's owner.
     notice: str | None = None
     notice_text: str | None = None
+    # What the device is told over MQTT, retained on devices/<id>/state (docs/MQTT.md): its state after a toggle.
+    device_state: dict | None = None
 
 
 def readings_stored(view, records):
@@ -62,7 +67,12 @@ def readings_stored(view, records):
 
 def desired_changed(view, changed):
     """A person or the API set control pins (`changed`); `view` is the device's state after it."""
-    return Event(device_channel(view.device_id), _state_message(view, changed, "desired"), device_id=view.device_id)
+    return Event(
+        device_channel(view.device_id),
+        _state_message(view, changed, "desired"),
+        device_id=view.device_id,
+        device_state={"data": view.data, "timestamp": iso_ms(view.changed_ms)},
+    )
 
 
 def status_changed(device_id, status, at_ms, last_seen_ms=None):
@@ -215,6 +225,7 @@ def announce(events, queued):
         outbox.wake_delivery()
     if events:
         current_broker().publish_many([(event.channel, event.message) for event in events])
+    _tell_devices(events)
     notices = {}
     for event in events:
         if event.notice is not None:
@@ -223,6 +234,17 @@ def announce(events, queued):
             texts[event.device_id] = f"{texts[event.device_id]}; {event.notice_text}" if event.device_id in texts else event.notice_text
     for kind, (at_ms, texts) in notices.items():
         notifications.notify_owners(kind, texts, at_ms)
+
+
+def _tell_devices(events):
+    """Publish the devices' new state, retained, so a device connected now hears it at once and one that
+    connects later gets the latest."""
+    told = [event for event in events if event.device_state is not None]
+    connection = platform_connection(current_app.config) if told else None
+    if connection is None:
+        return
+    for event in told:
+        connection.publish(device_topic(event.device_id, "state"), event.device_state, retain=True)
 
 
 def _joined(builders):

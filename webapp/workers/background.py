@@ -1,4 +1,5 @@
-"""Work each worker process does beside requests: the presence sweep (and command timeouts), webhook delivery, the history prune, the alert check.
+"""Work each worker process does beside requests: the presence sweep (and command timeouts), webhook delivery, the history prune, the alert check,
+and with MQTT_URL devices' MQTT messages.
 
 Started by gunicorn's post_worker_init hook (after gevent has patched the
 worker, so these threads are greenlets), never by create_app, so tests and
@@ -9,6 +10,7 @@ import threading
 import time
 
 from webapp.core.clock import now_ms
+from webapp.pubsub.mqtt import BrokerUnreachable
 from webapp.services import outbox
 from webapp.services.alerts import evaluation as alerts
 from webapp.services.devices import commands, presence
@@ -16,11 +18,14 @@ from webapp.services.history import retention
 from webapp.services.platform import jobs
 from webapp.services.webhooks import delivery as webhook_delivery
 from webapp.services.webhooks import registry as webhooks
+from webapp.transports.mqtt.device_messages import DeviceMessages
 
 log = logging.getLogger(__name__)
 
 # Finished webhook deliveries are pruned this often (per worker).
 PRUNE_INTERVAL = 600
+# How often a worker tries the MQTT broker again while it does not answer.
+MQTT_RETRY_SECONDS = 5
 
 
 def start_background_tasks(app):
@@ -30,7 +35,24 @@ def start_background_tasks(app):
         threading.Thread(target=deliver_webhooks_forever, args=(app, stop, lane), name=f"webhooks-{lane}", daemon=True).start()
     threading.Thread(target=prune_history_forever, args=(app, stop), name="history-prune", daemon=True).start()
     threading.Thread(target=check_alerts_forever, args=(app, stop), name="alert-check", daemon=True).start()
+    if app.config["MQTT_URL"]:
+        threading.Thread(target=take_device_messages, args=(app, stop), name="mqtt-devices", daemon=True).start()
     return stop
+
+
+def take_device_messages(app, stop):
+    """Subscribe to devices' MQTT messages (transports/mqtt/), trying until the broker answers."""
+    messages = DeviceMessages(app)
+    app.extensions["mqtt_device_messages"] = messages
+    while not stop.is_set():
+        try:
+            messages.start()
+            return
+        except BrokerUnreachable as unreachable:
+            log.warning("%s; devices' MQTT messages wait until it answers", unreachable)
+        except Exception:
+            log.exception("reconciling the MQTT broker's accounts failed; retrying")
+        stop.wait(MQTT_RETRY_SECONDS)
 
 
 def _sweep_presence_forever(app, stop):

@@ -6,7 +6,7 @@ up to GRACEFUL_TIMEOUT for its connections to end, then cuts them. `begin`
 in flight: waiting long-polls answer at once (304 when nothing changed),
 streams get the broker's shutdown event and end, kept-alive connections
 waiting for their next request are closed, and every answer from then on
-says `Connection: close` (http/stopping.py). Requests already in flight (a telemetry POST
+says `Connection: close` (http/stopping.py), and devices' MQTT messages stop being taken. Requests already in flight (a telemetry POST
 waiting for its commit) finish as usual. `finish` (as the worker exits)
 stores and announces whatever the ingest writer still holds.
 """
@@ -60,6 +60,10 @@ def begin(app, idle_connections=None):
     app.extensions["broker"].shut_down()
     if idle_connections is not None:
         idle_connections.close()
+    # Devices' MQTT messages in hand are stored and acknowledged; the broker redelivers the rest to the next worker.
+    device_messages = app.extensions.get("mqtt_device_messages")
+    if device_messages is not None:
+        device_messages.stop()
 
 
 def finish(app):

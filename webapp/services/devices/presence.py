@@ -34,6 +34,29 @@ def mark_offline_stale_devices(now):
     return list(gone)
 
 
+def note_transport(device_id, transport):
+    """The device talks `transport` ("mqtt"): the dashboard says so."""
+    db.session.execute(update(Device).where(Device.id == device_id, Device.transport.is_distinct_from(transport)).values(transport=transport))
+    db.session.commit()
+
+
+def mark_offline(device_id, now):
+    """Mark one device offline at once (its MQTT session ended: its last will said so); whether this made the change."""
+    last_seen = db.session.execute(
+        update(Device)
+        .where(Device.id == device_id, Device.status == "online")
+        .values(status="offline")
+        .returning(Device.last_seen_ms)
+        .execution_options(synchronize_session=False)
+    ).scalar()
+    if last_seen is None:
+        db.session.commit()
+        return False
+    events.emit(events.status_changed(device_id, "offline", now, last_seen_ms=last_seen))
+    _restate_back_online([device_id])
+    return True
+
+
 def _restate_back_online(device_ids):
     """Set right the dashboards of devices that came back while the sweep announced them offline.
 

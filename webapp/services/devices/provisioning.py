@@ -20,7 +20,7 @@ from webapp.core.rate_limits import count_request
 from webapp.extensions import db
 from webapp.models import Device, ProvisionedDevice, ProvisioningKey, ProvisioningRefusal
 from webapp.services import events
-from webapp.services.devices import registry
+from webapp.services.devices import broker_accounts, registry
 
 # Refusals kept per key: enough to see what a misconfigured fleet is doing, bounded against a flood.
 KEPT_REFUSALS = 50
@@ -150,6 +150,7 @@ def _provision_with(key, hardware_id, name, now):
     db.session.flush()
     db.session.add(ProvisionedDevice(key_id=key.id, hardware_id=hardware_id, device_id=device.id, created_ms=now, provisioned_ms=now, times=1))
     events.emit(events.devices_changed(key.owner_id))
+    broker_accounts.device_created(device.id, token)
     return device.id, token, True
 
 

@@ -1,4 +1,6 @@
 """Devices: registering them, their tokens, who may see them, and authenticating them."""
+from dataclasses import dataclass
+
 from flask import current_app
 from sqlalchemy import select
 
@@ -9,6 +11,7 @@ from webapp.extensions import db
 from webapp.models import Device
 from webapp.services import events
 from webapp.services.accounts import users
+from webapp.services.devices import broker_accounts
 from webapp.services.directory import directory
 
 
@@ -24,6 +27,7 @@ def create_device(owner, name, offline_timeout=None, token=None):
     device, token = new_device(owner, name, offline_timeout, token)
     db.session.add(device)
     events.emit(events.devices_changed(owner.id))
+    broker_accounts.device_created(device.id, token)
     return device, token
 
 
@@ -36,6 +40,7 @@ def new_device(owner, name, offline_timeout=None, token=None):
         name=name,
         token_hash=token_hash,
         token_prefix=prefix,
+        broker_password=broker_accounts.broker_password(token),
         offline_timeout=offline_timeout or current_app.config["OFFLINE_TIMEOUT"],
         created_ms=now_ms(),
     )
@@ -59,8 +64,10 @@ def rotate_device_token(device):
     token, prefix, token_hash = tokens.new_token()
     device.token_hash = token_hash
     device.token_prefix = prefix
+    device.broker_password = broker_accounts.broker_password(token)
     db.session.commit()
     directory().device_changed(device.id)
+    broker_accounts.token_changed(device.id, token)
     return token
 
 
@@ -101,15 +108,29 @@ def delete_device(device):
     db.session.delete(device)
     events.emit(events.devices_changed(owner_id))
     directory().device_changed(device_id)
+    broker_accounts.device_deleted(device_id)
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerLogin:
+    """A device the MQTT broker authenticated: it logged in as its id with its token (broker_accounts.py),
+    and its messages arrive on its own topics, which the broker lets no other client publish on."""
+
+    device_id: str
 
 
 def authenticate_device(token, device_id=None):
-    """The identity of the device this token belongs to.
+    """The identity of the device this token (or BrokerLogin) belongs to.
 
     With `device_id` (the V2 routes), an unknown id is 404 and a token of
     another device is 403; without it (legacy routes) the token alone finds
     the device.
     """
+    if isinstance(token, BrokerLogin):
+        device = directory().by_id(token.device_id)
+        if device is None:
+            raise NotFound(f"No device with id {token.device_id}.")
+        return device
     if device_id is not None:
         device = directory().by_id(device_id)
         if device is None:

@@ -92,6 +92,8 @@ def _check_range(params, readings, source_ip):
 
 
 def _check_source_network(params, readings, source_ip):
+    if source_ip is None:
+        return "the source address is unknown (over MQTT the broker does not pass it on)."
     try:
         address = ipaddress.ip_address(source_ip)
         address = getattr(address, "ipv4_mapped", None) or address

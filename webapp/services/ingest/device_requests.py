@@ -6,7 +6,7 @@ import functools
 from webapp.core.clock import now_ms
 from webapp.core.errors import Conflict, InvalidRequest, shown
 from webapp.extensions import db
-from webapp.services.devices import commands, desired_changes
+from webapp.services.devices import commands, desired_changes, presence
 from webapp.services.ingest.telemetry import admit_device, record_poll, with_offer
 from webapp.services.ota import images, updates
 
@@ -79,3 +79,13 @@ def follow_firmware_state(token, state, received, version, reason, source_ip):
     except Conflict:
         db.session.rollback()
         return None
+
+
+def broker_session(login, connected):
+    """A device said over MQTT that it connected (`online` on its status topic) or its last will that it is gone
+    (`offline`): it is marked an MQTT device, and online (like any request) or offline at once."""
+    presence.note_transport(login.device_id, "mqtt")
+    if connected:
+        record_poll(login, None)
+    else:
+        presence.mark_offline(login.device_id, now_ms())

@@ -17,18 +17,23 @@ from webapp.services.ingest.writer import Job, ingest_writer
 from webapp.services.ota import updates
 
 
-def ingest_telemetry(token, data, source_ip, device_id=None, *, ts=None, identity=None, health=None, delivers_commands=False):
+def ingest_telemetry(token, data, source_ip, device_id=None, *, ts=None, identity=None, health=None, delivers_commands=False, wait=True):
     """Store one live reading; the committed Job (its `view` is the state afterwards).
 
     `ts` (as sent) is when the reading was taken, else it is now; `identity`
     its (boot, seq): a repeat of a reading already stored answers as usual
     and is not stored again. `health` is the device's `device` report.
     `delivers_commands`: the answer carries the commands waiting (view.commands).
+    Without `wait` the Job is returned once admitted and queued (its `outcome()`
+    waits for the commit), so one caller may have many readings in one commit.
     """
     ts_ms = None if ts is None else reading_ms(ts, "ts")
     device = admit_device(token, device_id, [data], source_ip)
     job = Job(device.id, [(ts_ms, data)], identities=None if identity is None else [identity], health=health, delivers_commands=delivers_commands)
-    ingest_writer(current_app).write(job)
+    queued = ingest_writer(current_app).submit(job)
+    if not wait:
+        return queued
+    queued.outcome()
     if delivers_commands:
         with_offer(job.view)
     return job

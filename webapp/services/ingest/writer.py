@@ -91,6 +91,13 @@ class Job:
     timestamp_ms: int = 0
     error: BaseException | None = None
 
+    def outcome(self):
+        """The job once committed; its error raised if it failed."""
+        self.done.wait()
+        if self.error is not None:
+            raise self.error
+        return self
+
 
 class IngestWriter:
     def __init__(self, app):
@@ -104,11 +111,12 @@ class IngestWriter:
 
     def write(self, job):
         """Store the job's readings; returns once committed (or raises the job's error)."""
+        return self.submit(job).outcome()
+
+    def submit(self, job):
+        """Queue the job and return at once: `job.outcome()` waits for its commit. Jobs are stored in the order queued."""
         self._ensure_running()
         self._jobs.put(job)
-        job.done.wait()
-        if job.error is not None:
-            raise job.error
         return job
 
     def drain(self):

@@ -1,0 +1,182 @@
+"""MQTT fleet: N simulated devices on a private Mosquitto (`flask mqtt broker`), telemetry every INTERVAL seconds
+(±20 %), toggles made through the API during the run, one step per interval.
+
+    .venv/bin/python -m bench.mqtt_fleet_bench [--devices 10000] [--intervals 10,2,1] [--seconds 60]
+
+Per step: readings acknowledged by the broker vs stored (must be equal), stored readings/s, publish→stored
+p50/p99 (the reading carries its send time; the server stamps when it stored it), toggle→device p50/p99
+(`PUT /api/devices/{id}/pins/led` sent → the device's state message heard), CPU share and RSS of the
+platform's worker and of Mosquitto. The simulator (bench/mqtt_sim.py) runs in several processes: one may
+open at most 20,000 files here.
+"""
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import requests
+from sqlalchemy import func, select
+
+from bench import common
+from tests.mqtt_broker import PrivateBroker, device_client
+from webapp.extensions import db
+from webapp.models import Reading
+
+SIMULATOR = os.path.join(common.ROOT, "bench", "mqtt_sim.py")
+DEVICES_PER_PROCESS = 5000
+STORE_WAIT_SECONDS = 60
+
+
+def percentile(values, share):
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))], 1)
+
+
+def stored_count(server, key="t"):
+    with server.app.app_context():
+        count = db.session.scalar(select(func.count()).select_from(Reading).where(Reading.key == key))
+        db.session.remove()
+    return count
+
+
+def store_latencies(server, since_ms):
+    with server.app.app_context():
+        rows = db.session.execute(select(Reading.ts_ms, Reading.num).where(Reading.key == "t", Reading.ts_ms >= since_ms)).all()
+        db.session.remove()
+    return [ts_ms - sent_ms for ts_ms, sent_ms in rows]
+
+
+class Toggler(threading.Thread):
+    """Toggles `led` of random devices through the API at `rate` per second, noting when each was sent."""
+
+    def __init__(self, server, headers, device_ids, rate):
+        super().__init__(daemon=True)
+        self.server, self.headers, self.device_ids, self.rate = server, headers, device_ids, rate
+        self.sent = {}
+        self.stop = threading.Event()
+        self.failures = 0
+
+    def run(self):
+        http = requests.Session()
+        value = 0
+        while not self.stop.wait(1 / self.rate):
+            value += 1
+            device_id = random.choice(self.device_ids)
+            sent_ms = time.time() * 1000
+            answer = http.put(f"{self.server.url}/api/devices/{device_id}/pins/led", json={"value": value}, headers=self.headers, timeout=10)
+            if answer.status_code == 200:
+                self.sent[(device_id, value)] = sent_ms
+            else:
+                self.failures += 1
+
+
+def wait_for_platform(server, broker, device_id, token):
+    """Until the worker's subscriber is on the broker (it retries every few seconds): a probe reading is stored."""
+    probe = device_client(broker, device_id, token, will=False)
+    probe.connect("127.0.0.1", broker.port)
+    probe.loop_start()
+    deadline = time.monotonic() + 60
+    while stored_count(server, "probe") == 0:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the platform's worker did not take MQTT messages within 60 s")
+        probe.publish(f"devices/{device_id}/telemetry", b'{"data": {"probe": 1}}', qos=1)
+        time.sleep(0.5)
+    probe.disconnect()
+    probe.loop_stop()
+
+
+def run_step(server, broker, credentials, headers, interval, seconds, toggles_per_second):
+    chunks = [credentials[start:start + DEVICES_PER_PROCESS] for start in range(0, len(credentials), DEVICES_PER_PROCESS)]
+    simulators, results = [], []
+    for chunk in chunks:
+        devices_file = common.write_devices_file(chunk)
+        result_file = tempfile.mktemp(suffix=".json", prefix="mqtt-sim-")
+        process = subprocess.Popen([sys.executable, SIMULATOR, devices_file, str(broker.port), str(interval), str(seconds), result_file],
+                                   stdout=subprocess.PIPE, text=True)
+        simulators.append((process, devices_file, result_file))
+    for process, _, _ in simulators:
+        process.stdout.readline()  # "ready": its devices are connected and subscribed
+    stored_before = stored_count(server)
+    started_ms = time.time() * 1000
+    pids = server.worker_pids()
+    cpu_before = {pid: common.process_cpu_seconds(pid) for pid in [*pids, broker.process.pid]}
+    toggler = Toggler(server, headers, [device_id for device_id, _ in credentials], toggles_per_second)
+    toggler.start()
+    time.sleep(seconds)
+    toggler.stop.set()
+    cpu = {pid: common.process_cpu_seconds(pid) - before for pid, before in cpu_before.items()}
+    rss = {pid: common.rss_mib(pid) for pid in cpu_before}
+    for process, devices_file, result_file in simulators:
+        process.wait()
+        with open(result_file) as result:
+            results.append(json.load(result))
+        os.unlink(devices_file)
+        os.unlink(result_file)
+    acknowledged = sum(result["acknowledged"] for result in results)
+    deadline = time.monotonic() + STORE_WAIT_SECONDS
+    while (stored := stored_count(server) - stored_before) < acknowledged and time.monotonic() < deadline:
+        time.sleep(0.5)
+    toggle_ms = [heard - toggler.sent[(device_id, value)] for result in results for device_id, value, heard in result["toggles"] if (device_id, value) in toggler.sent]
+    store_ms = store_latencies(server, started_ms)
+    return {
+        "devices": len(credentials),
+        "interval_s": interval,
+        "connected": sum(result["connected"] for result in results),
+        "refused": sum(result["refused"] for result in results),
+        "published": sum(result["published"] for result in results),
+        "acknowledged": acknowledged,
+        "stored": stored,
+        "stored_per_s": round(stored / seconds),
+        "publish_to_stored_ms_p50": percentile(store_ms, 0.5),
+        "publish_to_stored_ms_p99": percentile(store_ms, 0.99),
+        "toggles_sent": len(toggler.sent),
+        "toggles_heard": len(toggle_ms),
+        "toggle_failures": toggler.failures,
+        "toggle_to_device_ms_p50": percentile(toggle_ms, 0.5),
+        "toggle_to_device_ms_p99": percentile(toggle_ms, 0.99),
+        "worker_cpu_share": round(sum(cpu[pid] for pid in pids) / seconds, 2),
+        "worker_rss_mib": [rss[pid] for pid in pids],
+        "mosquitto_cpu_share": round(cpu[broker.process.pid] / seconds, 2),
+        "mosquitto_rss_mib": rss[broker.process.pid],
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--devices", type=int, default=10000)
+    parser.add_argument("--intervals", default="10,2,1", help="telemetry interval of each step, in seconds")
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--toggles-per-second", type=float, default=5)
+    args = parser.parse_args()
+    broker = PrivateBroker(tempfile.mkdtemp(prefix="thingsnxt-mosquitto-"))
+    server = common.start_thingsnxt(**broker.settings)
+    steps = []
+    try:
+        credentials = common.create_devices(server, args.devices)
+        broker.database_url = server.db_url
+        broker.start()
+        wait_for_platform(server, broker, *credentials[0])
+        admin = server.create_user(admin=True)
+        headers = {"Authorization": f"Bearer {server.api_token(admin)}"}
+        for interval in [float(step) for step in args.intervals.split(",")]:
+            step = run_step(server, broker, credentials, headers, interval, args.seconds, args.toggles_per_second)
+            steps.append(step)
+            print(json.dumps(step), flush=True)
+    finally:
+        server.close()
+        broker.stop()
+    path = common.write_result("mqtt_fleet", {"devices": args.devices, "seconds": args.seconds, "steps": steps})
+    columns = ["interval_s", "connected", "acknowledged", "stored", "stored_per_s", "publish_to_stored_ms_p50", "publish_to_stored_ms_p99",
+               "toggle_to_device_ms_p50", "toggle_to_device_ms_p99", "worker_cpu_share", "worker_rss_mib", "mosquitto_cpu_share", "mosquitto_rss_mib"]
+    common.print_table(f"MQTT fleet of {args.devices} devices ({path})", columns, [[step[column] for column in columns] for step in steps])
+
+
+if __name__ == "__main__":
+    main()
