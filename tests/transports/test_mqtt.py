@@ -1,6 +1,8 @@
 """Devices over MQTT, through a real Mosquitto (the repository's configuration, started by `flask mqtt broker`) with
 real paho-mqtt clients: accounts kept in step with the devices, the ACL, telemetry stored by the same ingest as over
 HTTP, refusals on the errors topic, a toggle pushed as retained state, presence from the status topic."""
+import io
+import os
 import queue
 import threading
 import uuid
@@ -19,6 +21,7 @@ from webapp.pubsub.channels import device_channel
 from webapp.pubsub.mqtt import platform_connection
 from webapp.services.devices import broker_accounts, state
 from webapp.services.devices import registry as devices
+from webapp.services.ota import images, updates
 from webapp.transports.mqtt.device_messages import DeviceMessages
 
 WAIT = 20
@@ -291,6 +294,42 @@ def test_a_toggle_reaches_the_device_and_stays_retained_for_the_next_connection(
     later.subscribe(f"devices/{device_id}/state")
     _, payload, retained = later.next_message(f"devices/{device_id}/state")
     assert retained and orjson.loads(payload)["data"] == {"led": True}
+
+
+def test_an_update_is_offered_retained_on_the_ota_topic_and_taken_back_when_cancelled(mqtt_app, owner, make_device, connect):
+    device_id, token = make_device()
+    with mqtt_app.app_context():
+        image = images.store_image(db.session.get(User, owner), io.BytesIO(bytes([0xE9]) + os.urandom(4095)), "sensor-fw", "2.0.0")
+        sha256 = image.sha256
+        updates.assign(device_id, image)
+        db.session.remove()
+
+    # Connected after the offer: the broker kept it.
+    session = connect(device_id, token)
+    assert session.connected()
+    session.subscribe(f"devices/{device_id}/ota")
+    _, payload, retained = session.next_message(f"devices/{device_id}/ota")
+    assert retained
+    assert orjson.loads(payload) == {"title": "sensor-fw", "version": "2.0.0", "size": 4096, "sha256": sha256, "url": f"/devices/{device_id}/firmware/{sha256}"}
+
+    with mqtt_app.app_context():
+        updates.cancel(device_id)
+        db.session.remove()
+    # Cancelled: an empty retained message takes the offer back, and a later connection hears none.
+    _, payload, _ = session.next_message(f"devices/{device_id}/ota")
+    assert payload == b""
+    session.close()
+    later = connect(device_id, token)
+    later.subscribe(f"devices/{device_id}/ota")
+    later.subscribe(f"devices/{device_id}/state")
+    with mqtt_app.app_context():
+        state.set_desired(device_id, "led", True)
+        db.session.remove()
+    # The broker sends what it retained on a subscription before anything published after it.
+    heard = [later.messages.get(timeout=WAIT)[0]]
+    while heard[-1] != f"devices/{device_id}/state":
+        heard.append(later.messages.get(timeout=WAIT)[0])
+    assert f"devices/{device_id}/ota" not in heard
 
 
 def test_a_new_token_refuses_the_old_one_and_drops_the_open_session(mqtt_app, make_device, connect):

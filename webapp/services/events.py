@@ -47,8 +47,9 @@ class Event:
     # The notification kind and text ("<device name> <text>") for the device's owner.
     notice: str | None = None
     notice_text: str | None = None
-    # What the device is told over MQTT, retained on devices/<id>/state (docs/MQTT.md): its state after a toggle.
-    device_state: dict | None = None
+    # What the device is told over MQTT, retained on devices/<id>/<leaf> (docs/MQTT.md), as (leaf, payload):
+    # its state after a toggle ("state"), the update it is offered ("ota"; None once none is).
+    device_message: tuple[str, dict | None] | None = None
 
 
 def readings_stored(view, records):
@@ -71,7 +72,7 @@ def desired_changed(view, changed):
         device_channel(view.device_id),
         _state_message(view, changed, "desired"),
         device_id=view.device_id,
-        device_state={"data": view.data, "timestamp": iso_ms(view.changed_ms)},
+        device_message=("state", {"data": view.data, "timestamp": iso_ms(view.changed_ms)}),
     )
 
 
@@ -144,6 +145,12 @@ def command_changed(command):
     """A command was sent, delivered, answered or timed out (`command`: as the owner sees it): the device
     page shows its status live, and a device's waiting poll wakes."""
     return Event(device_channel(command["device_id"]), {"type": "command", "device_id": command["device_id"], "command": command}, device_id=command["device_id"])
+
+
+def offer_changed(device_id, offer):
+    """What the device is offered may have changed: `offer` is the `ota` object of its answers now (None: no
+    update is on offer). Devices on MQTT hear it, retained on devices/<id>/ota."""
+    return Event(device_channel(device_id), {"type": "ota_offer", "device_id": device_id, "ota": offer}, device_id=device_id, device_message=("ota", offer))
 
 
 def ota_changed(update):
@@ -237,14 +244,15 @@ def announce(events, queued):
 
 
 def _tell_devices(events):
-    """Publish the devices' new state, retained, so a device connected now hears it at once and one that
-    connects later gets the latest."""
-    told = [event for event in events if event.device_state is not None]
+    """Publish what the devices are told, retained, so a device connected now hears it at once and one that
+    connects later gets the latest; an empty retained message clears what was told before."""
+    told = [event for event in events if event.device_message is not None]
     connection = platform_connection(current_app.config) if told else None
     if connection is None:
         return
     for event in told:
-        connection.publish(device_topic(event.device_id, "state"), event.device_state, retain=True)
+        leaf, payload = event.device_message
+        connection.publish(device_topic(event.device_id, leaf), b"" if payload is None else payload, retain=True)
 
 
 def _joined(builders):

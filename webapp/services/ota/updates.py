@@ -14,6 +14,7 @@ the outcomes (booted, failed, rolled_back) go to webhooks as `ota`.
 """
 import math
 
+from flask import current_app
 from sqlalchemy import or_, select, update
 
 from webapp.core.clock import iso_ms, now_ms
@@ -158,6 +159,8 @@ def set_rollout_status(rollout, status):
     """Pause, resume or cancel a rollout (cancelling cancels its unfinished updates); the events are announced."""
     now = now_ms()
     told = []
+    # Pausing takes the offer away from the devices it was made to, resuming gives it back.
+    offered = db.session.scalars(select(OtaUpdate.device_id).where(OtaUpdate.rollout_id == rollout.id, OtaUpdate.status.in_(OFFERED))).all()
     if status == "cancelled":
         ids = db.session.scalars(select(OtaUpdate.device_id).where(OtaUpdate.rollout_id == rollout.id, OtaUpdate.status.in_(UNFINISHED))).all()
         told = _cancel_unfinished(ids, now, rollout.id)
@@ -166,7 +169,7 @@ def set_rollout_status(rollout, status):
     if status == "active":
         told += _rollout_moved_on(rollout.id, failed=False, now=now)
     told.append(events.rollout_changed(rollout.owner_id, rollout.id, rollout.status))
-    _announce(told)
+    _announce(told, concerned=offered)
 
 
 def stage_size(count, percent):
@@ -174,11 +177,21 @@ def stage_size(count, percent):
     return max(1, math.ceil(count * percent / 100))
 
 
-def _announce(told):
-    """Emit the events; the devices whose offer they change are forgotten by every worker's directory (has_ota)."""
+def _announce(told, concerned=()):
+    """Emit the events, with the offer each device they concern (and those `concerned`) has now, for devices on
+    MQTT (docs/MQTT.md); those devices are forgotten by every worker's directory (has_ota)."""
+    device_ids = list(dict.fromkeys([*(event.device_id for event in told if event.device_id is not None), *concerned]))
+    if current_app.config["MQTT_URL"]:
+        db.session.flush()
+        told = [*told, *(events.offer_changed(device_id, _offer_now(device_id)) for device_id in device_ids)]
     events.emit(*told)
-    for device_id in dict.fromkeys(event.device_id for event in told if event.device_id is not None):
+    for device_id in device_ids:
         directory().device_changed(device_id)
+
+
+def _offer_now(device_id):
+    offered = offered_update(device_id)
+    return None if offered is None else offer(offered)
 
 
 def _rollout_moved_on(rollout_id, failed, now):
