@@ -95,6 +95,11 @@ class MemoryBroker:
         for subscription in subscribers:
             subscription.deliver(SHUTDOWN_CHANNEL, SHUTDOWN)
 
+    def listening(self, channel):
+        """How many subscriptions of this process listen on `channel` (a user's open streams, say)."""
+        with self._lock:
+            return len(self._by_channel.get(channel, ()))
+
     def unsubscribe(self, subscription):
         with self._lock:
             for channel in subscription.channels:

@@ -14,12 +14,12 @@ from sqlalchemy.exc import IntegrityError
 
 from webapp.core import tokens
 from webapp.core.clock import now_ms, parse_timestamp_ms
-from webapp.core.errors import InvalidProvisioningKey, InvalidRequest, NotFound, ProvisioningKeyExpired, ProvisioningKeyUsedUp
+from webapp.core.errors import InvalidProvisioningKey, InvalidRequest, ProvisioningKeyExpired, ProvisioningKeyUsedUp
 from webapp.core.ids import in_range
 from webapp.core.rate_limits import count_request
 from webapp.extensions import db
 from webapp.models import Device, ProvisionedDevice, ProvisioningKey, ProvisioningRefusal
-from webapp.services import events
+from webapp.services import events, ownership
 from webapp.services.devices import broker_accounts, registry
 
 # Refusals kept per key: enough to see what a misconfigured fleet is doing, bounded against a flood.
@@ -62,19 +62,11 @@ def _future_ms(moment):
 
 
 def visible_keys(user):
-    """The keys `user` may see: their own, or every key for an admin."""
-    query = select(ProvisioningKey).order_by(ProvisioningKey.created_ms.desc(), ProvisioningKey.id.desc())
-    if not user.is_admin:
-        query = query.where(ProvisioningKey.owner_id == user.id)
-    return db.session.scalars(query).all()
+    return ownership.visible_rows(user, ProvisioningKey, ProvisioningKey.created_ms.desc(), ProvisioningKey.id.desc())
 
 
 def visible_key(user, key_id):
-    """The key if `user` may see it; otherwise NotFound, as for devices."""
-    key = db.session.get(ProvisioningKey, key_id) if tokens.is_row_id(key_id) else None
-    if key is None or not (user.is_admin or key.owner_id == user.id):
-        raise NotFound(f"No provisioning key with id {key_id}.")
-    return key
+    return ownership.visible_row(user, ProvisioningKey, key_id, f"No provisioning key with id {key_id}.")
 
 
 def provisioned_devices(key):

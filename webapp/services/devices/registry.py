@@ -2,14 +2,13 @@
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import select
 
 from webapp.core import tokens
 from webapp.core.clock import now_ms
 from webapp.core.errors import Conflict, Forbidden, InvalidToken, NotFound, shown
 from webapp.extensions import db
 from webapp.models import Device
-from webapp.services import events
+from webapp.services import events, ownership
 from webapp.services.accounts import users
 from webapp.services.devices import broker_accounts
 from webapp.services.directory import directory
@@ -72,19 +71,11 @@ def rotate_device_token(device):
 
 
 def visible_devices(user):
-    """The devices `user` may see: their own, or every device for an admin."""
-    query = select(Device).order_by(Device.name, Device.id)
-    if not user.is_admin:
-        query = query.where(Device.owner_id == user.id)
-    return db.session.scalars(query).all()
+    return ownership.visible_rows(user, Device, Device.name, Device.id)
 
 
 def visible_device(user, device_id):
-    """The device if `user` may see it; otherwise NotFound, so ids of others' devices leak nothing."""
-    device = db.session.get(Device, device_id) if tokens.is_device_id(device_id) else None
-    if device is None or not (user.is_admin or device.owner_id == user.id):
-        raise NotFound(f"No device with id {shown(device_id)}.")
-    return device
+    return ownership.visible_row(user, Device, device_id, f"No device with id {shown(device_id)}.", is_id=tokens.is_device_id)
 
 
 def find_device(device_id):

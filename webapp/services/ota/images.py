@@ -10,13 +10,12 @@ import os
 import tempfile
 
 from flask import current_app
-from sqlalchemy import select
 
-from webapp.core import tokens
 from webapp.core.clock import now_ms
-from webapp.core.errors import InvalidRequest, NotFound, PayloadTooLarge
+from webapp.core.errors import InvalidRequest, PayloadTooLarge
 from webapp.extensions import db
 from webapp.models import FirmwareImage
+from webapp.services import ownership
 
 # The first byte of every ESP32 app image (esp_image_format.h: ESP_IMAGE_HEADER_MAGIC).
 ESP_IMAGE_MAGIC = 0xE9
@@ -68,18 +67,12 @@ def image_path(sha256):
 
 
 def visible_images(user):
-    """The images `user` may send: their own, or every image for an admin; newest first."""
-    query = select(FirmwareImage).order_by(FirmwareImage.id.desc())
-    if not user.is_admin:
-        query = query.where(FirmwareImage.owner_id == user.id)
-    return db.session.scalars(query).all()
+    """The images `user` may send, newest first."""
+    return ownership.visible_rows(user, FirmwareImage, FirmwareImage.id.desc())
 
 
 def visible_image(user, firmware_id):
-    image = db.session.get(FirmwareImage, firmware_id) if tokens.is_row_id(firmware_id) else None
-    if image is None or (image.owner_id != user.id and not user.is_admin):
-        raise NotFound(f"No firmware image {firmware_id}.")
-    return image
+    return ownership.visible_row(user, FirmwareImage, firmware_id, f"No firmware image {firmware_id}.")
 
 
 def read_range(sha256, start, length):

@@ -8,12 +8,11 @@ update of the rollout.
 """
 from sqlalchemy import select
 
-from webapp.core import tokens
 from webapp.core.clock import now_ms
-from webapp.core.errors import Conflict, NotFound
+from webapp.core.errors import Conflict
 from webapp.extensions import db
 from webapp.models import Device, OtaUpdate, Rollout
-from webapp.services import events
+from webapp.services import events, ownership
 from webapp.services.devices import registry as devices
 from webapp.services.ota import updates
 
@@ -40,17 +39,11 @@ def start_rollout(user, image, device_ids, stage_percent):
 
 
 def visible_rollouts(user):
-    query = select(Rollout).order_by(Rollout.id.desc())
-    if not user.is_admin:
-        query = query.where(Rollout.owner_id == user.id)
-    return db.session.scalars(query).all()
+    return ownership.visible_rows(user, Rollout, Rollout.id.desc())
 
 
 def visible_rollout(user, rollout_id):
-    rollout = db.session.get(Rollout, rollout_id) if tokens.is_row_id(rollout_id) else None
-    if rollout is None or (rollout.owner_id != user.id and not user.is_admin):
-        raise NotFound(f"No rollout {rollout_id}.")
-    return rollout
+    return ownership.visible_row(user, Rollout, rollout_id, f"No rollout {rollout_id}.")
 
 
 def move_rollout(rollout, status):
