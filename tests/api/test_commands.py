@@ -2,6 +2,8 @@
 status follows: queued → delivered → answered, or timed_out."""
 import threading
 
+import pytest
+
 from webapp.core.clock import now_ms
 from webapp.services.devices import commands
 
@@ -132,3 +134,33 @@ def test_an_id_too_large_for_any_row_is_404(client, make_device):
 
     assert client.get(f"/api/devices/{device.id}/commands/{2**80}", headers=device.owner.headers).status_code == 404
     assert client.post(f"/devices/{device.id}/commands/{2**80}", json={"device_token": device.token, "result": 1}).status_code == 404
+
+
+# JSON text written by hand: the test client would encode with orjson, which cannot hold these values either.
+UNSTORABLE = ['{"deep": [{"n": -13976826694785243136}]}', "18446744073709551616", '{"n": NaN}', "[Infinity]"]
+
+
+@pytest.mark.parametrize("value", UNSTORABLE)
+def test_params_json_cannot_hold_are_refused_and_nothing_is_queued(client, make_device, value):
+    device = make_device()
+
+    response = client.post(
+        f"/api/devices/{device.id}/commands", data=f'{{"method": "set", "params": {value}}}', content_type="application/json", headers=device.owner.headers
+    )
+
+    assert response.status_code == 400, response.json
+    assert "params" in response.json["message"]
+    assert client.get(f"/api/devices/{device.id}/commands", headers=device.owner.headers).json["commands"] == []
+
+
+@pytest.mark.parametrize("value", UNSTORABLE)
+def test_a_result_json_cannot_hold_is_refused_and_the_command_still_waits_for_one(client, make_device, value):
+    device = make_device()
+    command = send(client, device)
+
+    refused = client.post(f"/devices/{device.id}/commands/{command['id']}", data=f'{{"device_token": "{device.token}", "result": {value}}}', content_type="application/json")
+
+    assert refused.status_code == 400, refused.json
+    assert status(client, device, command)["status"] == "queued"
+    assert reply(client, device, command, 2**63 - 1).status_code == 200
+    assert status(client, device, command)["result"] == 2**63 - 1

@@ -262,3 +262,15 @@ def test_the_server_refuses_values_it_cannot_store_with_400(live_server):
 
     assert response.status_code == 400
     assert response.json()["status"] == 400 and "nested" in response.json()["message"]
+
+
+def test_an_rpc_reply_json_cannot_hold_is_400_and_the_command_still_waits(live_server):
+    device = live_server.create_device()
+    command = api(live_server, device, "/commands", method="POST", json={"method": "read", "params": {}})
+
+    refused = requests.post(
+        f"{live_server.url}/api/v1/{device['device_token']}/rpc/{command['id']}", data='{"big": 18446744073709551616}', timeout=DEADLINE
+    )
+
+    assert refused.status_code == 400 and refused.json()["status"] == 400
+    assert api(live_server, device, f"/commands/{command['id']}")["status"] == "queued"

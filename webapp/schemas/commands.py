@@ -3,14 +3,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, JsonValue
 
-from webapp.schemas.common import DeviceToken, Key, RequestModel, Timestamp
+from webapp.schemas.common import AnyJson, DeviceToken, Key, RequestModel, Timestamp
 
 CommandTimeout = Annotated[int, Field(ge=1, le=86400, description="Seconds the device has to answer; then the command times out.")]
 
 
 class CommandIn(RequestModel):
     method: Key
-    params: JsonValue = Field(default_factory=dict, description="Any JSON; {} when left out.")
+    params: AnyJson = Field(default_factory=dict, description="Any JSON; {} when left out.")
     timeout: CommandTimeout = 30
 
 
@@ -46,7 +46,7 @@ class CommandForDevice(BaseModel):
 
 class CommandReplyIn(RequestModel):
     device_token: DeviceToken | None = Field(None, description="Or send `Authorization: Bearer <token>`.")
-    result: JsonValue = Field(description="The command's result: any JSON.")
+    result: AnyJson = Field(description="The command's result: any JSON.")
 
 
 class CommandReplyOut(BaseModel):

@@ -1,7 +1,8 @@
 """The building blocks of every shape: keys, values, timestamps, the request base class, errors."""
+import math
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, JsonValue, Strict, StringConstraints
 
 from webapp.core.ids import MAX_ID
 
@@ -24,6 +25,27 @@ Value = (
     | Annotated[float, Strict(), Field(allow_inf_nan=False), BeforeValidator(_not_an_integer)]
     | Annotated[str, StringConstraints(max_length=256)]
 )
+
+
+def _storable(value):
+    # Free-form JSON is stored and sent on as JSON text (orjson), which holds neither integers past 64 bits nor
+    # NaN or Infinity: refused here (400) rather than by the encoder after the request was accepted (500).
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, int) and not isinstance(item, bool) and not -(2**63) <= item < 2**63:
+            raise ValueError("integers must lie between -2**63 and 2**63 - 1")
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise ValueError("NaN and Infinity are not JSON")
+    return value
+
+
+# Any JSON a request may carry for storing as it is: command parameters and results, ThingsBoard RPC.
+AnyJson = Annotated[JsonValue, AfterValidator(_storable)]
 # additionalProperties: a key not matching the pattern is refused, and the document must say so.
 Data = Annotated[dict[Key, Value], Field(max_length=MAX_KEYS, json_schema_extra={"additionalProperties": False})]
 State = Annotated[dict[str, Value], Field(description="Current state: reported values, desired values for control pins.")]

@@ -3,7 +3,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, JsonValue, RootModel, StringConstraints
 
-from webapp.schemas.common import MAX_KEYS, Key, RequestModel, Text, Value
+from webapp.schemas.common import MAX_KEYS, AnyJson, Key, RequestModel, Text, Value
 from webapp.schemas.device_api import ReadingTs
 
 # ThingsBoard's clients send null for what they do not know (TBHTTPDevice.get_firmware_update: the current
@@ -38,13 +38,13 @@ class TbAttributesIn(RootModel[TbData]):
         return _known(self.root)
 
 
-class TbRpcReplyIn(RootModel[JsonValue]):
+class TbRpcReplyIn(RootModel[AnyJson]):
     pass
 
 
 class TbClientRpcIn(RequestModel):
     method: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    params: JsonValue = None
+    params: AnyJson = None
 
 
 class TbProvisionIn(RequestModel):
