@@ -5,6 +5,7 @@ the migrated database but never each other's rows.
 """
 import os
 import tempfile
+import threading
 import uuid
 
 import flask_migrate
@@ -162,3 +163,19 @@ def settle(app):
     from webapp.services.ingest.writer import ingest_writer
 
     return ingest_writer(app).drain
+
+
+@pytest.fixture
+def subscribed(app, monkeypatch):
+    """An Event set once a request subscribes to the broker: a long-poll is then waiting."""
+    broker = app.extensions["broker"]
+    event = threading.Event()
+    original = broker.subscribe
+
+    def subscribe(channels):
+        subscription = original(channels)
+        event.set()
+        return subscription
+
+    monkeypatch.setattr(broker, "subscribe", subscribe)
+    return event

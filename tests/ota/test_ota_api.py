@@ -1,6 +1,7 @@
 """An owner uploads an image and sends it to a device; the device is offered it, downloads it (in ranges), and reports
 each step until the outcome: booted, failed, or rolled back."""
 import hashlib
+import threading
 
 from tests.ota.helpers import assign, esp32_image, ota_status, report, telemetry, upload, uploaded
 
@@ -72,6 +73,48 @@ def test_a_new_offer_changes_the_etag_of_latest(client, make_device):
     response = client.get(f"/telemetry/latest?device_token={device.token}", headers={"If-None-Match": etag})
 
     assert response.status_code == 200 and "ota" in response.json
+
+
+def long_poll(app, device, etag, answers):
+    """Start a long-poll of /telemetry/latest for what differs from `etag`; its answer lands in `answers`."""
+    poll = threading.Thread(
+        target=lambda: answers.append(app.test_client().get(f"/telemetry/latest?device_token={device.token}&wait=30", headers={"If-None-Match": etag}))
+    )
+    poll.start()
+    return poll
+
+
+def test_a_waiting_long_poll_is_answered_with_a_new_offer(app, client, make_device, subscribed):
+    device = make_device()
+    telemetry(client, device)
+    etag = client.get(f"/telemetry/latest?device_token={device.token}").headers["ETag"]
+    answers = []
+    poll = long_poll(app, device, etag, answers)
+    assert subscribed.wait(10), "the long-poll never subscribed"
+
+    firmware = uploaded(client, device.owner, esp32_image())
+    assign(client, device, firmware)
+    poll.join(10)
+
+    assert not poll.is_alive(), "the offer did not release the long-poll"
+    assert answers[0].status_code == 200 and answers[0].json["ota"]["sha256"] == firmware["sha256"]
+
+
+def test_a_device_with_an_offer_is_held_by_its_long_poll_until_something_changes(app, client, make_device, subscribed):
+    device = make_device()
+    telemetry(client, device)
+    assign(client, device, uploaded(client, device.owner, esp32_image()))
+    etag = client.get(f"/telemetry/latest?device_token={device.token}").headers["ETag"]
+    answers = []
+    poll = long_poll(app, device, etag, answers)
+    assert subscribed.wait(10), "the long-poll never subscribed"
+
+    client.put(f"/api/devices/{device.id}/pins/v0", json={"value": 1}, headers=device.owner.headers)
+    poll.join(10)
+
+    assert not poll.is_alive(), "the toggle did not release the long-poll"
+    assert answers[0].status_code == 200, "the long-poll answered before anything changed"
+    assert answers[0].json["data"]["v0"] == 1 and "ota" in answers[0].json
 
 
 def test_the_image_downloads_whole_or_from_any_byte(client, make_device):

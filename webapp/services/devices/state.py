@@ -19,6 +19,8 @@ from webapp.services import events
 from webapp.services.devices import commands
 from webapp.services.directory import directory
 
+# What changes a device's answer besides its readings: a state (unless it holds what the device has), a command, an offer.
+WAKING_EVENTS = frozenset(("state", "command", "ota_offer"))
 READ_STATES = "SELECT device_id, key, reported, reported_ms, desired, desired_ms FROM device_state WHERE device_id IN :ids"
 
 
@@ -114,16 +116,16 @@ def release_control(device_id, key):
     return view
 
 
-def wait_for_change(device_id, seen_etag, timeout, with_commands=False):
-    """The device's state once its ETag differs from `seen_etag`, or after `timeout` seconds,
-    or at once when the worker begins to shut down; `with_commands`: a command sent meanwhile counts
-    as a change (read_state).
+def wait_for_change(device_id, seen_etag, timeout, read_view):
+    """The device's view, as `read_view(device_id)` gives what its answer carries, once its ETag differs from
+    `seen_etag`, or after `timeout` seconds, or at once when the worker begins to shut down. A state change, a
+    command sent or a new offer (services/events.py) makes it read again.
 
     Subscribes before reading, so a change committed in between is not
     missed; holds no database connection while it waits.
     """
     with current_broker().subscribe([device_channel(device_id)]) as subscription:
-        view = read_state(device_id, with_commands)
+        view = read_view(device_id)
         db.session.commit()
         deadline = now_ms() + timeout * 1000
         while view.etag == seen_etag and (remaining_ms := deadline - now_ms()) > 0:
@@ -133,7 +135,7 @@ def wait_for_change(device_id, seen_etag, timeout, with_commands=False):
             event = message[1]
             if event.get("type") == "shutdown":
                 break
-            if (event.get("type") == "state" and etag_of(event["data"]) != seen_etag) or (with_commands and event.get("type") == "command"):
-                view = read_state(device_id, with_commands)
+            if event.get("type") in WAKING_EVENTS and (event["type"] != "state" or etag_of(event["data"]) != etag_of(view.data)):
+                view = read_view(device_id)
                 db.session.commit()
     return view

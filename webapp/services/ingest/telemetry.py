@@ -74,8 +74,13 @@ def latest_state(token, source_ip, seen_etags, wait):
     already has, held until either changes."""
     view = with_offer(record_poll(token, source_ip, delivers_commands=True).view)
     if wait > 0 and seen_etags.contains(view.etag):
-        view = with_offer(state.wait_for_change(view.device_id, view.etag, wait, with_commands=True))
+        view = state.wait_for_change(view.device_id, view.etag, wait, answer_view)
     return view
+
+
+def answer_view(device_id):
+    """What a poll answers the device: its state, the commands waiting for it (delivered from now on), its offer."""
+    return with_offer(state.read_state(device_id, with_commands=True))
 
 
 def with_offer(view):

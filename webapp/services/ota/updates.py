@@ -14,7 +14,6 @@ the outcomes (booted, failed, rolled_back) go to webhooks as `ota`.
 """
 import math
 
-from flask import current_app
 from sqlalchemy import or_, select, update
 
 from webapp.core.clock import iso_ms, now_ms
@@ -178,15 +177,14 @@ def stage_size(count, percent):
 
 
 def _announce(told, concerned=()):
-    """Emit the events, with the offer each device they concern (and those `concerned`) has now, for devices on
-    MQTT (docs/MQTT.md); those devices are forgotten by every worker's directory (has_ota)."""
+    """Emit the events; then, once every worker's directory has forgotten the devices they concern (and those
+    `concerned`: has_ota), the offer each has now, which releases its long-poll and reaches it retained on MQTT
+    (docs/MQTT.md). In that order, a worker woken by the offer cannot read a stale "no offer" from its directory."""
     device_ids = list(dict.fromkeys([*(event.device_id for event in told if event.device_id is not None), *concerned]))
-    if current_app.config["MQTT_URL"]:
-        db.session.flush()
-        told = [*told, *(events.offer_changed(device_id, _offer_now(device_id)) for device_id in device_ids)]
     events.emit(*told)
     for device_id in device_ids:
         directory().device_changed(device_id)
+    events.emit(*(events.offer_changed(device_id, _offer_now(device_id)) for device_id in device_ids))
 
 
 def _offer_now(device_id):
