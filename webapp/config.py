@@ -84,6 +84,8 @@ class Config:
     RATELIMIT_ENABLED = True
     RATELIMIT_DEFAULT = "100 per 60 seconds"
     RATELIMIT_DEVICE = "100 per 60 seconds"
+    # Firmware download requests per device: a 1.5 MB image is 96 requests in 16 KiB chunks (docs/OTA.md)
+    RATELIMIT_FIRMWARE = "600 per 60 seconds"
     RATELIMIT_AUTH_FAILURES = "30 per 60 seconds"
     RATELIMIT_PROVISIONING = "60 per 60 seconds"
 

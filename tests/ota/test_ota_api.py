@@ -221,3 +221,17 @@ def test_ids_beyond_any_row_are_404_not_a_server_error(client, make_device):
     assert client.post(f"/api/devices/{device.id}/ota", data=body, content_type="application/json", headers=device.owner.headers).status_code == 404
     assert client.post("/api/rollouts", data=body, content_type="application/json", headers=device.owner.headers).status_code == 404
     assert client.get(f"/api/rollouts/{huge}", headers=device.owner.headers).status_code == 404
+
+
+def test_chunks_count_against_their_own_limit_and_leave_the_device_its_requests(client, make_app, make_device):
+    device = make_device()
+    firmware = uploaded(client, device.owner, esp32_image(100_000))
+    url = assign_and_url(client, device, firmware)
+    limited = make_app(RATELIMIT_DEVICE="3 per 60 seconds", RATELIMIT_FIRMWARE="5 per 60 seconds").test_client()
+    bearer = {"Authorization": f"Bearer {device.token}"}
+
+    chunks = [limited.get(url, headers={**bearer, "Range": f"bytes={start}-{start + 4095}"}).status_code for start in range(0, 6 * 4096, 4096)]
+    after = limited.post(f"/devices/{device.id}/telemetry", json={"device_token": device.token, "data": {"t": 2}})
+
+    assert chunks == [206] * 5 + [429], "more chunks than RATELIMIT_DEVICE, then refused past RATELIMIT_FIRMWARE"
+    assert after.status_code == 200, "the downloads did not use up the device's own requests"

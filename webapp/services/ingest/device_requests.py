@@ -47,14 +47,15 @@ def server_method(token, source_ip, method):
 
 
 def firmware_download(token, device_id, sha256, source_ip):
-    """(image, read(start, length) → chunks) of the image the device is being sent under `sha256`; NotFound for any other."""
-    device = admit_device(token, device_id, [], source_ip)
+    """(image, read(start, length) → chunks) of the image the device is being sent under `sha256`; NotFound for any other.
+    Chunks count against their own limit: an image is many of them, and the device's other requests go on meanwhile."""
+    device = admit_device(token, device_id, [], source_ip, limit="RATELIMIT_FIRMWARE")
     return _readable(updates.downloadable(device.id, sha256))
 
 
 def firmware_by_version(token, title, version, source_ip):
     """Likewise, the image named by title and version (ThingsBoard's firmware request; the token alone names the device)."""
-    device = admit_device(token, None, [], source_ip)
+    device = admit_device(token, None, [], source_ip, limit="RATELIMIT_FIRMWARE")
     return _readable(updates.downloadable_version(device.id, title, version))
 
 

@@ -92,8 +92,8 @@ def with_offer(view):
     return view
 
 
-def admit_device(token, device_id, readings, source_ip):
-    """The authenticated device, once its rules and its rate limit let this request through."""
+def admit_device(token, device_id, readings, source_ip, limit="RATELIMIT_DEVICE"):
+    """The authenticated device, once its rules and its rate limit (the setting `limit`) let this request through."""
     try:
         device = devices.authenticate_device(token, device_id)
     except (InvalidToken, NotFound):
@@ -102,7 +102,7 @@ def admit_device(token, device_id, readings, source_ip):
         if refused is not None:
             raise refused from None
         raise
-    over_limit = count_request("RATELIMIT_DEVICE", "device", device.id)
+    over_limit = count_request(limit, limit, device.id)
     denial = rules.first_denial(device, readings, source_ip)
     if denial is not None:
         rules.record_denial(device.id, denial)
