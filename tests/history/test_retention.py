@@ -2,13 +2,14 @@
 import threading
 
 import pytest
+from sqlalchemy import select
 
 from tests.conftest import settings_for_tests as settings_for
 from tests.history.conftest import DAY_MS, HOUR_MS
 from webapp import create_app
 from webapp.core.clock import now_ms
 from webapp.extensions import db
-from webapp.models import ScheduledJob
+from webapp.models import AlertEvent, Command, Notification, ScheduledJob
 from webapp.services.history import retention
 from webapp.services.platform import jobs
 from webapp.workers import background
@@ -19,9 +20,13 @@ NOW = 1_800_000_000_000
 def prune(app, now=NOW, pause=lambda: None):
     with app.app_context():
         try:
-            return retention.prune_expired_readings(now, pause=pause)
+            return retention.prune_expired_history(now, pause=pause)
         finally:
             db.session.remove()
+
+
+def rows_of(model, device_id):
+    return db.session.scalars(select(model).where(model.device_id == device_id)).all()
 
 
 @pytest.fixture
@@ -75,6 +80,28 @@ def test_a_devices_own_retention_set_through_the_api_overrides_the_default(
     assert stored_timestamps(short.id, "t") == [NOW - DAY_MS]
     assert stored_timestamps(default.id, "t") == [NOW - 3 * DAY_MS, NOW - DAY_MS]
     assert stored_timestamps(long_.id, "t") == [NOW - 40 * DAY_MS, NOW - 3 * DAY_MS, NOW - DAY_MS]
+
+
+def test_alert_events_finished_commands_and_notifications_past_retention_go_with_the_readings(app, make_device, retention_days):
+    retention_days(30)
+    device = make_device()
+    old, recent = NOW - 31 * DAY_MS, NOW - DAY_MS
+    with app.app_context():
+        for at in (old, recent):
+            db.session.add(AlertEvent(device_id=device.id, rule_id=1, kind="raised", description=f"at {at}", value="1", at_ms=at))
+            db.session.add(Notification(user_id=device.owner.id, device_id=device.id, kind="offline", message=f"at {at}", created_ms=at))
+            for status in ("answered", "timed_out", "queued"):
+                db.session.add(Command(device_id=device.id, method=status, params="{}", status=status, created_ms=at, expires_ms=at + 30_000))
+        db.session.commit()
+
+    prune(app)
+
+    with app.app_context():
+        assert [event.at_ms for event in rows_of(AlertEvent, device.id)] == [recent]
+        assert [notification.created_ms for notification in rows_of(Notification, device.id)] == [recent]
+        assert sorted((command.created_ms, command.status) for command in rows_of(Command, device.id)) == [
+            (old, "queued"), (recent, "answered"), (recent, "queued"), (recent, "timed_out")
+        ], "a command not yet finished is kept, however old"
 
 
 def test_retention_days_0_keeps_history_of_devices_without_their_own(app, make_device, add_readings, stored_timestamps, retention_days):

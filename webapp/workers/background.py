@@ -105,9 +105,9 @@ def prune_history_forever(app, stop):
         with app.app_context():
             try:
                 if jobs.claim_due_run("prune_history", now_ms(), interval * 1000):
-                    deleted = retention.prune_expired_readings(now_ms(), pause=_let_requests_run)
+                    deleted = retention.prune_expired_history(now_ms(), pause=_let_requests_run)
                     if deleted:
-                        log.info("history prune deleted %d expired readings", deleted)
+                        log.info("history prune deleted %d expired rows", deleted)
             except Exception:
                 log.exception("history prune failed; the next run is due in %d s", interval)
             finally:
