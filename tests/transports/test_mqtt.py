@@ -364,7 +364,7 @@ def test_presence_follows_the_status_topic_and_the_last_will(mqtt_app, owner, ma
     with mqtt_app.app_context():
         log_in(browser, db.session.get(User, owner).email)
         db.session.remove()
-    assert "over HTTP" in browser.get(f"/devices/{device_id}").get_data(as_text=True)
+    assert f'id="transport-{device_id}"></span>' in browser.get(f"/devices/{device_id}").get_data(as_text=True)  # never seen: no transport
     session = connect(device_id, token)
     assert session.connected()
 
