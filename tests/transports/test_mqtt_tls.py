@@ -3,7 +3,6 @@ with paho-mqtt over TLS with its own credentials and its telemetry is stored, wh
 gets nowhere; the port without its certificate is refused before Mosquitto starts."""
 import threading
 
-import paho.mqtt.client as paho
 import pytest
 
 from tests.conftest import settings_for_tests
