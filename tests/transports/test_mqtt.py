@@ -266,6 +266,8 @@ def test_a_device_reaches_only_its_own_topics(mqtt_app, make_device, connect):
     assert session.connected()
 
     assert session.publish("telemetry", {"data": {"x": 1}}, device_id=other_id).value == paho.ReasonCode(paho.PacketTypes.PUBACK, "Not authorized").value
+    assert session.publish("ota/status", {"state": "verifying"}, device_id=other_id).is_failure
+    assert session.publish("ota/status", {"state": "verifying"}).value == 0  # its own update's reports
     assert session.publish("state", {"data": {"led": True}}).is_failure  # only the platform sets a device's state
     assert session.subscribe(f"devices/{other_id}/state").is_failure
     assert session.subscribe("devices/+/telemetry").is_failure
