@@ -71,8 +71,8 @@ def ota_report(token, device_id, state, received, version, reason, source_ip):
     try:
         return updates.report(device.id, state, received, version, reason)
     except ApiError:
-        # A refusal ends the transaction too: the MQTT transport goes on to store the device's next readings, and
-        # the ingest writer needs the connection (SQLite has one).
+        # A refusal ends what the report read too: the MQTT transport goes on to wait for readings it queued before
+        # this report, and the ingest writer storing them needs the connection (SQLite has one).
         db.session.rollback()
         raise
 
