@@ -19,23 +19,29 @@ START_TIMEOUT = 60
 
 
 class PrivateBroker:
-    """`database_url` is where its accounts come from; it may be set after the settings are read, before `start()`."""
+    """`database_url` is where its accounts come from; it may be set after the settings are read, before `start()`.
+    With `tls` (certificate file, key file) it has a TLS listener too, on `tls_port`."""
 
-    def __init__(self, data_dir, database_url=None):
+    def __init__(self, data_dir, database_url=None, tls=None):
         self.port = free_port()
         self.url = f"mqtt://127.0.0.1:{self.port}"
         self.admin_user = "thingsnxt"
         self.admin_password = secrets.token_urlsafe(16)
         self.data_dir = str(data_dir)
         self.database_url = database_url
+        self.tls = tls
+        self.tls_port = free_port() if tls else None
         self.process = None
 
     @property
     def settings(self):
-        return {"MQTT_URL": self.url, "MQTT_ADMIN_USER": self.admin_user, "MQTT_ADMIN_PASSWORD": self.admin_password}
+        settings = {"MQTT_URL": self.url, "MQTT_ADMIN_USER": self.admin_user, "MQTT_ADMIN_PASSWORD": self.admin_password}
+        if self.tls:
+            settings |= {"MQTT_TLS_PORT": self.tls_port, "MQTT_TLS_CERTFILE": self.tls[0], "MQTT_TLS_KEYFILE": self.tls[1]}
+        return settings
 
     def start(self):
-        env = {**os.environ, "DATABASE_URL": self.database_url, **self.settings}
+        env = {**os.environ, "DATABASE_URL": self.database_url, **{name: str(value) for name, value in self.settings.items()}}
         flask = os.path.join(os.path.dirname(sys.executable), "flask")
         self.log = open(os.path.join(self.data_dir, "broker.log"), "ab")  # noqa: SIM115 (open as long as the broker runs)
         self.process = subprocess.Popen(
@@ -54,7 +60,8 @@ class PrivateBroker:
     def _listening(self):
         assert self.process.poll() is None, f"the broker exited ({self.process.returncode}); see {self.data_dir}/broker.log"
         try:
-            socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+            for port in filter(None, (self.port, self.tls_port)):
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             return True
         except OSError:
             return False

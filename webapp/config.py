@@ -93,6 +93,10 @@ class Config:
     MQTT_URL = ""
     MQTT_ADMIN_USER = "thingsnxt"
     MQTT_ADMIN_PASSWORD = ""
+    # A TLS listener for devices (docs/MQTT.md "TLS"): its port (0: none) and its certificate (full chain) and key, in PEM
+    MQTT_TLS_PORT = 0
+    MQTT_TLS_CERTFILE = ""
+    MQTT_TLS_KEYFILE = ""
 
     # Presence
     OFFLINE_TIMEOUT = 60

@@ -66,7 +66,7 @@ class Device(db.Model):
     # The token as the MQTT broker's dynamic-security plugin hashes a password (services/devices/broker_accounts.py),
     # so the broker's accounts are written from here at its start; None for devices made before (until a new token).
     broker_password: Mapped[str | None] = mapped_column(String(200))
-    # "mqtt" once the device announced itself over MQTT (devices/<id>/status), else None: it talks HTTP.
+    # How the device last talked: "http" or "mqtt", set as it is marked seen (services/ingest/writer.py); None before its first request.
     transport: Mapped[str | None] = mapped_column(String(8))
     status: Mapped[str] = mapped_column(String(8), default="offline", index=True)
     last_seen_ms: Mapped[int | None] = mapped_column(BigInteger)

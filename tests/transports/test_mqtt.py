@@ -259,6 +259,23 @@ def test_readings_sent_while_the_platform_is_away_are_stored_when_it_is_back(pla
     assert stored_readings(platform["app"], device_id) == [("count", str(count)) for count in range(5)]
 
 
+def test_a_refused_update_report_holds_up_none_of_the_readings_before_it(platform, make_device, connect):
+    device_id, token = make_device()
+    session = connect(device_id, token)
+    assert session.connected()
+    assert session.subscribe(f"devices/{device_id}/errors") == 1
+    platform["messages"].stop()
+
+    # Handed over together once the platform is back: the reading is queued for storing before the report is refused.
+    session.publish("telemetry", {"data": {"count": 1}})
+    session.publish("ota/status", {"state": "verifying"})
+    events = device_events(platform["app"], device_id)
+    platform["messages"] = DeviceMessages(platform["app"]).start()
+
+    assert orjson.loads(session.next_message(f"devices/{device_id}/errors")[1])["error"] == "conflict"  # no update in progress
+    assert next_event(events, "state")["data"] == {"count": 1}
+
+
 def test_a_device_reaches_only_its_own_topics(mqtt_app, make_device, connect):
     device_id, token = make_device()
     other_id, _ = make_device()
@@ -266,6 +283,8 @@ def test_a_device_reaches_only_its_own_topics(mqtt_app, make_device, connect):
     assert session.connected()
 
     assert session.publish("telemetry", {"data": {"x": 1}}, device_id=other_id).value == paho.ReasonCode(paho.PacketTypes.PUBACK, "Not authorized").value
+    assert session.publish("ota/status", {"state": "verifying"}, device_id=other_id).is_failure
+    assert session.publish("ota/status", {"state": "verifying"}).value == 0  # its own update's reports
     assert session.publish("state", {"data": {"led": True}}).is_failure  # only the platform sets a device's state
     assert session.subscribe(f"devices/{other_id}/state").is_failure
     assert session.subscribe("devices/+/telemetry").is_failure
@@ -364,7 +383,7 @@ def test_presence_follows_the_status_topic_and_the_last_will(mqtt_app, owner, ma
     with mqtt_app.app_context():
         log_in(browser, db.session.get(User, owner).email)
         db.session.remove()
-    assert "over HTTP" in browser.get(f"/devices/{device_id}").get_data(as_text=True)
+    assert f'id="transport-{device_id}"></span>' in browser.get(f"/devices/{device_id}").get_data(as_text=True)  # never seen: no transport
     session = connect(device_id, token)
     assert session.connected()
 
@@ -417,3 +436,4 @@ def test_the_broker_command_says_what_is_missing(make_app, tmp_path, settings, m
 
     assert result.exit_code == 1
     assert message in result.output
+

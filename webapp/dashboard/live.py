@@ -54,6 +54,8 @@ class LiveView:
             return _state_fragment(_json(event), tuple(self.widgets[device_id]), self.scope.device_page)
         if kind == "status":
             return render_template("live/status.html", event=event)
+        if kind == "transport":
+            return render_template("live/transport.html", event=event)
         if kind == "health":
             report = health.HealthView(event["health"], as_ms(event["timestamp"]))
             return render_template("live/health.html", event=event, health=report, device_page=self.scope.device_page)

@@ -73,6 +73,7 @@ class DeviceOut(BaseModel):
     created_at: Timestamp
     data: State
     health: DeviceHealthOut | None = Field(description="The device's latest health report; null before its first.")
+    transport: Literal["http", "mqtt"] | None = Field(description="How the device last talked to the platform (docs/MQTT.md); null before its first request.")
 
     @classmethod
     def of(cls, device, view, health=None, **extra):
@@ -91,6 +92,7 @@ class DeviceOut(BaseModel):
             created_at=iso_ms(device.created_ms),
             data=view.data,
             health=DeviceHealthOut.of(health),
+            transport=device.transport,
             **extra,
         )
 

@@ -92,6 +92,11 @@ def status_changed(device_id, status, at_ms, last_seen_ms=None):
     )
 
 
+def transport_changed(device_id, transport, at_ms):
+    """A device was seen over another transport than before ("http" or "mqtt"): dashboards relabel it."""
+    return Event(device_channel(device_id), {"type": "transport", "device_id": device_id, "transport": transport, "timestamp": iso_ms(at_ms)}, device_id=device_id)
+
+
 def status_restated(device_id, status, at_ms):
     """Dashboards are told a device's status again, to set right an announcement that raced another."""
     return Event(device_channel(device_id), _status_message(device_id, status, at_ms), device_id=device_id)

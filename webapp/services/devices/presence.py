@@ -3,8 +3,9 @@
 Each transition is made by one atomic UPDATE, so with any number of workers
 exactly one request or sweep makes it and announces it: the sweep's UPDATE …
 RETURNING lists the devices it took offline; the ingest writer's UPDATE that
-marks devices seen writes a random claim id where it changes the status and
-reads back which devices it took online (services/ingest/writer.py).
+marks devices seen writes a random claim id where it changes the status or
+the transport the device talks (http or mqtt) and reads back which devices it
+took online or to another transport (services/ingest/writer.py).
 """
 from sqlalchemy import func, select, update
 
@@ -32,12 +33,6 @@ def mark_offline_stale_devices(now):
     events.emit(*(events.status_changed(device_id, "offline", now, last_seen_ms=last_seen) for device_id, last_seen in gone.items()))
     _restate_back_online(gone)
     return list(gone)
-
-
-def note_transport(device_id, transport):
-    """The device talks `transport` ("mqtt"): the dashboard says so."""
-    db.session.execute(update(Device).where(Device.id == device_id, Device.transport.is_distinct_from(transport)).values(transport=transport))
-    db.session.commit()
 
 
 def mark_offline(device_id, now):

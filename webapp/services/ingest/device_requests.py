@@ -4,7 +4,7 @@ like any device request."""
 import functools
 
 from webapp.core.clock import now_ms
-from webapp.core.errors import Conflict, InvalidRequest, shown
+from webapp.core.errors import ApiError, Conflict, InvalidRequest, shown
 from webapp.extensions import db
 from webapp.services.devices import commands, desired_changes, presence
 from webapp.services.ingest.telemetry import admit_device, record_poll, with_offer
@@ -68,7 +68,13 @@ def _readable(image):
 def ota_report(token, device_id, state, received, version, reason, source_ip):
     """A device's report on its update in progress (services/ota/updates.py `report`); the update after it."""
     device = admit_device(token, device_id, [], source_ip)
-    return updates.report(device.id, state, received, version, reason)
+    try:
+        return updates.report(device.id, state, received, version, reason)
+    except ApiError:
+        # A refusal ends what the report read too: the MQTT transport goes on to wait for readings it queued before
+        # this report, and the ingest writer storing them needs the connection (SQLite has one).
+        db.session.rollback()
+        raise
 
 
 def follow_firmware_state(token, state, received, version, reason, source_ip):
@@ -84,8 +90,7 @@ def follow_firmware_state(token, state, received, version, reason, source_ip):
 
 def broker_session(login, connected):
     """A device said over MQTT that it connected (`online` on its status topic) or its last will that it is gone
-    (`offline`): it is marked an MQTT device, and online (like any request) or offline at once."""
-    presence.note_transport(login.device_id, "mqtt")
+    (`offline`): it is marked online (like any request, seen over MQTT) or offline at once."""
     if connected:
         record_poll(login, None)
     else:

@@ -29,7 +29,9 @@ def ingest_telemetry(token, data, source_ip, device_id=None, *, ts=None, identit
     """
     ts_ms = None if ts is None else reading_ms(ts, "ts")
     device = admit_device(token, device_id, [data], source_ip)
-    job = Job(device.id, [(ts_ms, data)], identities=None if identity is None else [identity], health=health, delivers_commands=delivers_commands)
+    job = Job(
+        device.id, [(ts_ms, data)], identities=None if identity is None else [identity], health=health, delivers_commands=delivers_commands, transport=transport_of(token)
+    )
     queued = ingest_writer(current_app).submit(job)
     if not wait:
         return queued
@@ -52,7 +54,7 @@ def ingest_records(token, records, source_ip, device_id=None, field="ts"):
     timed = [(None if ts is None else reading_ms(ts, field), data) for ts, data, _ in records]
     identities = [identity for _, _, identity in records]
     device = admit_device(token, device_id, [data for _, data in timed], source_ip)
-    job = Job(device.id, timed, idempotent=True, identities=identities if any(identities) else None)
+    job = Job(device.id, timed, idempotent=True, identities=identities if any(identities) else None, transport=transport_of(token))
     ingest_writer(current_app).write(job)
     return job.accepted, len(timed) - job.accepted
 
@@ -66,7 +68,7 @@ def device_status(token, source_ip):
 def record_poll(token, source_ip, device_id=None, delivers_commands=False):
     """A poll marks the device seen like any request; the committed Job with the device's state."""
     device = admit_device(token, device_id, [], source_ip)
-    return ingest_writer(current_app).write(Job(device.id, [], delivers_commands=delivers_commands))
+    return ingest_writer(current_app).write(Job(device.id, [], delivers_commands=delivers_commands, transport=transport_of(token)))
 
 
 def latest_state(token, source_ip, seen_etags, wait):
@@ -90,6 +92,11 @@ def with_offer(view):
         # The writer needs the connection (SQLite has one): end the read.
         db.session.commit()
     return view
+
+
+def transport_of(token):
+    """How a device's request came: "mqtt" when the broker authenticated it (a BrokerLogin), else "http"."""
+    return "mqtt" if isinstance(token, devices.BrokerLogin) else "http"
 
 
 def admit_device(token, device_id, readings, source_ip, limit="RATELIMIT_DEVICE"):

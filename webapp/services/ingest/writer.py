@@ -41,11 +41,17 @@ NEWER_REPORT_WINS = (
     "ON CONFLICT (device_id, key) DO UPDATE SET reported = excluded.reported, reported_ms = excluded.reported_ms "
     "WHERE device_state.reported_ms IS NULL OR device_state.reported_ms <= excluded.reported_ms"
 )
-# The claim id written only where the status changes tells which devices this statement took online.
+# A device is marked seen over the transport of its request: MQTT for those in :mqtt, else HTTP.
+_TRANSPORT = "CASE WHEN id IN :mqtt THEN 'mqtt' ELSE 'http' END"
+# The claim id (a multiple of 4) is written only where the status or the transport changes, plus WENT_ONLINE and
+# NEW_TRANSPORT for what changed: read back, it tells which devices this statement took online or moved to another
+# transport, each change claimed once however many workers mark the device seen at once.
+WENT_ONLINE, NEW_TRANSPORT = 1, 2
 _MARK_SEEN = (
-    "UPDATE devices SET last_seen_ms = :now, status = 'online', "
-    "presence_claim = CASE WHEN status = 'online' THEN presence_claim ELSE :claim END{also} "
-    "WHERE id IN :ids RETURNING id, presence_claim"
+    f"UPDATE devices SET last_seen_ms = :now, status = 'online', transport = {_TRANSPORT}, "
+    f"presence_claim = CASE WHEN status = 'online' AND transport = {_TRANSPORT} THEN presence_claim "
+    f"ELSE :claim + CASE WHEN status = 'online' THEN 0 ELSE {WENT_ONLINE} END + CASE WHEN transport = {_TRANSPORT} THEN 0 ELSE {NEW_TRANSPORT} END END"
+    "{also} WHERE id IN :ids RETURNING id, presence_claim, transport"
 )
 MARK_SEEN = _MARK_SEEN.format(also="")
 # …and stores the reading numbers (reading_numbers.py) of those that sent numbered readings, given as {device id: JSON}:
@@ -85,6 +91,8 @@ class Job:
     health: dict | None = None
     # The answer carries the commands waiting for the device (our telemetry and poll answers), which counts as delivering them.
     delivers_commands: bool = False
+    # How the device sent it: "http" or "mqtt" (the device is marked seen over it).
+    transport: str = "http"
     done: threading.Event = field(default_factory=threading.Event)
     view: state.StateView | None = None
     accepted: int = 0
@@ -202,13 +210,16 @@ class IngestWriter:
             if reports:
                 rows = [{"device_id": device_id, "report": values.encode(report), "reported_ms": now} for device_id, report in reports.items()]
                 cursor.insert_rows("device_health", HEALTH_COLUMNS, rows, LATEST_HEALTH)
-            device_ids = sorted({job.device_id for job in batch})
-            claim = secrets.randbits(62) + 1
+            transports = {job.device_id: job.transport for job in batch}
+            device_ids = sorted(transports)
+            claim = (secrets.randbits(59) + 1) << 2
+            marking = {"now": now, "claim": claim, "ids": device_ids, "mqtt": sorted(device for device, used in transports.items() if used == "mqtt")}
             if numbers is None:
-                seen = cursor.execute(MARK_SEEN, {"now": now, "claim": claim, "ids": device_ids}).fetchall()
+                seen = cursor.execute(MARK_SEEN, marking).fetchall()
             else:
-                seen = cursor.execute(MARK_SEEN_SAVING_NUMBERS[cursor.dialect], {"now": now, "claim": claim, "ids": device_ids, "numbers": numbers}).fetchall()
-            online = [device_id for device_id, stored_claim in seen if stored_claim == claim]
+                seen = cursor.execute(MARK_SEEN_SAVING_NUMBERS[cursor.dialect], marking | {"numbers": numbers}).fetchall()
+            changed = {device_id: (stored_claim - claim, transport) for device_id, stored_claim, transport in seen if 0 < stored_claim - claim <= WENT_ONLINE | NEW_TRANSPORT}
+            online = [device_id for device_id, (flags, _) in changed.items() if flags & WENT_ONLINE]
             views = state.read_states(connection, device_ids)
             for job in batch:
                 job.view = views.get(job.device_id) or state.StateView(job.device_id)
@@ -222,6 +233,7 @@ class IngestWriter:
                         job.view.commands = waiting.get(job.device_id, [])
                 told += delivered
             told += [events.status_changed(device_id, "online", now) for device_id in online]
+            told += [events.transport_changed(device_id, transport, now) for device_id, (flags, transport) in changed.items() if flags & NEW_TRANSPORT]
             told += [events.health_reported(device_id, report, now) for device_id, report in reports.items()]
             # Most devices have no alert rule: the directory says so without a query.
             told += alerts.evaluate_readings(connection, [job for job in batch if job.records and known.may_have(job.device_id, "alert_rules")])

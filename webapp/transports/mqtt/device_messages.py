@@ -5,6 +5,7 @@
 | `devices/<id>/telemetry` | ingest_telemetry (as `POST /devices/<id>/telemetry`) |
 | `devices/<id>/telemetry/batch` | ingest_records (as `POST …/telemetry/batch`) |
 | `devices/<id>/status` `online` / `offline` | broker_session: an MQTT device, online (a poll) / offline at once |
+| `devices/<id>/ota/status` | ota_report (as `POST /devices/<id>/ota/status`) |
 
 The broker authenticated the device and lets no other client publish on its
 topics, so the id in the topic names it (registry.BrokerLogin). A refusal
@@ -36,7 +37,7 @@ from pydantic import ValidationError
 from webapp.core.errors import ApiError, InvalidRequest, PayloadTooLarge
 from webapp.http.request_body import describe_validation_error
 from webapp.pubsub.mqtt import PlatformConnection, device_topic
-from webapp.schemas import BatchIn, TelemetryIn
+from webapp.schemas import BatchIn, OtaStatusIn, TelemetryIn
 from webapp.services.devices import broker_accounts
 from webapp.services.devices.registry import BrokerLogin
 from webapp.services.ingest import device_requests
@@ -67,7 +68,7 @@ class DeviceMessages:
         self._handlers_running = []
         # One queue per handler, a device's messages always on the same one: handled in the order it sent them.
         self.inboxes = [queue.SimpleQueue() for _ in range(HANDLERS)]
-        self._handlers = {"telemetry": self._telemetry, "telemetry/batch": self._batch, "status": self._status}
+        self._handlers = {"telemetry": self._telemetry, "telemetry/batch": self._batch, "status": self._status, "ota/status": self._ota_status}
         for leaf in self._handlers:
             self.connection.subscribe(SHARE_GROUP + device_topic("+", leaf), self._received, matching=device_topic("+", leaf))
 
@@ -168,6 +169,11 @@ class DeviceMessages:
         if payload not in (STATUS_ONLINE, STATUS_OFFLINE):
             raise InvalidRequest("status is 'online' or 'offline'.")
         device_requests.broker_session(login, payload == STATUS_ONLINE)
+        return None
+
+    def _ota_status(self, login, payload):
+        body = _parsed(OtaStatusIn, payload, self.app.config["MAX_BODY_BYTES"])
+        device_requests.ota_report(login, login.device_id, body.state, body.bytes, body.version, body.reason, None)
         return None
 
 
