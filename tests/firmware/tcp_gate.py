@@ -1,5 +1,6 @@
 """A TCP relay with a gate, in front of the broker: while shut, connections are accepted and closed at once (the
-device sees its connection refused by the network), so a test decides when the device may reach the broker again."""
+device sees its connection refused by the network), so a test decides when the device may reach the broker again.
+With `answers_pass` false, what the broker sends is swallowed: the device's messages arrive, their PUBACKs do not."""
 import contextlib
 import socket
 import threading
@@ -11,6 +12,7 @@ class TcpGate:
     def __init__(self, upstream_port):
         self.upstream_port = upstream_port
         self.is_open = True
+        self.answers_pass = True
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         threading.Thread(target=self._accept, daemon=True).start()
@@ -31,14 +33,15 @@ class TcpGate:
             if upstream is None:
                 client.close()
                 continue
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=_pipe, args=(source, sink), daemon=True).start()
+            threading.Thread(target=_pipe, args=(client, upstream, lambda: True), daemon=True).start()
+            threading.Thread(target=_pipe, args=(upstream, client, lambda: self.answers_pass), daemon=True).start()
 
 
-def _pipe(source, sink):
+def _pipe(source, sink, passes):
     with contextlib.suppress(OSError):
         while data := source.recv(65536):
-            sink.sendall(data)
+            if passes():
+                sink.sendall(data)
     for end in (source, sink):
         with contextlib.suppress(OSError):
             end.shutdown(socket.SHUT_RDWR)

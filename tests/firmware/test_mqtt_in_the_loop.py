@@ -10,6 +10,7 @@ the MQTT firmware work). Everything else of the outage is real: the connection d
 and backs off, readings go to the offline buffer and up again as batches."""
 
 import contextlib
+import re
 import time
 
 import orjson
@@ -117,7 +118,11 @@ def test_a_toggle_reaches_the_led_over_mqtt_and_a_broker_restart_loses_and_repea
         state = wait_for_state(server.url, device["device_token"], lambda data, n=n: data.get("n", 0) >= n)
         assert state["v0"] == value
 
-    # The broker goes away while the device keeps measuring, and comes back on the same port and data directory.
+    # The broker's PUBACKs stop reaching the device: what it publishes now arrives, and it cannot know.
+    swallowed = esp.mark()
+    gate.answers_pass = False
+    esp.wait_for_count(r"^D: MQTT: published seq", 3, after=swallowed)
+    # Then the broker goes away while the device keeps measuring, and comes back on the same port and data directory.
     down = esp.mark()
     gate.is_open = False
     broker.stop()
@@ -127,6 +132,7 @@ def test_a_toggle_reaches_the_led_over_mqtt_and_a_broker_restart_loses_and_repea
     finally:
         broker.start()
     platform_subscribed(server, broker, probe)
+    gate.answers_pass = True
     gate.is_open = True
     back = esp.wait_for(CONNECTED, after=down, timeout=20)
     drained = esp.wait_for(DRAINED, after=back.index, timeout=20)
@@ -134,7 +140,8 @@ def test_a_toggle_reaches_the_led_over_mqtt_and_a_broker_restart_loses_and_repea
     esp.stop()
     gate.close()
 
-    # Every reading the broker acknowledged (live, or buffered and then batched) is stored exactly once.
+    # Every reading the broker acknowledged (live, or buffered and then batched) is stored exactly once, also those
+    # it received twice (published live, PUBACK lost, sent again in a batch).
     acknowledged = sorted(int(line["n"]) for line in esp.matches(SENT) + esp.matches(KEPT, before=drained.index))
     assert acknowledged == list(range(1, acknowledged[-1] + 1)), "the device itself skipped no reading"
     with contextlib.suppress(AssertionError):
@@ -145,9 +152,42 @@ def test_a_toggle_reaches_the_led_over_mqtt_and_a_broker_restart_loses_and_repea
     assert stored[: len(acknowledged)] == acknowledged  # nothing lost, in order; at most the one in flight at the stop follows
     assert len(stored) - len(acknowledged) <= 1
     kept = esp.matches(KEPT, after=down, before=drained.index)
-    print(f"broker restart: {len(kept)} readings buffered, {len(acknowledged)} acknowledged, {len(stored)} stored, 0 lost, 0 duplicated")
+    published_live = {line["seq"] for line in esp.matches(r"D: MQTT: published seq (?P<seq>\d+) as message")}
+    resent = [line for line in kept if line["seq"] in published_live]  # published, the PUBACK lost with the broker
+    assert len(resent) >= 3, "the readings whose PUBACK was swallowed went up again"
+    print(f"broker restart: {len(kept)} readings buffered ({len(resent)} of them published before, unacknowledged), "
+          f"{len(acknowledged)} acknowledged, {len(stored)} stored, 0 lost, 0 duplicated")
 
     # The server's record of the boot's seq numbers: one unbroken run from the first reading to the last.
     seqs = sorted(int(line["seq"]) for line in esp.matches(SENT) + esp.matches(KEPT, before=drained.index))
     runs = stored_seq_runs(server, device["device_id"], boot)
     assert len(runs) == 1 and runs[0][0] == seqs[0] and runs[0][1] >= seqs[-1], runs
+
+
+def test_refused_credentials_wait_on_the_long_backoff_and_a_token_from_the_console_connects(platform, start_device):
+    server, broker = platform
+    device = server.create_device()
+    # A short "long" backoff (2 s, then 4 s) keeps the test quick; the device's is 1 min to 1 h.
+    esp = start_device(
+        server,
+        {"device_id": device["device_id"], "device_token": "W" * 43},
+        mqtt_url=broker.url,
+        credential_retry_base_ms=2000,
+        credential_retry_cap_ms=4000,
+        **MQTT_SETTINGS,
+    )
+    refused = esp.wait_for(r"E: MQTT: credentials refused \(.+\); trying again in \d+ s")
+    # Not a dead end: the same credentials again after the long wait, still measuring meanwhile, and no attempt between.
+    again = esp.wait_for(r"E: MQTT: credentials refused", after=refused.index + 1, timeout=10)
+    assert len(esp.matches(r"^D: MQTT: connecting to", after=refused.index, before=again.index)) == 1
+    assert len(esp.matches(KEPT, after=refused.index, before=again.index)) >= 3  # ≥ 1 s of readings at 300 ms
+
+    fixed = esp.mark()
+    esp.send(f"set token {device['device_token']}")
+    esp.wait_for(r"^ok: token saved$", after=fixed)
+    esp.wait_for(CONNECTED, after=fixed)
+    drained = esp.wait_for(DRAINED, after=fixed)
+    kept = sorted(int(line["n"]) for line in esp.matches(KEPT, before=drained.index))
+    wait_until(lambda: set(kept) <= set(stored_counts(server, device["device_id"])), "the readings kept while refused stored", timeout=20)
+    # The token never appears in the log, not even in part.
+    assert not esp.matches(re.escape(device["device_token"][4:-4]))
