@@ -82,7 +82,8 @@ void MqttDeviceClient::tick() {
   const uint64_t now = board_.monotonicMs();
   const bool mayConnect = networkUp_ && now >= quietUntilMs_;
   if (mayConnect && (state_ == State::Disconnected || state_ == State::CredentialsRefused)) connect(now);
-  if (state_ == State::Connecting && now - connectStartedMs_ > kConnectTimeoutMs + kTlsHandshakeTimeoutMs + settings_.requestTimeoutMs) {
+  const uint64_t connackDeadlineMs = kConnectTimeoutMs + kTlsHandshakeTimeoutMs + settings_.requestTimeoutMs;
+  if (state_ == State::Connecting && now - connectStartedMs_ > connackDeadlineMs) {
     mqtt_.disconnect();
     backOff("no CONNACK in time");
   }
@@ -202,18 +203,19 @@ void MqttDeviceClient::onMessage(const MqttEvent& event) {
 }
 
 // A refused message: MQTT has no per-message status, so the server says so
-// on the errors topic. The reading cannot be told apart any more (its PUBACK
-// came from the broker); it is counted as dropped, as over HTTP.
+// on the errors topic, without saying which message. Its reading is gone
+// (the broker's PUBACK took it off the device), so it is counted as dropped,
+// a rate-limited one too: unlike after HTTP's 429, there is nothing to keep.
 void MqttDeviceClient::onServerError(const std::string& payload) {
   const ServerError error = readServerError(reader_, payload);
   const JsonValue retryAfter = reader_.member("retry_after");
   const std::string cause = error.code + (error.message.empty() ? "" : ": " + error.message);
+  ++stats_.readingsDropped;
   if (classifyRefusal(error.code) == Outcome::RateLimited) {
     const double seconds = retryAfter.type == JsonType::Number ? retryAfter.number : 0;
     rateLimited("telemetry", cause, static_cast<uint32_t>(std::min(seconds, 86400.0) * 1000));
     return;
   }
-  ++stats_.readingsDropped;
   log_.warn("telemetry: refused (%s)", cause.c_str());
 }
 
