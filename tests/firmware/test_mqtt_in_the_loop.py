@@ -5,8 +5,8 @@ through the server's API and database. The device's log (its serial output) tell
 The device reaches the broker through a gate (tcp_gate.py) that stays shut after the broker's restart until the
 platform has subscribed again: Debian's Mosquitto 2.0.11 does not restore a persistent session's shared subscription
 from its persistence file, so what devices publish between the broker's start and the platform's resubscribing is
-acknowledged to them and then dropped (a platform-side gap this test steps around rather than hides: see the report of
-the MQTT firmware work). Everything else of the outage is real: the connection dies with the broker, connecting fails
+acknowledged to them and then dropped (a platform-side gap this test steps around rather than hides: docs/MQTT.md,
+"The firmware"). Everything else of the outage is real: the connection dies with the broker, connecting fails
 and backs off, readings go to the offline buffer and up again as batches."""
 
 import contextlib
