@@ -1,7 +1,7 @@
 # Firmware host build: include from the repository Makefile
 # (`include firmware/firmware.mk`) or run `make -f firmware/firmware.mk <target>`.
 #
-#   firmware-deps          install g++, libcurl, nlohmann-json and doctest from Debian when missing
+#   firmware-deps          install g++, libcurl, libmosquitto, nlohmann-json and doctest from Debian when missing
 #   firmware-test          build and run the core's unit tests, and type-check the sketch
 #                          against host stubs of the Arduino APIs it uses
 #   firmware-fil           build the host device program used by tests/firmware
@@ -19,7 +19,7 @@
 
 FIRMWARE_DIR := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
 FW_BUILD := $(FIRMWARE_DIR)/build
-FW_DEBIAN_PACKAGES := g++ libcurl4-openssl-dev nlohmann-json3-dev doctest-dev libssl-dev
+FW_DEBIAN_PACKAGES := g++ libcurl4-openssl-dev nlohmann-json3-dev doctest-dev libssl-dev libmosquitto-dev
 # Optional targets: the 32-bit host build, and the RISC-V (ESP32-C3/C6) cross build under QEMU.
 FW_CROSS_PACKAGES := g++-multilib gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-system-misc
 
@@ -34,6 +34,7 @@ FW_CORE_SRC := $(wildcard $(FW_CORE_DIR)/*.cpp)
 FW_TEST_SRC := $(wildcard $(FIRMWARE_DIR)/host/tests/*.cpp) $(FIRMWARE_DIR)/host/NlohmannJson.cpp \
                $(FIRMWARE_DIR)/host/OpenSslCertificates.cpp $(FIRMWARE_DIR)/host/OpenSslSha256.cpp $(FIRMWARE_DIR)/host/FileFirmwareSlot.cpp
 FW_HOST_SRC := $(FIRMWARE_DIR)/host/host_device.cpp $(FIRMWARE_DIR)/host/NlohmannJson.cpp $(FIRMWARE_DIR)/host/CurlHttp.cpp \
+               $(FIRMWARE_DIR)/host/MosquittoMqtt.cpp \
                $(FIRMWARE_DIR)/host/FileRecordStore.cpp $(FIRMWARE_DIR)/host/OpenSslCertificates.cpp \
                $(FIRMWARE_DIR)/host/OpenSslSha256.cpp $(FIRMWARE_DIR)/host/FileFirmwareSlot.cpp
 fw_objects = $(patsubst $(FIRMWARE_DIR)/%.cpp,$(FW_BUILD)/obj/%.o,$(1))
@@ -73,11 +74,11 @@ $(FW_UNIT_TESTS): $(call fw_objects,$(FW_CORE_SRC) $(FW_TEST_SRC))
 	$(FW_CXX) $(FW_LINK_FLAGS) $^ -lcrypto -o $@
 
 $(FW_HOST_DEVICE): $(call fw_objects,$(FW_CORE_SRC) $(FW_HOST_SRC))
-	$(FW_CXX) $(FW_LINK_FLAGS) $^ -lcurl -lcrypto -o $@
+	$(FW_CXX) $(FW_LINK_FLAGS) $^ -lcurl -lmosquitto -lcrypto -o $@
 
 # No ESP32 toolchain here: type-check the sketch and its adapters against
-# declarations of the Arduino, WiFi, HTTPClient, Preferences and ArduinoJson 7
-# APIs they use (host/arduino_stubs). Catches syntax and type errors in our
+# declarations of the Arduino, WiFi, HTTPClient, Preferences, ArduinoJson 7
+# and espMqttClient APIs they use (host/arduino_stubs). Catches syntax and type errors in our
 # code; cannot catch a wrong transcription of a library's API in the stubs.
 $(FW_SKETCH_STAMP): $(FW_SKETCH) $(wildcard $(FIRMWARE_DIR)/esp32_production_ready/*.h) \
                     $(wildcard $(FIRMWARE_DIR)/host/arduino_stubs/*.h) $(wildcard $(FW_CORE_DIR)/*.h) | firmware-deps

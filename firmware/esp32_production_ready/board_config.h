@@ -16,6 +16,11 @@ constexpr unsigned long kSerialBaud = 115200;
 constexpr size_t kSerialRxBufferBytes = 4096;
 constexpr char kNtpServer[] = "pool.ntp.org";
 constexpr char kNtpFallbackServer[] = "time.google.com";
+// The transport: "" talks HTTP to the server (`set url`); a broker URL,
+// mqtts://host[:8883] (mqtt:// for a development broker only), talks MQTT to
+// the platform's broker with the same id and token (docs/MQTT.md). `set url`
+// is still needed over MQTT: firmware images download over HTTP.
+constexpr char kMqttBrokerUrl[] = "";
 
 struct PinConfig {
   const char* key;  // the state key that drives the pin
@@ -45,6 +50,7 @@ inline thingsnxt::ClientSettings clientSettings() {
   settings.refusalsBeforeReprovisioning = 3;  // with a fleet key: then ask for new credentials
   settings.healthReportIntervalMs = 60000;
   settings.sequenceBlock = 100;  // one NVS write per 100 readings for the seq counter
+  settings.mqttKeepAliveS = 30;  // over MQTT: a dead connection is noticed within 45 s
   settings.defaultRootCaPem = kRootCaPem;
   settings.firmwareVersion = kFirmwareVersion;
   return settings;

@@ -2,7 +2,8 @@
 //
 // Posts readings (the LED pins v0/v1 and the board's sensors) every 10 s,
 // follows the state people set in the dashboard through a long-poll on
-// /telemetry/latest and drives the LEDs from it, keeps readings in a ring in
+// /telemetry/latest and drives the LEDs from it (or, with
+// board::kMqttBrokerUrl set, publishes and follows the state over MQTT), keeps readings in a ring in
 // flash (NVS) while the server or WiFi is away and uploads them when it is
 // back, also after a reboot. Provisioned over the serial monitor (115200
 // baud; type `help`), or by the server itself with a fleet provisioning key.
@@ -11,7 +12,7 @@
 //
 // The protocol lives in the ThingsNXT library (firmware/lib/ThingsNXT), which
 // is the same code the host tests run; the headers next to this file adapt
-// it to the ESP32 (WiFi, HTTPClient, Preferences, ArduinoJson 7).
+// it to the ESP32 (WiFi, HTTPClient, espMqttClient, Preferences, ArduinoJson 7).
 // See firmware/README.md for wiring, building and the memory budget, and
 // docs/ESP32_TELEMETRY_API_GUIDE.md for the API it speaks.
 
@@ -22,6 +23,7 @@
 #include "BoardSensors.h"
 #include "Esp32Board.h"
 #include "Esp32Http.h"
+#include "Esp32Mqtt.h"
 #include "Esp32Ota.h"
 #include "MbedTlsCertificates.h"
 #include "NvsRecordStore.h"
@@ -41,14 +43,28 @@ ArduinoJsonWriter jsonWriter;
 thingsnxt::PinMap pins;
 BoardSensors sensors;
 NvsRecordStore flash;
-thingsnxt::DeviceClient client(board::clientSettings(), esp32, http, jsonReader, jsonWriter, pins, sensors, logger,
-                               &flash);
-Esp32OtaSlot otaSlot;
-MbedTlsSha256 otaHash;
-thingsnxt::OtaUpdater ota(board::otaSettings(), http, jsonWriter, otaHash, otaSlot, logger, &flash);
 PreferencesConfigStore store;
 thingsnxt::DeviceConfig config;
 thingsnxt::SavedConfig savedConfig(config, store);
+
+// Only the transport board_config.h chooses is built: each client holds an
+// offline buffer (about 29 KB of RAM).
+static thingsnxt::DeviceCore& makeClient() {
+  if (board::kMqttBrokerUrl[0] == '\0') {
+    static thingsnxt::DeviceClient httpClient(board::clientSettings(), esp32, http, jsonReader, jsonWriter, pins,
+                                              sensors, logger, &flash);
+    httpClient.setCredentialSink(&savedConfig);
+    return httpClient;
+  }
+  static Esp32MqttTransport mqtt;
+  static thingsnxt::MqttDeviceClient mqttClient(board::clientSettings(), board::kMqttBrokerUrl, esp32, mqtt,
+                                                jsonReader, jsonWriter, pins, sensors, logger, &flash);
+  return mqttClient;
+}
+thingsnxt::DeviceCore& client = makeClient();
+Esp32OtaSlot otaSlot;
+MbedTlsSha256 otaHash;
+thingsnxt::OtaUpdater ota(board::otaSettings(), http, jsonWriter, otaHash, otaSlot, logger, &flash);
 MbedTlsCertificateParser certificates;
 thingsnxt::Console console(config, store, client, logger, serialSink, certificates);
 WifiLink wifi(logger);
@@ -84,7 +100,6 @@ void setup() {
   // SNTP runs in the background; readings get a wall-clock time once it answers.
   configTime(0, 0, board::kNtpServer, board::kNtpFallbackServer);
   wifi.begin(config);
-  client.setCredentialSink(&savedConfig);
   client.setOtaListener(&ota);
   client.begin(config);
   ota.setServer(config.apiBaseUrl, config.deviceId, config.deviceToken);
@@ -100,7 +115,7 @@ void loop() {
   client.setNetworkUp(wifi.maintain(esp32.monotonicMs()));
   client.tick();
   // One chunk or one report per loop, between the client's requests, only while the server answers the client.
-  if (client.state() == thingsnxt::DeviceClient::State::Running) ota.tick(esp32.monotonicMs(), esp32.random32());
+  if (client.online()) ota.tick(esp32.monotonicMs(), esp32.random32());
   if (ota.rebootRequested()) {
     Serial.flush();
     ESP.restart();

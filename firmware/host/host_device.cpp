@@ -2,6 +2,8 @@
 // sketch: libcurl instead of HTTPClient, nlohmann::json instead of
 // ArduinoJson, stdin/stdout instead of Serial, GPIO writes printed. Used by
 // the firmware-in-the-loop tests and for trying a server without hardware.
+// With --mqtt-url the device talks MQTT (libmosquitto) to the platform's
+// broker instead; --url still names the HTTP server an OTA image comes from.
 //
 //   thingsnxt-host-device --url http://127.0.0.1:5000 --id <id> --token <token>
 //                         [--telemetry-ms 10000] [--poll-ms 5000] [--health-ms 60000]
@@ -12,7 +14,7 @@
 //                         [--credential-retry-base-ms 60000] [--credential-retry-cap-ms 3600000]
 //                         [--provisioning-key KEY --provisioning-secret SECRET] [--hardware-id 12HEX]
 //                         [--fw-version host] [--ota-slot FILE] [--ota-capacity 1310720] [--ota-chunk 16384]
-//                         [--ota-pending 0|1]
+//                         [--ota-pending 0|1] [--mqtt-url mqtt://127.0.0.1:1883] [--mqtt-keepalive-s 30]
 //
 // --ota-slot names the file an OTA update is written to (FileFirmwareSlot.h,
 // the host's OTA partition). When an update is applied the program exits as
@@ -42,6 +44,7 @@
 #include "CurlHttp.h"
 #include "FileFirmwareSlot.h"
 #include "FileRecordStore.h"
+#include "MosquittoMqtt.h"
 #include "NlohmannJson.h"
 #include "OpenSslCertificates.h"
 #include "OpenSslSha256.h"
@@ -141,6 +144,7 @@ struct Options {
   std::string otaSlotPath;
   uint32_t otaCapacity = 1310720;  // the default partition table's app slot
   bool otaPending = false;
+  std::string mqttUrl;  // "": HTTP
 };
 
 [[noreturn]] void usage(const char* problem) {
@@ -198,6 +202,8 @@ Options parseOptions(int argc, char** argv) {
     else if (flag == "--ota-capacity") options.otaCapacity = number(value);
     else if (flag == "--ota-chunk") options.ota.chunkBytes = number(value);
     else if (flag == "--ota-pending") options.otaPending = number(value) != 0;
+    else if (flag == "--mqtt-url") options.mqttUrl = value;
+    else if (flag == "--mqtt-keepalive-s") s.mqttKeepAliveS = static_cast<uint16_t>(number(value));
     else usage(("unknown option " + flag).c_str());
   }
   if (!options.provisioningKey.empty()) {
@@ -238,13 +244,16 @@ int main(int argc, char** argv) {
   pins.bind("v0", 2);
   pins.bind("v1", 4);
   CountingSensor sensor;
-  DeviceClient client(options.settings, board, http, reader, writer, pins, sensor, log, flash.get());
+  MosquittoMqttTransport mqtt;
+  DeviceClient httpClient(options.settings, board, http, reader, writer, pins, sensor, log, flash.get());
+  MqttDeviceClient mqttClient(options.settings, options.mqttUrl, board, mqtt, reader, writer, pins, sensor, log, flash.get());
+  DeviceCore& client = options.mqttUrl.empty() ? static_cast<DeviceCore&>(httpClient) : mqttClient;
   MemoryConfigStore store;
   DeviceConfig config;
   OpenSslCertificateParser certificates;
   Console console(config, store, client, log, out, certificates);
   SavedConfig saved(config, store);
-  client.setCredentialSink(&saved);
+  httpClient.setCredentialSink(&saved);
   for (const std::string& command : options.provisioning) console.handleLine(command);
   FileFirmwareSlot slot(options.otaSlotPath.empty() ? "/dev/null" : options.otaSlotPath, options.otaCapacity);
   OpenSslSha256 hash;
@@ -260,7 +269,7 @@ int main(int argc, char** argv) {
   bool rebootRequested = false;
   while (!stopRequested && !rebootRequested) {
     client.tick();
-    if (client.state() == DeviceClient::State::Running) ota.tick(board.monotonicMs(), board.random32());
+    if (client.online()) ota.tick(board.monotonicMs(), board.random32());
     if (ota.rebootRequested()) {
       log.info("ota: restarting into the new image");
       break;

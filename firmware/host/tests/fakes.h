@@ -1,6 +1,7 @@
 // Test doubles for the core's ports: a board whose clock the test moves, a
-// server that answers like the real API (and can be made to fail), and a sink
-// that keeps what was logged.
+// server that answers like the real API (and can be made to fail), a broker
+// that behaves like Mosquitto configured for the platform, and a sink that
+// keeps what was logged.
 #pragma once
 
 #include <algorithm>
@@ -252,6 +253,143 @@ class FakeServer : public HttpTransport {
   int version_ = 1;
   std::deque<std::pair<Endpoint, HttpResponse>> overrides_;
   std::vector<Change> changes_;
+};
+
+// A broker as the platform configures Mosquitto (docs/MQTT.md): it takes the
+// device's connection (or refuses it: `up = false` is no answer, `authorized
+// = false` a CONNACK "not authorized"), records every publish it received,
+// and answers QoS 1 publishes with PUBACK at the device's next poll — unless
+// `holdAcks`, when they wait for releaseAcks(). drop() ends the connection:
+// held PUBACKs are lost with it, though the broker has the messages (what a
+// real outage between PUBACK and the device looks like).
+class FakeBroker : public MqttTransport {
+ public:
+  struct Publish {
+    std::string topic;
+    std::string payload;
+    uint8_t qos;
+    bool retain;
+    uint16_t id;
+  };
+
+  bool up = true;
+  bool authorized = true;
+  bool holdAcks = false;
+  bool connected = false;
+  std::string rootCa;
+  std::vector<MqttConnectOptions> connects;
+  std::vector<uint64_t> connectsAtMs;
+  std::vector<Publish> published;
+  std::vector<std::string> subscriptions;
+  std::map<std::string, std::string> retained;  // what a subscriber to the topic gets at once
+
+  explicit FakeBroker(FakeBoard& board) : board_(board) {}
+
+  // The platform publishes `payload` on `topic` (retained, as state and ota are).
+  void deliver(const std::string& topic, const std::string& payload) {
+    retained[topic] = payload;
+    if (connected && subscribed(topic)) push(MqttEvent::Type::Message, 0, topic, payload);
+  }
+  void drop(const std::string& why = "connection lost") {
+    connected = false;
+    held_.clear();
+    events_.clear();
+    push(MqttEvent::Type::Disconnected, 0, "", "", why);
+  }
+  void releaseAcks() {
+    for (uint16_t id : held_) push(MqttEvent::Type::PublishAcked, id);
+    held_.clear();
+  }
+  std::vector<Publish> on(const std::string& leaf) const {
+    std::vector<Publish> matching;
+    for (const Publish& publish : published) {
+      if (publish.topic == "devices/0123456789abcdef01234567/" + leaf) matching.push_back(publish);
+    }
+    return matching;
+  }
+  // The seq of every reading the broker received, live and batched, in order (with repeats).
+  std::vector<uint64_t> receivedSeqs() const {
+    std::vector<uint64_t> seqs;
+    for (const Publish& publish : published) {
+      const json body = json::parse(publish.payload, nullptr, false);
+      if (publish.topic.size() > 10 && publish.topic.compare(publish.topic.size() - 10, 10, "/telemetry") == 0) {
+        seqs.push_back(body["seq"]);
+      } else if (publish.topic.find("/telemetry/batch") != std::string::npos) {
+        for (const json& record : body["records"]) seqs.push_back(record["seq"]);
+      }
+    }
+    return seqs;
+  }
+
+  void setRootCa(const std::string& pem) override { rootCa = pem; }
+  bool connect(const MqttConnectOptions& options) override {
+    connects.push_back(options);
+    connectsAtMs.push_back(board_.now);
+    if (!up) {
+      error_ = "Connection refused";
+      return false;
+    }
+    if (!authorized) {
+      push(MqttEvent::Type::Refused, 0, "", "", "not authorised");
+      events_.back().notAuthorized = true;
+      return true;
+    }
+    connected = true;
+    subscriptions.clear();
+    push(MqttEvent::Type::Connected);
+    return true;
+  }
+  void disconnect() override {
+    connected = false;
+    held_.clear();
+    events_.clear();
+  }
+  uint16_t publish(const std::string& topic, const std::string& payload, uint8_t qos, bool retain) override {
+    if (!connected) return 0;
+    const uint16_t id = ++nextId_;
+    published.push_back({topic, payload, qos, retain, id});
+    if (holdAcks) {
+      held_.push_back(id);
+    } else {
+      push(MqttEvent::Type::PublishAcked, id);
+    }
+    return id;
+  }
+  bool subscribe(const std::string& topic, uint8_t) override {
+    if (!connected) return false;
+    subscriptions.push_back(topic);
+    const auto found = retained.find(topic);
+    if (found != retained.end()) push(MqttEvent::Type::Message, 0, topic, found->second);
+    return true;
+  }
+  bool poll(MqttEvent& event) override {
+    if (events_.empty()) return false;
+    event = events_.front();
+    events_.pop_front();
+    return true;
+  }
+  std::string lastError() const override { return error_; }
+
+ private:
+  bool subscribed(const std::string& topic) const {
+    return std::find(subscriptions.begin(), subscriptions.end(), topic) != subscriptions.end();
+  }
+  void push(MqttEvent::Type type, uint16_t id = 0, const std::string& topic = "", const std::string& payload = "",
+            const std::string& detail = "") {
+    MqttEvent event;
+    event.type = type;
+    event.messageId = id;
+    event.topic = topic;
+    event.payload = payload;
+    event.detail = detail;
+    events_.push_back(event);
+  }
+
+  FakeBoard& board_;
+  std::deque<MqttEvent> events_;
+  std::vector<uint16_t> held_;
+  uint16_t nextId_ = 0;
+  std::string error_;
 };
 
 class RecordingSink : public TextSink {

@@ -41,12 +41,26 @@ bool isValidTelemetryKey(const char* key) {
   return true;
 }
 
+namespace {
+
+UrlSecurity classifyParsed(bool parsed, const Url& url) {
+  if (!parsed) return UrlSecurity::Invalid;
+  if (url.scheme == "https" || url.scheme == "mqtts") return UrlSecurity::Https;
+  return isDevelopmentHost(url) ? UrlSecurity::DevelopmentHttp : UrlSecurity::PublicHttp;
+}
+
+}  // namespace
+
 UrlSecurity classifyBaseUrl(const std::string& url) {
   Url parsed;
   std::string why;
-  if (!parseUrl(url, parsed, why)) return UrlSecurity::Invalid;
-  if (parsed.scheme == "https") return UrlSecurity::Https;
-  return isDevelopmentHost(parsed) ? UrlSecurity::DevelopmentHttp : UrlSecurity::PublicHttp;
+  return classifyParsed(parseUrl(url, parsed, why), parsed);
+}
+
+UrlSecurity classifyBrokerUrl(const std::string& url) {
+  Url parsed;
+  std::string why;
+  return classifyParsed(parseBrokerUrl(url, parsed, why), parsed);
 }
 
 std::string maskToken(const std::string& token) {

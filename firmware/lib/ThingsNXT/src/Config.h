@@ -51,6 +51,8 @@ bool isValidTelemetryKey(const char* key);
 // Parsed by parseUrl (Url.h): user info and the like make it Invalid.
 enum class UrlSecurity { Https, DevelopmentHttp, PublicHttp, Invalid };
 UrlSecurity classifyBaseUrl(const std::string& url);
+// The same for a broker URL (mqtts:// is Https: TLS; mqtt:// to a public host is PublicHttp).
+UrlSecurity classifyBrokerUrl(const std::string& url);
 
 // "abcd…wxyz (43 chars)": enough to tell tokens apart, useless to an onlooker.
 std::string maskToken(const std::string& token);

@@ -17,7 +17,7 @@ std::string orNotSet(const std::string& value) { return value.empty() ? "(not se
 
 }  // namespace
 
-Console::Console(DeviceConfig& config, ConfigStore& store, DeviceClient& client, Log& log, TextSink& out,
+Console::Console(DeviceConfig& config, ConfigStore& store, DeviceCore& client, Log& log, TextSink& out,
                  CertificateParser& certificates)
     : config_(config), store_(store), client_(client), log_(log), out_(out), certificates_(certificates) {}
 

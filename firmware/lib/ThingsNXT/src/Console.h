@@ -5,7 +5,7 @@
 #include <string>
 
 #include "Config.h"
-#include "DeviceClient.h"
+#include "DeviceCore.h"
 #include "KeyPin.h"
 #include "Log.h"
 #include "Provisioning.h"
@@ -14,7 +14,7 @@ namespace thingsnxt {
 
 enum class ConsoleEffect {
   None,
-  ApiConfigChanged,   // call DeviceClient::configure
+  ApiConfigChanged,   // call configure() on the client
   WifiConfigChanged,  // reconnect with the new network
   Reboot,
 };
@@ -25,7 +25,7 @@ class Console {
   static constexpr size_t kMaxCertificateLength = 4000;
 
   // `certificates` checks a pasted root CA before it is saved.
-  Console(DeviceConfig& config, ConfigStore& store, DeviceClient& client, Log& log, TextSink& out,
+  Console(DeviceConfig& config, ConfigStore& store, DeviceCore& client, Log& log, TextSink& out,
           CertificateParser& certificates);
 
   ConsoleEffect handleLine(const std::string& line);
@@ -42,7 +42,7 @@ class Console {
 
   DeviceConfig& config_;
   ConfigStore& store_;
-  DeviceClient& client_;
+  DeviceCore& client_;
   Log& log_;
   TextSink& out_;
   CertificateParser& certificates_;

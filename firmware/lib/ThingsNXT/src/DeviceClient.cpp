@@ -40,39 +40,7 @@ uint32_t watchdogTimeoutMs(const ClientSettings& settings) { return worstCaseReq
 
 DeviceClient::DeviceClient(const ClientSettings& settings, Board& board, HttpTransport& transport, JsonReader& reader,
                            JsonWriter& writer, PinMap& pins, SensorSource& sensors, Log& log, RecordStore* store)
-    : settings_(settings),
-      board_(board),
-      transport_(transport),
-      reader_(reader),
-      writer_(writer),
-      pins_(pins),
-      sensors_(sensors),
-      log_(log),
-      sequence_(store, settings.sequenceBlock),
-      buffer_(settings.bufferCapacity, store),
-      backoff_(settings.backoffBaseMs, settings.backoffCapMs),
-      credentialBackoff_(settings.credentialRetryBaseMs, settings.credentialRetryCapMs) {}
-
-void DeviceClient::begin(const DeviceConfig& config) {
-  pins_.begin(board_);
-  boot_ = board_.random32();
-  sequence_.begin();
-  const size_t restored = buffer_.restore();
-  const ResetReason reason = board_.resetReason();
-  const bool abnormal = reason == ResetReason::Watchdog || reason == ResetReason::Panic || reason == ResetReason::Brownout;
-  if (abnormal) {
-    log_.warn("started after a %s reset", resetReasonName(reason));
-  } else {
-    log_.info("started after a %s reset", resetReasonName(reason));
-  }
-  log_.info("boot %s, next seq %llu, %u buffered readings restored from flash", formatBootId(boot_).c_str(),
-            static_cast<unsigned long long>(sequence_.peek()), static_cast<unsigned>(restored));
-  if (buffer_.undatableDropped() > 0) {
-    log_.warn("dropped %u buffered readings of the last boot that never got a time",
-              static_cast<unsigned>(buffer_.undatableDropped()));
-  }
-  configure(config);
-}
+    : DeviceCore(settings, "http", board, reader, writer, pins, sensors, log, store), transport_(transport) {}
 
 void DeviceClient::configure(const DeviceConfig& config) {
   state_ = State::NotProvisioned;
@@ -84,10 +52,7 @@ void DeviceClient::configure(const DeviceConfig& config) {
   canProvision_ = config.canProvision();
   etag_.clear();
   longPoll_ = LongPoll::Unknown;
-  backoff_.reset();
-  credentialBackoff_.reset();
-  refusals_ = 0;
-  quietUntilMs_ = 0;
+  resetBackoff();
   if (!config.hasApiCredentials() && !canProvision_) {
     log_.warn("not provisioned: set id, token and url (or `set provisioning`) over serial (type `help`)");
     return;
@@ -165,49 +130,18 @@ void DeviceClient::measure(uint64_t nowMs) {
   }
 }
 
-Reading DeviceClient::takeReading(uint64_t nowMs) {
-  Reading reading;
-  reading.takenAtMonotonicMs = nowMs;
-  reading.takenAtEpochMs = board_.epochMs();
-  reading.seq = sequence_.next();
-  reading.boot = boot_;
-  for (size_t i = 0; i < pins_.size(); ++i) reading.add(pins_.at(i).key, static_cast<int32_t>(pins_.at(i).on));
-  sensors_.read(reading);
-  return reading;
-}
-
-bool DeviceClient::healthReportDue(uint64_t nowMs) const {
-  return !healthReported_ || nowMs - lastHealthReportMs_ >= settings_.healthReportIntervalMs;
-}
-
-HealthReport DeviceClient::collectHealth(uint64_t nowMs) {
-  HealthReport report;
-  report.firmwareVersion = settings_.firmwareVersion;
-  report.hasRssi = board_.wifiRssi(report.rssi);
-  report.heapFree = board_.freeHeapBytes();
-  report.heapMin = board_.minFreeHeapBytes();
-  report.heapMaxBlock = board_.largestFreeBlockBytes();
-  report.uptimeS = nowMs / 1000;
-  report.resetReason = board_.resetReason();
-  return report;
-}
-
 void DeviceClient::sendLive(const Reading& reading, uint64_t nowMs) {
-  const bool withReport = healthReportDue(nowMs);
-  const HealthReport report = withReport ? collectHealth(nowMs) : HealthReport();
+  HealthReport report;
+  const HealthReport* withReport = healthReportIfDue(nowMs, report);
   HttpRequest request;
   request.method = HttpMethod::Post;
   request.url = urls_.telemetry();
-  request.body = telemetryBody(writer_, token_, reading, withReport ? &report : nullptr);
+  request.body = telemetryBody(writer_, token_, reading, withReport);
   const HttpResponse response = exchange(request);
   switch (settle(response, "telemetry")) {
     case Outcome::Success:
       ++stats_.readingsSent;
-      if (withReport) {
-        healthReported_ = true;
-        lastHealthReportMs_ = nowMs;
-        ++stats_.healthReports;
-      }
+      if (withReport) healthReportAccepted(nowMs);
       log_.info("telemetry sent (%d) seq %llu: %s", response.status, static_cast<unsigned long long>(reading.seq),
                 reading.describe().c_str());
       applyState(response.body, "telemetry");
@@ -224,23 +158,8 @@ void DeviceClient::sendLive(const Reading& reading, uint64_t nowMs) {
   }
 }
 
-void DeviceClient::keepForLater(const Reading& reading) {
-  const uint32_t failuresBefore = buffer_.flashWriteFailures();
-  const bool roomLeft = buffer_.push(reading);
-  const std::string ts = reading.takenAtEpochMs ? formatIsoUtc(reading.takenAtEpochMs) : "pending";
-  log_.info("kept offline: ts=%s seq %llu: %s (buffer %u/%u)", ts.c_str(), static_cast<unsigned long long>(reading.seq),
-            reading.describe().c_str(), static_cast<unsigned>(buffer_.size()), static_cast<unsigned>(buffer_.capacity()));
-  if (!roomLeft) {
-    log_.warn("offline buffer full: dropped the oldest reading (%u dropped so far)",
-              static_cast<unsigned>(buffer_.overflowDropped()));
-  }
-  if (buffer_.flashWriteFailures() != failuresBefore) log_.warn("offline buffer: writing to flash failed; kept in RAM only");
-}
-
 bool DeviceClient::uploadBacklog(uint64_t nowMs) {
-  const uint64_t epochNow = board_.epochMs();
-  if (epochNow == 0) return false;  // batch records need a wall-clock time: wait for NTP
-  stampMissingTimes(nowMs, epochNow);
+  if (!dateBufferedReadings(nowMs)) return false;  // batch records need a wall-clock time: wait for NTP
   const size_t count = std::min(settings_.batchSize, buffer_.size());
   HttpRequest request;
   request.method = HttpMethod::Post;
@@ -268,18 +187,6 @@ bool DeviceClient::uploadBacklog(uint64_t nowMs) {
       break;  // kept; settle() decided when to try again
   }
   return true;
-}
-
-// Readings taken before the wall clock was known get their time now, counted
-// back on the monotonic clock, and are written to flash again with it. Once
-// set it never changes, so a retried upload carries the same ts.
-void DeviceClient::stampMissingTimes(uint64_t nowMs, uint64_t epochNowMs) {
-  for (size_t i = 0; i < buffer_.size(); ++i) {
-    Reading& reading = buffer_.at(i);
-    if (reading.takenAtEpochMs != 0) continue;
-    reading.takenAtEpochMs = epochNowMs - (nowMs - reading.takenAtMonotonicMs);
-    buffer_.rewrite(i);
-  }
 }
 
 bool DeviceClient::longPollUsable() const {
@@ -404,10 +311,10 @@ void DeviceClient::provision() {
     if (readCredentials(reader_, response.body, credentials)) {
       adopt(credentials);
     } else {
-      waitLong("provisioning", "the answer holds no valid device_id and device_token");
+      refused("provisioning", "the answer holds no valid device_id and device_token");
     }
   } else if (outcome == Outcome::DropReading || outcome == Outcome::NotModified) {
-    waitLong("provisioning", "HTTP " + std::to_string(response.status));
+    refused("provisioning", "HTTP " + std::to_string(response.status));
   }
 }
 
@@ -426,9 +333,8 @@ void DeviceClient::adopt(const Credentials& credentials) {
 }
 
 // The long backoff of refused credentials and refused provisioning.
-void DeviceClient::waitLong(const char* what, const std::string& cause) {
-  const uint32_t delayMs = credentialBackoff_.nextDelayMs(board_.random32());
-  quietUntilMs_ = board_.monotonicMs() + delayMs;
+void DeviceClient::refused(const char* what, const std::string& cause) {
+  const uint32_t delayMs = waitLong();
   const bool provisioning = state_ == State::Provisioning;
   if (!provisioning) state_ = State::CredentialsRefused;
   log_.error("%s: %s (%s); %s in %u s; `set id`, `set token`, `set url` or `set provisioning` apply at once", what,
@@ -462,16 +368,11 @@ Outcome DeviceClient::settle(const HttpResponse& response, const char* what) {
 }
 
 void DeviceClient::onSuccess() {
-  backoff_.reset();
-  pacing_.onSuccess();
-  if (refusals_ == 0 || state_ == State::Provisioning) return;
-  log_.info("credentials accepted again after %u refusals", static_cast<unsigned>(refusals_));
-  refusals_ = 0;
-  credentialBackoff_.reset();
+  answered();
+  if (state_ != State::Provisioning) credentialsAccepted();
 }
 
 void DeviceClient::backOff(Outcome outcome, const HttpResponse& response, const char* what, const std::string& cause) {
-  const uint64_t now = board_.monotonicMs();
   switch (outcome) {
     case Outcome::DropReading:
       log_.warn("%s: refused (%s)", what, cause.c_str());
@@ -479,80 +380,27 @@ void DeviceClient::backOff(Outcome outcome, const HttpResponse& response, const 
     case Outcome::Reprovision:
       ++refusals_;
       ++stats_.credentialRefusals;
-      waitLong(what, cause);
+      refused(what, cause);
       break;
-    case Outcome::RateLimited: {
-      ++stats_.rateLimited;
-      pacing_.onRateLimited();
-      uint32_t waitMs = parseRetryAfterMs(response.retryAfter);
-      if (waitMs == 0) waitMs = backoff_.nextDelayMs(board_.random32());
-      quietUntilMs_ = now + waitMs;
-      log_.warn("%s: rate limited (%s); waiting %u ms, intervals now x%u", what, cause.c_str(),
-                static_cast<unsigned>(waitMs), static_cast<unsigned>(pacing_.factor()));
+    case Outcome::RateLimited:
+      rateLimited(what, cause, parseRetryAfterMs(response.retryAfter));
       break;
-    }
-    case Outcome::RetryLater: {
-      ++stats_.retries;
-      const uint32_t delayMs = backoff_.nextDelayMs(board_.random32());
-      quietUntilMs_ = now + delayMs;
-      log_.warn("%s: server unavailable (%s); backing off %u ms (attempt %u)", what, cause.c_str(),
-                static_cast<unsigned>(delayMs), static_cast<unsigned>(backoff_.failures()));
+    case Outcome::RetryLater:
+      retryLater(what, "server unavailable", cause);
       break;
-    }
     default:
       break;
   }
 }
 
-void DeviceClient::applyState(const std::string& body, const char* source) {
-  if (!reader_.parse(body)) {
-    log_.warn("%s: the response is not a JSON object; state not applied", source);
-    return;
-  }
-  OtaOffer offer;
-  if (otaListener_ != nullptr && readOtaOffer(reader_, offer)) otaListener_->offered(offer);
-  const DesiredPins desired = readDesiredPins(reader_, pins_);
-  bool changed = false;
-  for (size_t i = 0; i < pins_.size(); ++i) {
-    if (desired.value[i] < 0 || !pins_.set(i, desired.value[i] == 1, board_)) continue;
-    changed = true;
-    ++stats_.pinChanges;
-    log_.info("applied %s=%d (gpio %d) from %s", pins_.at(i).key, desired.value[i], pins_.at(i).gpio, source);
-  }
-  // Report the new value at once, so the dashboard stops showing it pending.
-  if (changed) telemetryTimer_.runAfter(board_.monotonicMs(), 0);
-}
-
-void DeviceClient::reportStats(TextSink& out) {
+const char* DeviceClient::stateDescription() const {
   static const char* const kStates[] = {"not provisioned", "provisioning with the fleet key", "running",
                                         "credentials refused: retrying on a long backoff after /health"};
-  char line[200];
-  snprintf(line, sizeof line, "state: %s", kStates[static_cast<int>(state_)]);
-  out.writeLine(line);
-  snprintf(line, sizeof line, "readings sent: %lu, dropped by server: %lu, boot %s, next seq %llu",
-           static_cast<unsigned long>(stats_.readingsSent), static_cast<unsigned long>(stats_.readingsDropped),
-           formatBootId(boot_).c_str(), static_cast<unsigned long long>(sequence_.peek()));
-  out.writeLine(line);
-  snprintf(line, sizeof line,
-           "failed requests: %lu, retries: %lu, rate limited: %lu, credentials refused: %lu, interval factor: x%u",
-           static_cast<unsigned long>(stats_.requestsFailed), static_cast<unsigned long>(stats_.retries),
-           static_cast<unsigned long>(stats_.rateLimited), static_cast<unsigned long>(stats_.credentialRefusals),
-           static_cast<unsigned>(pacing_.factor()));
-  out.writeLine(line);
-  snprintf(line, sizeof line, "offline buffer: %u/%u (%s), lost to overflow: %lu, flash write failures: %lu%s",
-           static_cast<unsigned>(buffer_.size()), static_cast<unsigned>(buffer_.capacity()),
-           buffer_.persistent() ? "flash" : "RAM", static_cast<unsigned long>(buffer_.overflowDropped()),
-           static_cast<unsigned long>(buffer_.flashWriteFailures()),
-           !buffer_.empty() && board_.epochMs() == 0 ? " (waiting for NTP time)" : "");
-  out.writeLine(line);
-  snprintf(line, sizeof line, "last HTTP status: %d, LED changes: %lu, server health: %s", stats_.lastHttpStatus,
-           static_cast<unsigned long>(stats_.pinChanges), serverHealth_.c_str());
-  out.writeLine(line);
-  snprintf(line, sizeof line, "uptime: %lu s, free heap: %lu bytes (minimum %lu, largest block %lu), reset: %s",
-           static_cast<unsigned long>(board_.monotonicMs() / 1000), static_cast<unsigned long>(board_.freeHeapBytes()),
-           static_cast<unsigned long>(board_.minFreeHeapBytes()),
-           static_cast<unsigned long>(board_.largestFreeBlockBytes()), resetReasonName(board_.resetReason()));
-  out.writeLine(line);
+  return kStates[static_cast<int>(state_)];
+}
+
+std::string DeviceClient::connectionDescription() const {
+  return "last HTTP status: " + std::to_string(stats_.lastHttpStatus) + ", server health: " + serverHealth_;
 }
 
 }  // namespace thingsnxt

@@ -71,7 +71,7 @@ std::string formatBootId(uint32_t boot) {
 
 std::string telemetryBody(JsonWriter& json, const std::string& token, const Reading& reading, const HealthReport* report) {
   json.begin();
-  json.add("device_token", token.c_str());
+  if (!token.empty()) json.add("device_token", token.c_str());  // MQTT: the broker authenticated the device
   writeIdentity(json, reading);
   if (reading.takenAtEpochMs != 0) json.add("ts", formatIsoUtc(reading.takenAtEpochMs).c_str());
   writeData(json, reading);
@@ -98,7 +98,7 @@ bool readCredentials(JsonReader& json, const std::string& body, Credentials& cre
 
 std::string batchBody(JsonWriter& json, const std::string& token, const OfflineBuffer& buffer, size_t count) {
   json.begin();
-  json.add("device_token", token.c_str());
+  if (!token.empty()) json.add("device_token", token.c_str());  // MQTT: the broker authenticated the device
   json.openArray("records");
   for (size_t i = 0; i < count; ++i) {
     const Reading& reading = buffer.at(i);

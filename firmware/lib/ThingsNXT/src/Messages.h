@@ -32,7 +32,8 @@ std::string formatBootId(uint32_t boot);
 
 // {"device_token": "…", "seq": 41, "boot": "9f3a07c2", "ts": "<ISO-8601>",
 //  "data": {"v0": 1, "temperature": 25.5}, "device": {…}}
-// ts only once the wall clock is known; device only when `report` is given.
+// ts only once the wall clock is known; device only when `report` is given;
+// no device_token when `token` is empty (MQTT, where the broker authenticated the device).
 std::string telemetryBody(JsonWriter& json, const std::string& token, const Reading& reading,
                           const HealthReport* report = nullptr);
 

@@ -18,6 +18,10 @@ Outcome classifyResponse(int status, const std::string& errorCode) {
   return Outcome::DropReading;
 }
 
+Outcome classifyRefusal(const std::string& errorCode) {
+  return errorCode == "rate_limited" ? Outcome::RateLimited : Outcome::DropReading;
+}
+
 uint32_t parseRetryAfterMs(const std::string& header) {
   // A day is more than any server means; clamping also rules out overflow.
   constexpr uint32_t kMaxSeconds = 86400;

@@ -19,6 +19,10 @@ enum class Outcome {
 // `errorCode` is the "error" member of the JSON error body ("" if none).
 Outcome classifyResponse(int status, const std::string& errorCode);
 
+// A refusal on MQTT's errors topic, which has the error code but no status
+// (docs/MQTT.md): rate_limited waits, anything else drops that message.
+Outcome classifyRefusal(const std::string& errorCode);
+
 // Retry-After in delta-seconds, as milliseconds; 0 when absent or in the
 // HTTP-date form (the caller then falls back to its backoff).
 uint32_t parseRetryAfterMs(const std::string& header);

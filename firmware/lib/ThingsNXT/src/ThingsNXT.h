@@ -1,5 +1,5 @@
 // ThingsNXT device client: the portable core. Nothing here includes Arduino
-// headers; the sketch (or the host program) supplies Board, HttpTransport,
+// headers; the sketch (or the host program) supplies Board, HttpTransport or MqttTransport,
 // JsonReader/JsonWriter, ConfigStore, RecordStore, CertificateParser and
 // TextSink.
 #pragma once
@@ -10,6 +10,7 @@
 #include "Config.h"
 #include "Console.h"
 #include "DeviceClient.h"
+#include "DeviceCore.h"
 #include "Http.h"
 #include "IsoTime.h"
 #include "Json.h"
@@ -17,6 +18,8 @@
 #include "LineAssembler.h"
 #include "Log.h"
 #include "Messages.h"
+#include "Mqtt.h"
+#include "MqttDeviceClient.h"
 #include "OfflineBuffer.h"
 #include "OtaUpdate.h"
 #include "PinMap.h"

@@ -107,7 +107,6 @@ bool parseAuthority(const std::string& authority, Url& url, std::string& why) {
     if (hasPort) portText = authority.substr(colon + 1);
   }
   if (hasPort && !parsePort(portText, url.port)) return fail(why, "the port must be a number from 1 to 65535");
-  if (!hasPort) url.port = url.scheme == "https" ? 443 : 80;
   return true;
 }
 
@@ -135,18 +134,27 @@ bool isDevelopmentIpv6(const std::string& host) {
   return first[0] == 'f' && (first[1] == 'c' || first[1] == 'd' || (first[1] == 'e' && strchr("89ab", first[2])));
 }
 
-}  // namespace
+// `plain` and `secure` are the two schemes accepted (http/https, mqtt/mqtts),
+// each with its default port.
+struct Schemes {
+  const char* plain;
+  uint16_t plainPort;
+  const char* secure;
+  uint16_t securePort;
+  const char* hint;
+};
 
-bool parseUrl(const std::string& text, Url& url, std::string& why) {
+bool parseWith(const Schemes& schemes, const std::string& text, Url& url, std::string& why) {
   url = Url();
   for (char c : text) {
     if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) return fail(why, "blanks and control characters are not allowed");
     if (c == '\\') return fail(why, "backslashes are not allowed");
   }
   const size_t separator = text.find("://");
-  if (separator == std::string::npos) return fail(why, "the url must start with https:// (or http://)");
+  if (separator == std::string::npos) return fail(why, schemes.hint);
   url.scheme = lowered(text.substr(0, separator));
-  if (url.scheme != "http" && url.scheme != "https") return fail(why, "only http:// and https:// are supported");
+  const bool secure = url.scheme == schemes.secure;
+  if (!secure && url.scheme != schemes.plain) return fail(why, schemes.hint);
   const size_t hostStart = separator + 3;
   const size_t pathStart = text.find('/', hostStart);
   const std::string authority = text.substr(hostStart, pathStart == std::string::npos ? std::string::npos : pathStart - hostStart);
@@ -154,7 +162,22 @@ bool parseUrl(const std::string& text, Url& url, std::string& why) {
   if (text.find_first_of("?#") != std::string::npos) return fail(why, "a base url has no query (?) or fragment (#)");
   if (authority.empty()) return fail(why, "the url has no host");
   if (!parseAuthority(authority, url, why)) return false;
+  if (url.port == 0) url.port = secure ? schemes.securePort : schemes.plainPort;
   url.path = pathStart == std::string::npos ? "" : text.substr(pathStart);
+  return true;
+}
+
+}  // namespace
+
+bool parseUrl(const std::string& text, Url& url, std::string& why) {
+  static const Schemes kHttp = {"http", 80, "https", 443, "the url must start with https:// (or http://)"};
+  return parseWith(kHttp, text, url, why);
+}
+
+bool parseBrokerUrl(const std::string& text, Url& url, std::string& why) {
+  static const Schemes kMqtt = {"mqtt", 1883, "mqtts", 8883, "a broker url starts with mqtts:// (or mqtt://)"};
+  if (!parseWith(kMqtt, text, url, why)) return false;
+  if (!url.path.empty() && url.path != "/") return fail(why, "a broker url has no path");
   return true;
 }
 

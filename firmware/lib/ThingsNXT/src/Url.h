@@ -11,7 +11,7 @@
 namespace thingsnxt {
 
 struct Url {
-  std::string scheme;  // "http" or "https", lower case
+  std::string scheme;  // "http", "https", "mqtt" or "mqtts", lower case
   std::string host;    // lower case; an IPv6 literal without its brackets
   bool ipv6Literal = false;
   uint16_t port = 0;   // the explicit port, else the scheme's default
@@ -23,6 +23,8 @@ struct Url {
 // backslashes, blanks or control characters, an empty or malformed host, a
 // port outside 1–65535.
 bool parseUrl(const std::string& text, Url& url, std::string& why);
+// The same rules for an MQTT broker: mqtt(s)://host[:port] (1883, 8883), no path.
+bool parseBrokerUrl(const std::string& text, Url& url, std::string& why);
 
 // Loopback, private-network and link-local addresses, localhost and
 // multicast-DNS (.local) names: where plain HTTP is tolerated for development.

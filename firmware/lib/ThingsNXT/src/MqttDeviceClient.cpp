@@ -1,0 +1,268 @@
+#include "MqttDeviceClient.h"
+
+#include <algorithm>
+
+#include "Http.h"
+#include "Messages.h"
+#include "ResponsePolicy.h"
+#include "Url.h"
+
+namespace thingsnxt {
+
+namespace {
+
+constexpr uint8_t kQos1 = 1;
+constexpr char kOnline[] = "online";
+constexpr char kOffline[] = "offline";
+
+}  // namespace
+
+MqttDeviceClient::MqttDeviceClient(const ClientSettings& settings, const std::string& brokerUrl, Board& board,
+                                   MqttTransport& mqtt, JsonReader& reader, JsonWriter& writer, PinMap& pins,
+                                   SensorSource& sensors, Log& log, RecordStore* store)
+    : DeviceCore(settings, "mqtt", board, reader, writer, pins, sensors, log, store), mqtt_(mqtt), brokerUrl_(brokerUrl) {}
+
+void MqttDeviceClient::configure(const DeviceConfig& config) {
+  if (state_ == State::Connected || state_ == State::Connecting) mqtt_.disconnect();
+  requeueUnacknowledged();
+  state_ = State::NotProvisioned;
+  resetBackoff();
+  if (config.deviceId.empty() || config.deviceToken.empty()) {
+    log_.warn("not provisioned: set id and token over serial (type `help`); MQTT does not provision with a fleet key");
+    return;
+  }
+  if (!brokerUsable(config)) return;
+  options_.clientId = config.deviceId;
+  options_.username = config.deviceId;
+  options_.password = config.deviceToken;
+  options_.willTopic = topic("status");
+  options_.willPayload = kOffline;
+  options_.keepAliveS = settings_.mqttKeepAliveS;
+  state_ = State::Disconnected;
+  log_.info("provisioned: device %s over MQTT at %s", config.deviceId.c_str(), brokerUrl_.c_str());
+}
+
+// False when the broker URL cannot be used (then nothing is sent).
+bool MqttDeviceClient::brokerUsable(const DeviceConfig& config) {
+  Url url;
+  std::string why;
+  if (!parseBrokerUrl(brokerUrl_, url, why)) {
+    log_.error("broker url %s: %s", brokerUrl_.c_str(), why.c_str());
+    return false;
+  }
+  options_.host = url.host;
+  options_.port = url.port;
+  options_.tls = url.scheme == "mqtts";
+  switch (classifyBrokerUrl(brokerUrl_)) {
+    case UrlSecurity::PublicHttp:
+      log_.error("refusing plain MQTT to a public host (%s): use mqtts://", brokerUrl_.c_str());
+      return false;
+    case UrlSecurity::DevelopmentHttp:
+      log_.warn("plain MQTT to %s: for development only, the token travels unencrypted", brokerUrl_.c_str());
+      return true;
+    default: {
+      const std::string ca = config.rootCaPem.empty() ? settings_.defaultRootCaPem : config.rootCaPem;
+      if (ca.empty()) {
+        log_.error("mqtts needs a root CA certificate: paste one with `set ca`");
+        return false;
+      }
+      mqtt_.setRootCa(ca);
+      return true;
+    }
+  }
+}
+
+std::string MqttDeviceClient::topic(const char* leaf) const { return "devices/" + options_.username + "/" + leaf; }
+
+void MqttDeviceClient::tick() {
+  board_.feedWatchdog();
+  if (state_ == State::NotProvisioned) return;
+  MqttEvent event;
+  while (mqtt_.poll(event)) handle(event);
+  const uint64_t now = board_.monotonicMs();
+  const bool mayConnect = networkUp_ && now >= quietUntilMs_;
+  if (mayConnect && (state_ == State::Disconnected || state_ == State::CredentialsRefused)) connect(now);
+  const uint64_t connackDeadlineMs = kConnectTimeoutMs + kTlsHandshakeTimeoutMs + settings_.requestTimeoutMs;
+  if (state_ == State::Connecting && now - connectStartedMs_ > connackDeadlineMs) {
+    mqtt_.disconnect();
+    backOff("no CONNACK in time");
+  }
+  // A reading due while the CONNACK is awaited waits for it (at most the
+  // connect timeout) rather than going to flash.
+  if (telemetryTimer_.due(now) && state_ != State::Connecting) {
+    measure(now);
+  } else if (mayConnect && state_ == State::Connected && batchId_ == 0 && !buffer_.empty()) {
+    publishBacklog(now);
+  }
+}
+
+void MqttDeviceClient::connect(uint64_t nowMs) {
+  board_.feedWatchdog();  // the adapter may resolve the name and open the socket here
+  if (!mqtt_.connect(options_)) {
+    backOff(mqtt_.lastError());
+    return;
+  }
+  state_ = State::Connecting;
+  connectStartedMs_ = nowMs;
+  log_.debug("MQTT: connecting to %s:%u", options_.host.c_str(), static_cast<unsigned>(options_.port));
+}
+
+void MqttDeviceClient::handle(const MqttEvent& event) {
+  switch (event.type) {
+    case MqttEvent::Type::Connected: onConnected(); break;
+    case MqttEvent::Type::Refused: onRefused(event); break;
+    case MqttEvent::Type::Disconnected: onConnectionLost(event.detail); break;
+    case MqttEvent::Type::PublishAcked: onAcked(event.messageId); break;
+    case MqttEvent::Type::Message: onMessage(event); break;
+  }
+}
+
+void MqttDeviceClient::onConnected() {
+  if (state_ != State::Connecting) return;
+  state_ = State::Connected;
+  lastProblem_.clear();
+  answered();
+  credentialsAccepted();
+  // The state is retained: subscribing brings the latest at once.
+  const bool subscribed = mqtt_.subscribe(topic("state"), kQos1) && mqtt_.subscribe(topic("errors"), kQos1) &&
+                          mqtt_.subscribe(topic("ota"), kQos1);
+  if (!subscribed) log_.warn("MQTT: subscribing failed (%s)", mqtt_.lastError().c_str());
+  mqtt_.publish(topic("status"), kOnline, kQos1, true);
+  log_.info("MQTT: connected to %s:%u as %s", options_.host.c_str(), static_cast<unsigned>(options_.port),
+            options_.clientId.c_str());
+}
+
+// What was not acknowledged goes into the offline buffer, to be sent again
+// as a batch; the connection is tried again on the ordinary backoff.
+void MqttDeviceClient::onConnectionLost(const std::string& cause) {
+  requeueUnacknowledged();
+  if (state_ == State::Connected || state_ == State::Connecting) backOff(cause);
+}
+
+void MqttDeviceClient::requeueUnacknowledged() {
+  for (const InFlight& held : inFlight_) keepForLater(held.reading);
+  inFlight_.clear();
+  batchId_ = 0;
+  batchCount_ = 0;
+}
+
+void MqttDeviceClient::backOff(const std::string& cause) {
+  state_ = State::Disconnected;
+  lastProblem_ = cause;
+  ++stats_.requestsFailed;
+  retryLater("MQTT", "broker unavailable", cause);
+}
+
+// "Not authorized" is handled like HTTP's 401: never a dead end, the long
+// backoff, then the same credentials again (or new ones from the console).
+void MqttDeviceClient::onRefused(const MqttEvent& event) {
+  if (!event.notAuthorized) {
+    onConnectionLost("refused: " + event.detail);
+    return;
+  }
+  state_ = State::CredentialsRefused;
+  lastProblem_ = "credentials refused: " + event.detail;
+  ++refusals_;
+  ++stats_.requestsFailed;
+  ++stats_.credentialRefusals;
+  const uint32_t delayMs = waitLong();
+  log_.error("MQTT: credentials refused (%s); trying again in %u s; `set id` or `set token` apply at once",
+             event.detail.c_str(), static_cast<unsigned>(delayMs / 1000));
+}
+
+void MqttDeviceClient::onAcked(uint16_t messageId) {
+  if (messageId != 0 && messageId == batchId_) {
+    buffer_.dropOldest(batchCount_);
+    stats_.readingsSent += static_cast<uint32_t>(batchCount_);
+    log_.info("uploaded %u buffered readings (PUBACK); %u left", static_cast<unsigned>(batchCount_),
+              static_cast<unsigned>(buffer_.size()));
+    batchId_ = 0;
+    batchCount_ = 0;
+    return;
+  }
+  const auto held = std::find_if(inFlight_.begin(), inFlight_.end(),
+                                 [messageId](const InFlight& entry) { return entry.messageId == messageId; });
+  if (held == inFlight_.end()) return;  // the status message
+  ++stats_.readingsSent;
+  if (held->withHealthReport) healthReportAccepted(board_.monotonicMs());
+  log_.info("telemetry sent (PUBACK) seq %llu: %s", static_cast<unsigned long long>(held->reading.seq),
+            held->reading.describe().c_str());
+  inFlight_.erase(held);
+}
+
+void MqttDeviceClient::onMessage(const MqttEvent& event) {
+  log_.trace("MQTT message on %s: %s", event.topic.c_str(), event.payload.c_str());
+  if (event.topic == topic("state")) {
+    applyState(event.payload, "mqtt");
+  } else if (event.topic == topic("errors")) {
+    onServerError(event.payload);
+  } else if (event.topic == topic("ota") && !event.payload.empty()) {
+    // The offer is the `ota` member of the HTTP answers; an empty message withdraws it.
+    applyState("{\"ota\":" + event.payload + "}", "ota offer");
+  }
+}
+
+// A refused message: MQTT has no per-message status, so the server says so
+// on the errors topic, without saying which message. Its reading is gone
+// (the broker's PUBACK took it off the device), so it is counted as dropped,
+// a rate-limited one too: unlike after HTTP's 429, there is nothing to keep.
+void MqttDeviceClient::onServerError(const std::string& payload) {
+  const ServerError error = readServerError(reader_, payload);
+  const JsonValue retryAfter = reader_.member("retry_after");
+  const std::string cause = error.code + (error.message.empty() ? "" : ": " + error.message);
+  ++stats_.readingsDropped;
+  if (classifyRefusal(error.code) == Outcome::RateLimited) {
+    const double seconds = retryAfter.type == JsonType::Number ? retryAfter.number : 0;
+    rateLimited("telemetry", cause, static_cast<uint32_t>(std::min(seconds, 86400.0) * 1000));
+    return;
+  }
+  log_.warn("telemetry: refused (%s)", cause.c_str());
+}
+
+void MqttDeviceClient::measure(uint64_t nowMs) {
+  telemetryTimer_.advance(nowMs, pacing_.scale(settings_.telemetryIntervalMs));
+  const Reading reading = takeReading(nowMs);
+  const bool publishable = state_ == State::Connected && nowMs >= quietUntilMs_ && inFlight_.size() < kMaxInFlight;
+  if (publishable && publishLive(reading, nowMs)) return;
+  const uint32_t overflowBefore = buffer_.overflowDropped();
+  keepForLater(reading);
+  // The dropped oldest reading was part of the batch in flight.
+  if (buffer_.overflowDropped() != overflowBefore && batchCount_ > 0) --batchCount_;
+}
+
+bool MqttDeviceClient::publishLive(const Reading& reading, uint64_t nowMs) {
+  HealthReport report;
+  const HealthReport* withReport = healthReportIfDue(nowMs, report);
+  const uint16_t id = mqtt_.publish(topic("telemetry"), telemetryBody(writer_, "", reading, withReport), kQos1, false);
+  if (id == 0) return false;
+  inFlight_.push_back({id, withReport != nullptr, reading});
+  log_.debug("MQTT: published seq %llu as message %u", static_cast<unsigned long long>(reading.seq),
+             static_cast<unsigned>(id));
+  return true;
+}
+
+void MqttDeviceClient::publishBacklog(uint64_t nowMs) {
+  if (!dateBufferedReadings(nowMs)) return;  // batch records need a wall-clock time: wait for NTP
+  const size_t count = std::min(settings_.batchSize, buffer_.size());
+  const uint16_t id = mqtt_.publish(topic("telemetry/batch"), batchBody(writer_, "", buffer_, count), kQos1, false);
+  if (id == 0) return;
+  batchId_ = id;
+  batchCount_ = count;
+  log_.debug("MQTT: published a batch of %u buffered readings as message %u", static_cast<unsigned>(count),
+             static_cast<unsigned>(id));
+}
+
+const char* MqttDeviceClient::stateDescription() const {
+  static const char* const kStates[] = {"not provisioned", "MQTT: disconnected, connecting when the backoff allows",
+                                        "MQTT: connecting", "MQTT: connected",
+                                        "MQTT: credentials refused, retrying on a long backoff"};
+  return kStates[static_cast<int>(state_)];
+}
+
+std::string MqttDeviceClient::connectionDescription() const {
+  std::string text = "broker " + brokerUrl_ + ", awaiting PUBACK: " + std::to_string(inFlight_.size() + batchCount_);
+  if (!lastProblem_.empty()) text += ", last problem: " + lastProblem_;
+  return text;
+}
+
+}  // namespace thingsnxt

@@ -1,0 +1,193 @@
+"""Firmware in the loop over MQTT: the firmware's core, built for the host with libmosquitto, runs as a device against a
+private Mosquitto configured for the platform (tests/mqtt_broker.py) and a real server subscribed to it, and is checked
+through the server's API and database. The device's log (its serial output) tells the test when to look.
+
+The device reaches the broker through a gate (tcp_gate.py) that stays shut after the broker's restart until the
+platform has subscribed again: Debian's Mosquitto 2.0.11 does not restore a persistent session's shared subscription
+from its persistence file, so what devices publish between the broker's start and the platform's resubscribing is
+acknowledged to them and then dropped (a platform-side gap this test steps around rather than hides: docs/MQTT.md,
+"The firmware"). Everything else of the outage is real: the connection dies with the broker, connecting fails
+and backs off, readings go to the offline buffer and up again as batches."""
+
+import contextlib
+import re
+import time
+
+import orjson
+import pytest
+from sqlalchemy import select
+
+from tests.conftest import settings_for_tests
+from tests.live_server import LiveServer
+from tests.mqtt_broker import PrivateBroker, device_client
+from tests.waiting import wait_until
+from webapp.extensions import db
+from webapp.models import Device, Reading
+
+from .host_device import set_pin, wait_for_state
+from .tcp_gate import TcpGate
+
+# `seq` is the reading's sequence number, `n` the host sensor's count of this run's readings (a data key).
+SENT = r"I: telemetry sent \(PUBACK\) seq (?P<seq>\d+): v0=(?P<v0>\d) v1=(?P<v1>\d) n=(?P<n>\d+)"
+KEPT = r"kept offline: ts=\S+ seq (?P<seq>\d+): .*n=(?P<n>\d+)"
+DRAINED = r"uploaded \d+ buffered readings \(PUBACK\); 0 left"
+CONNECTED = r"I: MQTT: connected to 127\.0\.0\.1:\d+ as "
+BACKOFF = r"MQTT: broker unavailable \(.*\); backing off (?P<ms>\d+) ms"
+
+# Faster than the FIL tests over HTTP need: a reading every 300 ms keeps readings in flight while the broker goes away.
+MQTT_SETTINGS = {"telemetry_ms": 300, "backoff_base_ms": 200, "backoff_cap_ms": 1600, "batch": 5}
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory):
+    """A private broker and a server on it (MQTT_URL set), sharing the server's database for the broker's accounts."""
+    broker = PrivateBroker(tmp_path_factory.mktemp("mosquitto"))
+    server = LiveServer(tmp_path_factory.mktemp("live"), settings_for_tests("") | broker.settings)
+    broker.database_url = server.db_url
+    broker.start()
+    server.start()
+    yield server, broker
+    server.close()
+    broker.stop()
+
+
+def platform_subscribed(server, broker, probe):
+    """Once the platform takes devices' messages again: a probe device's readings are stored (the first ones published
+    before the platform subscribed are dropped by the broker, so it keeps publishing until one is)."""
+    client = device_client(broker, probe["device_id"], probe["device_token"], will=False)
+    client.connect("127.0.0.1", broker.port)
+    client.loop_start()
+    published = []
+
+    def probe_stored():
+        if not published or time.monotonic() - published[-1] > 0.25:
+            client.publish(f"devices/{probe['device_id']}/telemetry", orjson.dumps({"data": {"probe": len(published)}}), qos=1)
+            published.append(time.monotonic())
+        return bool(stored_values(server, probe["device_id"], "probe"))
+
+    try:
+        wait_until(probe_stored, "the platform subscribed to devices' messages again", timeout=30)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+def stored_values(server, device_id, key):
+    with server.app.app_context():
+        rows = db.session.scalars(select(Reading.num).where(Reading.device_id == device_id, Reading.key == key).order_by(Reading.ts_ms)).all()
+        db.session.remove()
+    return rows
+
+
+def stored_counts(server, device_id):
+    """The `n` of every reading the server stored for the device, in time order (a repeat would show twice)."""
+    return [int(n) for n in stored_values(server, device_id, "n")]
+
+
+def stored_seq_runs(server, device_id, boot):
+    """The runs of seq numbers the server recorded for the device's boot (services/ingest/reading_numbers.py)."""
+    with server.app.app_context():
+        numbers = db.session.get(Device, device_id).reading_numbers
+        db.session.remove()
+    return orjson.loads(numbers)[boot][1]
+
+
+def test_a_toggle_reaches_the_led_over_mqtt_and_a_broker_restart_loses_and_repeats_nothing(platform, start_device):
+    server, broker = platform
+    owner = "fil-mqtt@example.com"
+    device = server.create_device(owner_email=owner)
+    probe = server.create_device(owner_email=owner)  # made while the broker is up, which is told at once
+    api_token = server.api_token(owner)
+    gate = TcpGate(broker.port)
+    esp = start_device(server, device, mqtt_url=f"mqtt://127.0.0.1:{gate.port}", **MQTT_SETTINGS)
+    boot = esp.wait_for(r"boot (?P<boot>[0-9a-f]{8}), next seq")["boot"]
+    esp.wait_for(CONNECTED)
+    esp.wait_for_count(SENT, 3)
+
+    # A toggle through the owner API: pushed as retained state, applied to the LED, reported back.
+    for value, level in ((1, "HIGH"), (0, "LOW")):
+        before = esp.mark()
+        toggled = time.monotonic()
+        set_pin(server.url, api_token, device["device_id"], "v0", value)
+        applied = esp.wait_for(rf"applied v0={value} \(gpio 2\) from mqtt", after=before, timeout=5)
+        esp.wait_for(rf"^gpio 2 -> {level}$", after=before, timeout=1)
+        print(f"toggle -> LED over MQTT: {(time.monotonic() - toggled) * 1000:.0f} ms")
+        report = esp.wait_for(SENT, after=applied.index, timeout=5)
+        assert report["v0"] == str(value)
+        n = int(report["n"])
+        state = wait_for_state(server.url, device["device_token"], lambda data, n=n: data.get("n", 0) >= n)
+        assert state["v0"] == value
+
+    # The broker's PUBACKs stop reaching the device: what it publishes now arrives, and it cannot know.
+    swallowed = esp.mark()
+    gate.answers_pass = False
+    esp.wait_for_count(r"^D: MQTT: published seq", 3, after=swallowed)
+    # Then the broker goes away while the device keeps measuring, and comes back on the same port and data directory.
+    down = esp.mark()
+    gate.is_open = False
+    broker.stop()
+    try:
+        esp.wait_for_count(BACKOFF, 3, after=down)
+        esp.wait_for_count(KEPT, 6, after=down)
+    finally:
+        broker.start()
+    platform_subscribed(server, broker, probe)
+    gate.answers_pass = True
+    gate.is_open = True
+    back = esp.wait_for(CONNECTED, after=down, timeout=20)
+    drained = esp.wait_for(DRAINED, after=back.index, timeout=20)
+    esp.wait_for_count(SENT, 3, after=drained.index)
+    esp.stop()
+    gate.close()
+
+    # Every reading the broker acknowledged (live, or buffered and then batched) is stored exactly once, also those
+    # it received twice (published live, PUBACK lost, sent again in a batch).
+    acknowledged = sorted(int(line["n"]) for line in esp.matches(SENT) + esp.matches(KEPT, before=drained.index))
+    assert acknowledged == list(range(1, acknowledged[-1] + 1)), "the device itself skipped no reading"
+    with contextlib.suppress(AssertionError):
+        wait_until(lambda: set(acknowledged) <= set(stored_counts(server, device["device_id"])), "every acknowledged reading stored", timeout=30)
+    stored = stored_counts(server, device["device_id"])
+    assert set(acknowledged) <= set(stored), f"lost: {sorted(set(acknowledged) - set(stored))}; the device's log:\n" + esp.tail(80)
+    assert len(stored) == len(set(stored)), "a reading was stored twice"
+    assert stored[: len(acknowledged)] == acknowledged  # nothing lost, in order; at most the one in flight at the stop follows
+    assert len(stored) - len(acknowledged) <= 1
+    kept = esp.matches(KEPT, after=down, before=drained.index)
+    published_live = {line["seq"] for line in esp.matches(r"D: MQTT: published seq (?P<seq>\d+) as message")}
+    resent = [line for line in kept if line["seq"] in published_live]  # published, the PUBACK lost with the broker
+    assert len(resent) >= 3, "the readings whose PUBACK was swallowed went up again"
+    print(f"broker restart: {len(kept)} readings buffered ({len(resent)} of them published before, unacknowledged), "
+          f"{len(acknowledged)} acknowledged, {len(stored)} stored, 0 lost, 0 duplicated")
+
+    # The server's record of the boot's seq numbers: one unbroken run from the first reading to the last.
+    seqs = sorted(int(line["seq"]) for line in esp.matches(SENT) + esp.matches(KEPT, before=drained.index))
+    runs = stored_seq_runs(server, device["device_id"], boot)
+    assert len(runs) == 1 and runs[0][0] == seqs[0] and runs[0][1] >= seqs[-1], runs
+
+
+def test_refused_credentials_wait_on_the_long_backoff_and_a_token_from_the_console_connects(platform, start_device):
+    server, broker = platform
+    device = server.create_device()
+    # A short "long" backoff (2 s, then 4 s) keeps the test quick; the device's is 1 min to 1 h.
+    esp = start_device(
+        server,
+        {"device_id": device["device_id"], "device_token": "W" * 43},
+        mqtt_url=broker.url,
+        credential_retry_base_ms=2000,
+        credential_retry_cap_ms=4000,
+        **MQTT_SETTINGS,
+    )
+    refused = esp.wait_for(r"E: MQTT: credentials refused \(.+\); trying again in \d+ s")
+    # Not a dead end: the same credentials again after the long wait, still measuring meanwhile, and no attempt between.
+    again = esp.wait_for(r"E: MQTT: credentials refused", after=refused.index + 1, timeout=10)
+    assert len(esp.matches(r"^D: MQTT: connecting to", after=refused.index, before=again.index)) == 1
+    assert len(esp.matches(KEPT, after=refused.index, before=again.index)) >= 3  # ≥ 1 s of readings at 300 ms
+
+    fixed = esp.mark()
+    esp.send(f"set token {device['device_token']}")
+    esp.wait_for(r"^ok: token saved$", after=fixed)
+    esp.wait_for(CONNECTED, after=fixed)
+    drained = esp.wait_for(DRAINED, after=fixed)
+    kept = sorted(int(line["n"]) for line in esp.matches(KEPT, before=drained.index))
+    wait_until(lambda: set(kept) <= set(stored_counts(server, device["device_id"])), "the readings kept while refused stored", timeout=20)
+    # The token never appears in the log, not even in part.
+    assert not esp.matches(re.escape(device["device_token"][4:-4]))
