@@ -36,7 +36,8 @@ SUMMARY_TEXTS = {
 
 @dataclass
 class Fold:
-    """This call's part of an owner's summary: `folded` devices more, `total` in all, naming `names`."""
+    """This call's part of an owner's summary: `folded` devices more, `total` in all, naming `names`
+    (`renamed`: more than before)."""
 
     user_id: int
     kind: str
@@ -44,6 +45,7 @@ class Fold:
     folded: int
     total: int
     names: list
+    renamed: bool
 
     @property
     def message(self):
@@ -74,8 +76,9 @@ def split(kind, devices, now):
         alone += listed[:singles]
         folded = listed[singles:]
         if folded:
-            names = (orjson.loads(window.named) + [device.name for device in folded])[:NAMED]
-            folds.append(Fold(owner_id, kind, window.summary_id, len(folded), window.sent - after, names))
+            named = orjson.loads(window.named)
+            names = (named + [device.name for device in folded])[:NAMED]
+            folds.append(Fold(owner_id, kind, window.summary_id, len(folded), window.sent - after, names, len(names) > len(named)))
     return alone, folds
 
 
@@ -96,14 +99,14 @@ def record(folds, opened):
             .values(grouped_count=summaries.c.grouped_count + bindparam("more"), message=bindparam("text")),
             [{"summary": fold.summary_id, "more": fold.folded, "text": fold.message} for fold in grown],
         )
-    db.session.execute(
-        update(NotificationGroup),
-        [
-            {"user_id": fold.user_id, "kind": fold.kind, "summary_id": fold.summary_id or opened[fold.user_id],
-             "named": orjson.dumps(fold.names).decode()}
-            for fold in folds
-        ],
-    )
+    # Once the summary exists and names its few, the window's row has nothing new to remember.
+    remembered = [
+        {"user_id": fold.user_id, "kind": fold.kind, "summary_id": fold.summary_id or opened[fold.user_id], "named": orjson.dumps(fold.names).decode()}
+        for fold in folds
+        if fold.summary_id is None or fold.renamed
+    ]
+    if remembered:
+        db.session.execute(update(NotificationGroup), remembered)
 
 
 def _claim_windows(kind, counts, now):
