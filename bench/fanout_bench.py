@@ -180,7 +180,8 @@ async def run_fanout(server, kind, clients, rounds, cookie, post_round):
 
 def measure(kind, args):
     """One kind of stream on a server of its own, so its memory figure starts from a fresh worker."""
-    server = common.start_thingsnxt(WORKER_CONNECTIONS=str(args.clients * 2 + 100), LIVE_HEARTBEAT_SECONDS="60")
+    # Grouping off: each round's new device must notify on its own, not fold into a summary (docs/PRESENCE.md).
+    server = common.start_thingsnxt(WORKER_CONNECTIONS=str(args.clients * 2 + 100), LIVE_HEARTBEAT_SECONDS="60", NOTIFICATION_GROUP_AFTER="0")
     try:
         email, device = prepare(server)
         cookie = log_in(server.url, email)

@@ -18,7 +18,7 @@ LAYERS = [
     ["webapp.models"],
     ["webapp.schemas"],
     # The domain: what every group builds on, then the groups, each only on those before it.
-    ["webapp.services.directory", "webapp.services.ownership"],
+    ["webapp.services.directory", "webapp.services.notification_groups", "webapp.services.ownership"],
     ["webapp.services.notifications", "webapp.services.outbox"],
     ["webapp.services.events"],
     ["webapp.services.accounts", "webapp.services.history", "webapp.services.platform", "webapp.services.webhooks"],

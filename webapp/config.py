@@ -108,6 +108,9 @@ class Config:
 
     # Notifications
     NOTIFICATION_COOLDOWN = 300
+    # Per owner and kind, notifications past the first GROUP_AFTER within GROUP_WINDOW seconds fold into one summary (0: never)
+    NOTIFICATION_GROUP_AFTER = 3
+    NOTIFICATION_GROUP_WINDOW = 60
 
     # Alerts: how often one worker raises what time alone raises ("for N seconds", "no data")
     ALERT_CHECK_INTERVAL = 1

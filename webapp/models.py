@@ -157,6 +157,8 @@ class Notification(db.Model):
     read_ms: Mapped[int | None] = mapped_column(BigInteger)
     # Repeats of the same kind for the same device swallowed by the cooldown.
     muted_count: Mapped[int] = mapped_column(Integer, default=0)
+    # A summary (no device): how many devices' notifications of its kind were folded into it.
+    grouped_count: Mapped[int] = mapped_column(Integer, default=0)
 
     __table_args__ = (Index("ix_notifications_user_created", "user_id", "created_ms"),)
 
@@ -170,6 +172,21 @@ class NotificationCooldown(db.Model):
     kind: Mapped[str] = mapped_column(String(32), primary_key=True)
     last_sent_ms: Mapped[int] = mapped_column(BigInteger)
     notification_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class NotificationGroup(db.Model):
+    """An owner's notifications of one kind in the window that began at `window_start_ms`: `sent` of them,
+    those past NOTIFICATION_GROUP_AFTER folded into notification `summary_id`, which names the devices `named`
+    (a JSON list). Claimed atomically, like the cooldown, so that workers folding at once count into one summary."""
+
+    __tablename__ = "notification_groups"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    window_start_ms: Mapped[int] = mapped_column(BigInteger)
+    sent: Mapped[int] = mapped_column(Integer)
+    summary_id: Mapped[int | None] = mapped_column(BigInteger)
+    named: Mapped[str] = mapped_column(Text)
 
 
 class AlertRule(db.Model):

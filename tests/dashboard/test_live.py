@@ -355,3 +355,28 @@ def test_a_stopping_worker_ends_its_streams_so_clients_reconnect(app, threaded_s
 
     assert dashboard.close_code() == 1012, "the htmx ws extension reconnects after 1012 (service restart)"
     assert list(events) == []
+
+
+def test_event_stream_grows_a_summary_in_place_when_more_devices_fold_into_it(app, threaded_server, make_user, make_device):
+    owner = make_user()
+    devices = [make_device(owner=owner, name=f"Shed {n}") for n in range(5)]
+    session, _, _ = http_session(threaded_server, owner.email)
+    stream = session.get(f"{threaded_server}/events", stream=True, timeout=DEADLINE)
+    events = read_events(stream)
+    next(events)
+
+    with app.app_context():
+        for device in devices:
+            notifications.notify_owner(device.id, "offline", "went offline")
+        db.session.remove()
+    received = [next(events) for _ in range(2 * 4 + 1)]
+    stream.close()
+
+    summary = received[7]
+    assert summary[0] == "notification-item" and "1 more device went offline: Shed 3" in summary[1]
+    summary_id = summary[1].split('id="notification-', 1)[1].split('"', 1)[0]
+    assert received[-1] == (
+        "notification-grouped",
+        f'<span class="message" id="notification-message-{summary_id}" hx-swap-oob="true">2 more devices went offline: Shed 3 and Shed 4'
+        ' <a href="/">See your devices</a></span>',
+    )

@@ -3,7 +3,7 @@ from sqlalchemy import func, select, update
 
 from webapp.core.clock import now_ms
 from webapp.extensions import db
-from webapp.models import Device, Notification, NotificationCooldown, WebhookDelivery
+from webapp.models import Device, Notification, NotificationCooldown, NotificationGroup, WebhookDelivery
 from webapp.services.devices import presence
 from webapp.services.ingest.writer import ingest_writer
 
@@ -65,3 +65,22 @@ def queued_events(app, webhook_id, event):
         )
         db.session.remove()
     return count
+
+
+def age_groups(app, user_id, seconds):
+    """As if `seconds` had passed since the user's notification windows began."""
+    with app.app_context():
+        db.session.execute(
+            update(NotificationGroup).where(NotificationGroup.user_id == user_id).values(window_start_ms=NotificationGroup.window_start_ms - seconds * 1000)
+        )
+        db.session.commit()
+        db.session.remove()
+
+
+def owner_notifications(app, user_id, kind):
+    """(device id, message, grouped_count) of the user's notifications of `kind`, oldest first; device id None for a summary."""
+    with app.app_context():
+        query = select(Notification).where(Notification.user_id == user_id, Notification.kind == kind).order_by(Notification.id)
+        found = [(n.device_id, n.message, n.grouped_count) for n in db.session.scalars(query)]
+        db.session.remove()
+    return found

@@ -126,6 +126,11 @@ def render_muted(muted):
     return _muted_fragment(_json(muted))
 
 
+def render_grouped(grouped):
+    """The grown count and names of a summary that more devices were folded into."""
+    return _grouped_fragment(_json(grouped))
+
+
 def _json(value):
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
@@ -173,6 +178,11 @@ def _alert_fragments(event_json, device_page):
 @functools.lru_cache(maxsize=256)
 def _muted_fragment(muted_json):
     return render_template("live/notification_muted.html", muted=orjson.loads(muted_json))
+
+
+@functools.lru_cache(maxsize=256)
+def _grouped_fragment(grouped_json):
+    return render_template("live/notification_grouped.html", grouped=orjson.loads(grouped_json))
 
 
 def _unread(user_id):

@@ -2,8 +2,9 @@
 
 Channel `user:<id>` only, so it never carries another user's device. Events:
 `notification` (a toast and the unread counter, swapped out of band on
-every page), `notification-item` (a row for the notifications page) and
-`notification-muted` (its "N more while muted" when the cooldown swallows a repeat).
+every page), `notification-item` (a row for the notifications page),
+`notification-muted` (its "N more while muted" when the cooldown swallows a repeat) and
+`notification-grouped` (a summary's new count and names when more devices fold into it).
 First the current counter, so a reconnected page is right again. A comment
 line every LIVE_HEARTBEAT_SECONDS notices a peer that is gone; the browser
 reconnects by itself. Logging out ends the stream: the browser's reconnect
@@ -53,6 +54,8 @@ def _stream(user_id, login_id, heartbeat):
                 yield _event("notification", toast) + _event("notification-item", item)
             elif event.get("type") == "notification_muted":
                 yield _event("notification-muted", live.render_muted(event))
+            elif event.get("type") == "notification_grouped":
+                yield _event("notification-grouped", live.render_grouped(event))
 
 
 def _event(name, html):

@@ -13,6 +13,9 @@ class NotificationOut(BaseModel):
     kind: str = Field(description="online, offline, rule_denied, alert, alert_cleared or webhook_failing.")
     message: str
     muted_count: int = Field(description="Repeats within the cooldown that were not notified separately.")
+    grouped_count: int = Field(
+        0, description="A summary (device_id null): how many devices' notifications of its kind were folded into it; 0 otherwise."
+    )
     created_at: Timestamp
     read: bool
 
@@ -24,6 +27,7 @@ class NotificationOut(BaseModel):
             kind=notification.kind,
             message=notification.message,
             muted_count=notification.muted_count,
+            grouped_count=notification.grouped_count,
             created_at=iso_ms(notification.created_ms),
             read=notification.read_ms is not None,
         )

@@ -5,6 +5,8 @@ Within NOTIFICATION_COOLDOWN seconds of the last notification of a kind for
 a device, a repeat is not stored anew but counted on that notification
 ("3 more while muted"). The cooldown is claimed with one conditional UPDATE,
 so with any number of workers one notification is sent per window.
+Many devices of one owner changing at once are folded into one summary
+past the first few (services/notification_groups.py).
 """
 from flask import current_app
 from sqlalchemy import func, insert, select, update
@@ -16,6 +18,7 @@ from webapp.models import Device, Notification, NotificationCooldown
 from webapp.pubsub.broker import current_broker
 from webapp.pubsub.channels import user_channel
 from webapp.schemas import NotificationOut
+from webapp.services import notification_groups
 
 
 def notify_owner(device_id, kind, text, now=None):
@@ -35,9 +38,10 @@ def notify_owners(kind, texts, now=None):
     """Tell each device's owner "<device name> <text>" for `texts` {device_id: text}, in one transaction.
 
     Devices within their cooldown for `kind` are not notified again; their
-    last notification counts one more muted repeat instead. Many devices
-    change state at once (a server restart brings a whole fleet online), so
-    this costs a handful of statements however many there are. Returns the
+    last notification counts one more muted repeat instead; past the first
+    few of an owner within the group window, the rest fold into one summary.
+    Many devices change state at once (a server restart brings a whole fleet
+    online), so this costs a handful of statements however many there are. Returns the
     (user id, notification as published) pairs sent.
     """
     now = now or now_ms()
@@ -49,29 +53,38 @@ def notify_owners(kind, texts, now=None):
         return []
     claimed = _claim_cooldowns(list(devices), kind, now)
     muted = _count_muted([device_id for device_id in devices if device_id not in claimed], kind)
-    created = []
+    alone, folds = notification_groups.split(kind, [devices[device_id] for device_id in sorted(claimed)], now)
+    rows = [
+        {"user_id": device.owner_id, "device_id": device.id, "kind": kind,
+         "message": f"{device.name} {texts[device.id]}", "created_ms": now, "muted_count": 0, "grouped_count": 0}
+        for device in alone
+    ] + [notification_groups.summary_row(fold, now) for fold in folds if fold.summary_id is None]
+    created = db.session.scalars(insert(Notification).returning(Notification), rows).all() if rows else []
+    opened = {n.user_id: n.id for n in created if n.device_id is None}
+    if folds:
+        notification_groups.record(folds, opened)
+    # A folded device's repeats within its cooldown count on its summary.
+    summaries = {fold.user_id: fold.summary_id or opened[fold.user_id] for fold in folds}
+    sent_to = {n.device_id: n.id for n in created if n.device_id is not None}
     if claimed:
-        created = db.session.scalars(
-            insert(Notification).returning(Notification),
-            [
-                {"user_id": devices[device_id].owner_id, "device_id": device_id, "kind": kind,
-                 "message": f"{devices[device_id].name} {texts[device_id]}", "created_ms": now, "muted_count": 0}
-                for device_id in sorted(claimed)
-            ],
-        ).all()
         db.session.execute(
             update(NotificationCooldown),
-            [{"device_id": n.device_id, "kind": kind, "notification_id": n.id} for n in created],
+            [{"device_id": device_id, "kind": kind, "notification_id": sent_to.get(device_id) or summaries[devices[device_id].owner_id]} for device_id in claimed],
         )
     published = [(notification.user_id, NotificationOut.of(notification).model_dump()) for notification in created]
     db.session.commit()
     # What open dashboards of each owner show at once (realtime/sse.py): the new notifications,
-    # and the "N more while muted" of those a repeat was counted on.
+    # the "N more while muted" of those a repeat was counted on, and the grown summaries.
     current_broker().publish_many(
         [(user_channel(user_id), {"type": "notification", **notification}) for user_id, notification in published]
         + [
             (user_channel(row.user_id), {"type": "notification_muted", "id": row.id, "device_id": row.device_id, "kind": kind, "muted_count": row.muted_count})
             for row in muted
+        ]
+        + [
+            (user_channel(fold.user_id), {"type": "notification_grouped", "id": fold.summary_id, "kind": kind, "message": fold.message, "grouped_count": fold.total})
+            for fold in folds
+            if fold.summary_id is not None
         ]
     )
     return published
