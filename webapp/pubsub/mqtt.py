@@ -10,6 +10,7 @@ import itertools
 import logging
 import os
 import secrets
+import struct
 import threading
 import urllib.parse
 
@@ -24,6 +25,52 @@ KEEPALIVE_SECONDS = 30
 RECONNECT_MAX_SECONDS = 5
 RECEIVE_MAXIMUM = 65535
 SESSION_NEVER_EXPIRES = 0xFFFFFFFF
+
+
+class _Client(paho.Client):
+    """paho's client, reading and acknowledging many messages at a time (paho 2.x's socket handling, which
+    tests/transports/test_mqtt*.py exercise): paho reads each packet with a system call per part and one
+    packet per wait on the socket, and sends each acknowledgement on its own."""
+
+    def _create_socket(self):
+        return _BufferedSocket(super()._create_socket())
+
+    def loop_read(self, max_packets=1):
+        # Every whole packet that arrived, before the loop waits on the socket again.
+        rc = super().loop_read(max_packets)
+        while rc == paho.MQTT_ERR_SUCCESS and self._sock is not None and self._sock.pending():
+            rc = super().loop_read(max_packets)
+        return rc
+
+    def acknowledge(self, message_ids):
+        """PUBACKs (success) for these QoS 1 messages, written together."""
+        if message_ids:
+            self._packet_queue(paho.PUBACK, b"".join(struct.pack("!BBH", paho.PUBACK, 2, mid) for mid in message_ids), 0, 0)
+
+
+class _BufferedSocket:
+    """The broker's socket, read a chunk at a time: paho's reads of a packet's parts come from that chunk."""
+
+    CHUNK_BYTES = 65536
+
+    def __init__(self, sock):
+        self._sock = sock
+        self._chunk = b""
+        self._read = 0
+
+    def recv(self, size):
+        if self._read == len(self._chunk):
+            self._chunk, self._read = self._sock.recv(max(size, self.CHUNK_BYTES)), 0
+        taken = self._chunk[self._read : self._read + size]
+        self._read += len(taken)
+        return taken
+
+    def pending(self):
+        """Bytes read from the socket that paho has not taken yet (paho's loop does not wait on the socket then)."""
+        return len(self._chunk) - self._read
+
+    def __getattr__(self, name):
+        return getattr(self._sock, name)
 
 
 class BrokerUnreachable(Exception):
@@ -54,7 +101,7 @@ class PlatformConnection:
         self.persistent_session = persistent_session
         self.settings = (config["MQTT_URL"], config["MQTT_ADMIN_USER"], config["MQTT_ADMIN_PASSWORD"])
         self.host, self.port = broker_address(config["MQTT_URL"])
-        self.client = paho.Client(
+        self.client = _Client(
             paho.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5, manual_ack=manual_ack
         )
         self.client.username_pw_set(config["MQTT_ADMIN_USER"], config["MQTT_ADMIN_PASSWORD"])
@@ -117,6 +164,10 @@ class PlatformConnection:
         self.client.unsubscribe(topic_filters)
         if not confirmed.wait(timeout):
             raise BrokerUnreachable(f"The MQTT broker at {self.host}:{self.port} did not confirm an unsubscription in {timeout} s.")
+
+    def acknowledge(self, messages):
+        """Acknowledge these messages (taken with `manual_ack`), in one write: the broker will not deliver them again."""
+        self.client.acknowledge([message.mid for message in messages if message.qos == 1])
 
     def publish(self, topic, payload, retain=False, qos=1):
         self.client.publish(topic, orjson.dumps(payload) if isinstance(payload, dict) else payload, qos=qos, retain=retain)

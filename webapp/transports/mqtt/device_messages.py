@@ -2,7 +2,7 @@
 
 | topic (device → platform) | service call |
 |---|---|
-| `devices/<id>/telemetry` | ingest_telemetry (as `POST /devices/<id>/telemetry`) |
+| `devices/<id>/telemetry` | submit_readings (as `POST /devices/<id>/telemetry`, many at once) |
 | `devices/<id>/telemetry/batch` | ingest_records (as `POST …/telemetry/batch`) |
 | `devices/<id>/status` `online` / `offline` | broker_session: an MQTT device, online (a poll) / offline at once |
 
@@ -16,10 +16,12 @@ acknowledged once its readings are committed, so the broker redelivers
 what a worker took and did not store. The session is persistent, under a
 client id of the host and a slot number the worker holds (a lock file):
 what the broker queued for a worker that restarts, it delivers to the
-worker that takes the slot next. Messages are handled by a pool of
-threads (greenlets under gunicorn), each queueing many readings for one
-group commit (services/ingest/writer.py) before it waits for it; each
-device's messages go to one thread, so they are stored in the order sent.
+worker that takes the slot next. Messages are handled by a few threads
+(greenlets under gunicorn), each taking all that waits for it, admitting
+the readings together and queueing them for one group commit
+(services/ingest/writer.py) before it waits for it, then acknowledging
+them at once; each device's messages go to one thread, so they are stored
+in the order sent.
 """
 import fcntl
 import itertools
@@ -45,11 +47,11 @@ from webapp.services.ingest import telemetry as ingest
 log = logging.getLogger(__name__)
 
 SHARE_GROUP = "$share/thingsnxt/"
-# Handler threads per worker, and the messages each queues for storing before it waits for their commit: together
-# enough for a group commit to gather many readings, and for many admissions to wait on Redis (the per-device rate
-# limit with REDIS_URL) at once.
-HANDLERS = 64
-MAX_IN_HAND = 100
+# Handler threads per worker, and the most messages each takes at once: each admits what it took together (with
+# REDIS_URL, one round trip counts their rate limits), queues it for the group commit and waits; meanwhile the
+# others take what came since, so the writer always has the next transaction's readings.
+HANDLERS = 8
+MAX_IN_HAND = 1000
 STATUS_ONLINE, STATUS_OFFLINE = b"online", b"offline"
 # A message that could not be handled (the database down): not acknowledged, so the broker delivers it again
 # once this session reconnects.
@@ -67,8 +69,8 @@ class DeviceMessages:
         self._handlers_running = []
         # One queue per handler, a device's messages always on the same one: handled in the order it sent them.
         self.inboxes = [queue.SimpleQueue() for _ in range(HANDLERS)]
-        self._handlers = {"telemetry": self._telemetry, "telemetry/batch": self._batch, "status": self._status}
-        for leaf in self._handlers:
+        self._handlers = {"telemetry/batch": self._batch, "status": self._status}
+        for leaf in ["telemetry", *self._handlers]:
             self.connection.subscribe(SHARE_GROUP + device_topic("+", leaf), self._received, matching=device_topic("+", leaf))
 
     def start(self, timeout=5.0):
@@ -104,8 +106,9 @@ class DeviceMessages:
         self.inboxes[zlib.crc32(message.topic.split("/", 2)[1].encode()) % HANDLERS].put(message)
 
     def _handle_forever(self, inbox):
-        """Take what the inbox holds (up to MAX_IN_HAND), queue all of its readings, then acknowledge each once committed:
-        a handler has many readings in one group commit, and its devices' readings are queued, so stored, in order."""
+        """Take every message the inbox holds (up to MAX_IN_HAND), handle them together, then acknowledge those
+        committed or refused: a handler has many readings in one group commit, and its devices' readings are
+        queued, so stored, in order."""
         stopping = False
         while not stopping:
             in_hand = [inbox.get()]
@@ -116,18 +119,56 @@ class DeviceMessages:
                 in_hand = in_hand[: in_hand.index(None)]
             with self.app.app_context():
                 try:
-                    queued = [(message, self._handle(message)) for message in in_hand]
-                    for message, job in queued:
-                        if job is not FAILED and (job is None or self._committed(message, job)):
-                            self.connection.client.ack(message.mid, message.qos)
+                    outcomes = self._handle_all(in_hand)
+                    self.connection.acknowledge([message for message, outcome in zip(in_hand, outcomes, strict=True) if self._handled(message, outcome)])
                 finally:
                     self.app.extensions["sqlalchemy"].session.remove()
 
-    def _handle(self, message):
-        """The message's queued ingest Job, None when it was handled already (or refused: told on the errors topic), or FAILED."""
-        _, device_id, leaf = message.topic.split("/", 2)
+    def _handle_all(self, messages):
+        """Each message's outcome, in order: its queued ingest Job, None when it was handled already (or refused:
+        told on the errors topic), or FAILED. Telemetry one after another is admitted and queued together."""
+        outcomes = []
+        readings = []
+        for message in messages:
+            _, device_id, leaf = message.topic.split("/", 2)
+            if leaf == "telemetry":
+                readings.append((message, device_id))
+                continue
+            outcomes += self._submit_readings(readings)
+            readings = []
+            outcomes.append(self._handle(message, device_id, leaf))
+        return outcomes + self._submit_readings(readings)
+
+    def _submit_readings(self, readings):
+        outcomes = [None] * len(readings)
+        parsed = []
+        for number, (message, device_id) in enumerate(readings):
+            try:
+                body = _parsed(TelemetryIn, message.payload, self.app.config["MAX_BODY_BYTES"])
+            except ApiError as refused:
+                self._refuse(device_id, refused)
+                continue
+            health = body.device.model_dump(exclude_none=True) if body.device is not None else None
+            parsed.append((number, ingest.LiveReading(BrokerLogin(device_id), body.data, body.ts, body.identity, health)))
+        if not parsed:
+            return outcomes
         try:
-            return self._handlers[leaf](BrokerLogin(device_id), message.payload)
+            submitted = ingest.submit_readings([reading for _, reading in parsed], None)
+        except Exception:
+            log.exception("admitting %d MQTT readings failed; not acknowledged", len(parsed))
+            return [FAILED] * len(readings)
+        for (number, reading), queued in zip(parsed, submitted, strict=True):
+            if isinstance(queued, ApiError):
+                self._refuse(reading.token.device_id, queued)
+            else:
+                outcomes[number] = queued
+        return outcomes
+
+    def _handle(self, message, device_id, leaf):
+        """A message other than a reading: None once handled (or refused: told on the errors topic), or FAILED."""
+        try:
+            self._handlers[leaf](BrokerLogin(device_id), message.payload)
+            return None
         except ApiError as refused:
             self._refuse(device_id, refused)
             return None
@@ -135,12 +176,17 @@ class DeviceMessages:
             log.exception("an MQTT message on %s failed; not acknowledged", message.topic)
             return FAILED
 
-    def _committed(self, message, job):
+    def _handled(self, message, outcome):
+        """Whether the message is done with (to acknowledge): handled, refused, or its reading committed."""
+        if outcome is None:
+            return True
+        if outcome is FAILED:
+            return False
         try:
-            job.outcome()
+            outcome.outcome()
             return True
         except ApiError as refused:
-            self._refuse(job.device_id, refused)
+            self._refuse(outcome.device_id, refused)
             return True
         except Exception:
             log.exception("storing an MQTT message on %s failed; not acknowledged", message.topic)
@@ -150,11 +196,6 @@ class DeviceMessages:
         retry_after = refused.headers.get("Retry-After")
         error = refused.body() | ({"retry_after": int(retry_after)} if retry_after else {})
         self.connection.publish(device_topic(device_id, "errors"), error, qos=0)
-
-    def _telemetry(self, login, payload):
-        body = _parsed(TelemetryIn, payload, self.app.config["MAX_BODY_BYTES"])
-        health = body.device.model_dump(exclude_none=True) if body.device is not None else None
-        return ingest.ingest_telemetry(login, body.data, None, ts=body.ts, identity=body.identity, health=health, wait=False)
 
     def _batch(self, login, payload):
         config = self.app.config
