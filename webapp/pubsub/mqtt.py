@@ -25,6 +25,7 @@ KEEPALIVE_SECONDS = 30
 RECONNECT_MAX_SECONDS = 5
 RECEIVE_MAXIMUM = 65535
 SESSION_NEVER_EXPIRES = 0xFFFFFFFF
+READ_PACKETS_PER_WAIT = 500
 
 
 class _Client(paho.Client):
@@ -36,9 +37,12 @@ class _Client(paho.Client):
         return _BufferedSocket(super()._create_socket())
 
     def loop_read(self, max_packets=1):
-        # Every whole packet that arrived, before the loop waits on the socket again.
+        # The packets that arrived (up to READ_PACKETS_PER_WAIT: under gevent, the rest of the worker runs only when
+        # the loop waits on the socket), before the loop waits on the socket again.
         rc = super().loop_read(max_packets)
-        while rc == paho.MQTT_ERR_SUCCESS and self._sock is not None and self._sock.pending():
+        for _ in range(READ_PACKETS_PER_WAIT):
+            if rc != paho.MQTT_ERR_SUCCESS or self._sock is None or not self._sock.pending():
+                break
             rc = super().loop_read(max_packets)
         return rc
 
