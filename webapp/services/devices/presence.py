@@ -36,7 +36,13 @@ def mark_offline_stale_devices(now):
 
 def note_transport(device_id, transport):
     """The device talks `transport` ("mqtt"): the dashboard says so."""
-    db.session.execute(update(Device).where(Device.id == device_id, Device.transport.is_distinct_from(transport)).values(transport=transport))
+    # Every (re)connection says so (a fleet of them after a broker restart): no evaluation of the session's objects.
+    db.session.execute(
+        update(Device)
+        .where(Device.id == device_id, Device.transport.is_distinct_from(transport))
+        .values(transport=transport)
+        .execution_options(synchronize_session=False)
+    )
     db.session.commit()
 
 

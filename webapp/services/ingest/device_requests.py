@@ -7,7 +7,7 @@ from webapp.core.clock import now_ms
 from webapp.core.errors import Conflict, InvalidRequest, shown
 from webapp.extensions import db
 from webapp.services.devices import commands, desired_changes, presence
-from webapp.services.ingest.telemetry import admit_device, record_poll, with_offer
+from webapp.services.ingest.telemetry import admit_device, record_poll, submit_poll, with_offer
 from webapp.services.ota import images, updates
 
 # Device-side RPC methods the server answers itself (ThingsBoard's `POST …/rpc`): the time, for devices without a clock.
@@ -83,9 +83,10 @@ def follow_firmware_state(token, state, received, version, reason, source_ip):
 
 def broker_session(login, connected):
     """A device said over MQTT that it connected (`online` on its status topic) or its last will that it is gone
-    (`offline`): it is marked an MQTT device, and online (like any request) or offline at once."""
+    (`offline`): it is marked an MQTT device, and online (like any request: the poll's queued Job, whose
+    `outcome()` waits for its commit) or offline at once (None)."""
     presence.note_transport(login.device_id, "mqtt")
     if connected:
-        record_poll(login, None)
-    else:
-        presence.mark_offline(login.device_id, now_ms())
+        return submit_poll(login, None)
+    presence.mark_offline(login.device_id, now_ms())
+    return None

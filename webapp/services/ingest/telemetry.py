@@ -99,8 +99,13 @@ def device_status(token, source_ip):
 
 def record_poll(token, source_ip, device_id=None, delivers_commands=False):
     """A poll marks the device seen like any request; the committed Job with the device's state."""
+    return submit_poll(token, source_ip, device_id, delivers_commands).outcome()
+
+
+def submit_poll(token, source_ip, device_id=None, delivers_commands=False):
+    """`record_poll`, returning once the poll is admitted and queued: its `outcome()` waits for the commit."""
     device = admit_device(token, device_id, [], source_ip)
-    return ingest_writer(current_app).write(Job(device.id, [], delivers_commands=delivers_commands))
+    return ingest_writer(current_app).submit(Job(device.id, [], delivers_commands=delivers_commands))
 
 
 def latest_state(token, source_ip, seen_etags, wait):

@@ -16,12 +16,11 @@ acknowledged once its readings are committed, so the broker redelivers
 what a worker took and did not store. The session is persistent, under a
 client id of the host and a slot number the worker holds (a lock file):
 what the broker queued for a worker that restarts, it delivers to the
-worker that takes the slot next. Messages are handled by a few threads
-(greenlets under gunicorn), each taking all that waits for it, admitting
-the readings together and queueing them for one group commit
-(services/ingest/writer.py) before it waits for it, then acknowledging
-them at once; each device's messages go to one thread, so they are stored
-in the order sent.
+worker that takes the slot next. One thread (a greenlet under gunicorn)
+takes what gathered in GATHER_SECONDS, admits its readings together and
+queues them, in the order received, for the group commit
+(services/ingest/writer.py); another acknowledges them at once when
+committed. So each device's readings are stored in the order sent.
 """
 import fcntl
 import itertools
@@ -31,7 +30,6 @@ import queue
 import socket
 import threading
 import time
-import zlib
 
 from pydantic import ValidationError
 
@@ -47,10 +45,10 @@ from webapp.services.ingest import telemetry as ingest
 log = logging.getLogger(__name__)
 
 SHARE_GROUP = "$share/thingsnxt/"
-# Handler threads per worker, and the most messages each takes at once: each admits what it took together (with
-# REDIS_URL, one round trip counts their rate limits), queues it for the group commit and waits; meanwhile the
-# others take what came since, so the writer always has the next transaction's readings.
-HANDLERS = 8
+# How long messages gather after the first before they are taken, and the most taken at once: many readings for
+# one group commit (its statements cost about the same for one reading as for hundreds) and, with REDIS_URL, one
+# round trip counting their rate limits, for at most this much more latency.
+GATHER_SECONDS = 0.02
 MAX_IN_HAND = 1000
 STATUS_ONLINE, STATUS_OFFLINE = b"online", b"offline"
 # A message that could not be handled (the database down): not acknowledged, so the broker delivers it again
@@ -66,9 +64,10 @@ class DeviceMessages:
         self.slot, self._slot_lock = _claim_slot(os.path.join(app.instance_path, "mqtt-slots"))
         client_id = f"thingsnxt-{socket.gethostname()}-{self.slot}"
         self.connection = PlatformConnection(app.config, client_id=client_id, manual_ack=True, persistent_session=True)
-        self._handlers_running = []
-        # One queue per handler, a device's messages always on the same one: handled in the order it sent them.
-        self.inboxes = [queue.SimpleQueue() for _ in range(HANDLERS)]
+        self._threads = []
+        self.inbox = queue.SimpleQueue()
+        # What was taken, with each message's outcome, waiting for its readings' commit to be acknowledged.
+        self._taken = queue.SimpleQueue()
         self._handlers = {"telemetry/batch": self._batch, "status": self._status}
         for leaf in ["telemetry", *self._handlers]:
             self.connection.subscribe(SHARE_GROUP + device_topic("+", leaf), self._received, matching=device_topic("+", leaf))
@@ -76,11 +75,12 @@ class DeviceMessages:
     def start(self, timeout=5.0):
         """Take devices' messages, then reconcile the broker's device accounts; BrokerUnreachable when the
         broker does not answer within `timeout` seconds (the connection keeps trying: call again)."""
-        if not self._handlers_running:
-            self._handlers_running = [
-                threading.Thread(target=self._handle_forever, args=(inbox,), name=f"mqtt-{number}", daemon=True) for number, inbox in enumerate(self.inboxes)
+        if not self._threads:
+            self._threads = [
+                threading.Thread(target=self._take_forever, name="mqtt-taking", daemon=True),
+                threading.Thread(target=self._acknowledge_forever, name="mqtt-acknowledging", daemon=True),
             ]
-            for thread in self._handlers_running:
+            for thread in self._threads:
                 thread.start()
             self.connection.connect_in_background()
         self.connection.wait_connected(timeout)
@@ -92,10 +92,9 @@ class DeviceMessages:
         """Finish the messages in hand (stored and acknowledged), then disconnect: what came after them is not
         acknowledged, and the broker delivers it again. The broker keeps queueing this slot's share for the
         next worker to take the slot, unless `retire`: then the subscription ends (no worker will take it again)."""
-        for inbox in self.inboxes:
-            inbox.put(None)
+        self.inbox.put(None)
         deadline = time.monotonic() + timeout
-        for thread in self._handlers_running:
+        for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         if retire:
             self.connection.unsubscribe_all()
@@ -103,26 +102,33 @@ class DeviceMessages:
         self._slot_lock.close()
 
     def _received(self, client, userdata, message):
-        self.inboxes[zlib.crc32(message.topic.split("/", 2)[1].encode()) % HANDLERS].put(message)
+        self.inbox.put(message)
 
-    def _handle_forever(self, inbox):
-        """Take every message the inbox holds (up to MAX_IN_HAND), handle them together, then acknowledge those
-        committed or refused: a handler has many readings in one group commit, and its devices' readings are
-        queued, so stored, in order."""
+    def _take_forever(self):
+        """Take what gathered (up to MAX_IN_HAND messages), admit it together and queue its readings, in the order
+        received (so each device's are stored in the order sent), and pass it on to be acknowledged once committed."""
         stopping = False
         while not stopping:
-            in_hand = [inbox.get()]
-            while len(in_hand) < MAX_IN_HAND and not inbox.empty():
-                in_hand.append(inbox.get())
+            in_hand = [self.inbox.get()]
+            if in_hand[0] is not None:
+                time.sleep(GATHER_SECONDS)
+            while len(in_hand) < MAX_IN_HAND and not self.inbox.empty():
+                in_hand.append(self.inbox.get())
             if None in in_hand:
                 stopping = True
                 in_hand = in_hand[: in_hand.index(None)]
             with self.app.app_context():
                 try:
-                    outcomes = self._handle_all(in_hand)
-                    self.connection.acknowledge([message for message, outcome in zip(in_hand, outcomes, strict=True) if self._handled(message, outcome)])
+                    self._taken.put((in_hand, self._handle_all(in_hand)))
                 finally:
                     self.app.extensions["sqlalchemy"].session.remove()
+        self._taken.put(None)
+
+    def _acknowledge_forever(self):
+        """Acknowledge what was taken, at once, once committed or refused (while the next is taken)."""
+        while (taken := self._taken.get()) is not None:
+            in_hand, outcomes = taken
+            self.connection.acknowledge([message for message, outcome in zip(in_hand, outcomes, strict=True) if self._handled(message, outcome)])
 
     def _handle_all(self, messages):
         """Each message's outcome, in order: its queued ingest Job, None when it was handled already (or refused:
@@ -165,10 +171,10 @@ class DeviceMessages:
         return outcomes
 
     def _handle(self, message, device_id, leaf):
-        """A message other than a reading: None once handled (or refused: told on the errors topic), or FAILED."""
+        """A message other than a reading: its queued Job, None once handled (or refused: told on the errors
+        topic), or FAILED."""
         try:
-            self._handlers[leaf](BrokerLogin(device_id), message.payload)
-            return None
+            return self._handlers[leaf](BrokerLogin(device_id), message.payload)
         except ApiError as refused:
             self._refuse(device_id, refused)
             return None
@@ -208,8 +214,7 @@ class DeviceMessages:
     def _status(self, login, payload):
         if payload not in (STATUS_ONLINE, STATUS_OFFLINE):
             raise InvalidRequest("status is 'online' or 'offline'.")
-        device_requests.broker_session(login, payload == STATUS_ONLINE)
-        return None
+        return device_requests.broker_session(login, payload == STATUS_ONLINE)
 
 
 def _claim_slot(directory):
