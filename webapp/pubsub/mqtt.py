@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import orjson
 import paho.mqtt.client as paho
+from paho.mqtt.matcher import MQTTMatcher
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,10 @@ class _Client(paho.Client):
     """paho's client, reading and acknowledging many messages at a time (paho 2.x's socket handling, which
     tests/transports/test_mqtt*.py exercise): paho reads each packet with a system call per part and one
     packet per wait on the socket, and sends each acknowledgement on its own."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._on_message_filtered = _RememberingMatcher()
 
     def _create_socket(self):
         return _BufferedSocket(super()._create_socket())
@@ -71,6 +76,33 @@ class _Client(paho.Client):
         """PUBACKs (success) for these QoS 1 messages, written together."""
         if message_ids:
             self._packet_queue(paho.PUBACK, b"".join(struct.pack("!BBH", paho.PUBACK, 2, mid) for mid in message_ids), 0, 0)
+
+
+class _RememberingMatcher(MQTTMatcher):
+    """paho's tree of topic filters, remembering which match each topic (a fleet publishes on a few topics per
+    device, again and again) instead of walking the tree for every message."""
+
+    MAX_TOPICS = 100_000
+
+    def __init__(self):
+        super().__init__()
+        self._matches = {}
+
+    def __setitem__(self, key, value):
+        self._matches = {}
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key):
+        self._matches = {}
+        super().__delitem__(key)
+
+    def iter_match(self, topic):
+        matches = self._matches.get(topic)
+        if matches is None:
+            if len(self._matches) >= self.MAX_TOPICS:
+                self._matches = {}
+            matches = self._matches[topic] = list(super().iter_match(topic))
+        return iter(matches)
 
 
 @dataclass(slots=True)
