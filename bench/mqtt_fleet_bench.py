@@ -6,7 +6,9 @@
 Per step: readings acknowledged by the broker vs stored (must be equal), stored readings/s, publish→stored
 p50/p99 (the reading carries its send time; the server stamps when it stored it), toggle→device p50/p99
 (`PUT /api/devices/{id}/pins/led` sent → the device's state message heard), CPU share and RSS of the
-platform's worker and of Mosquitto. The simulator (bench/mqtt_sim.py) runs in several processes: one may
+platform's worker and of Mosquitto, the worker's CPU per stored reading (through the backlog's drain: the figure
+that a busy machine moves least) and the load average. A step starts once the fleet is connected and online
+and the worker idle. The simulator (bench/mqtt_sim.py) runs in several processes: one may
 open at most 20,000 files here.
 """
 import argparse
