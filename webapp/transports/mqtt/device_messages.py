@@ -66,7 +66,8 @@ class DeviceMessages:
         self.connection = PlatformConnection(app.config, client_id=client_id, manual_ack=True, persistent_session=True)
         self._threads = []
         self.inbox = queue.SimpleQueue()
-        # What was taken, with each message's outcome, waiting for its readings' commit to be acknowledged.
+        # What was taken, with each message's outcome, waiting for its readings' commit to be acknowledged; at most
+        # the broker's window of unacknowledged messages (pubsub/mqtt.py RECEIVE_MAXIMUM) is taken ahead of commits.
         self._taken = queue.SimpleQueue()
         self._handlers = {"telemetry/batch": self._batch, "status": self._status}
         for leaf in ["telemetry", *self._handlers]:
