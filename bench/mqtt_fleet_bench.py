@@ -6,7 +6,9 @@
 Per step: readings acknowledged by the broker vs stored (must be equal), stored readings/s, publish→stored
 p50/p99 (the reading carries its send time; the server stamps when it stored it), toggle→device p50/p99
 (`PUT /api/devices/{id}/pins/led` sent → the device's state message heard), CPU share and RSS of the
-platform's worker and of Mosquitto. The simulator (bench/mqtt_sim.py) runs in several processes: one may
+platform's worker and of Mosquitto, the worker's CPU per stored reading (through the backlog's drain: the figure
+that a busy machine moves least) and the load average. A step starts once the fleet is connected and online
+and the worker idle. The simulator (bench/mqtt_sim.py) runs in several processes: one may
 open at most 20,000 files here.
 """
 import argparse
@@ -25,11 +27,16 @@ from sqlalchemy import func, select
 from bench import common
 from tests.mqtt_broker import PrivateBroker, device_client
 from webapp.extensions import db
-from webapp.models import Reading
+from webapp.models import Device, Reading
 
 SIMULATOR = os.path.join(common.ROOT, "bench", "mqtt_sim.py")
 DEVICES_PER_PROCESS = 5000
 STORE_WAIT_SECONDS = 60
+SETTLE_SECONDS = 180
+# Longer than a fleet of 10,000 takes to connect and say `online` (OFFLINE_TIMEOUT, 60 s by default, would take the
+# first devices offline again before the last are online, and every step would then start with status changes).
+DEVICE_OFFLINE_TIMEOUT = 900
+IDLE_SHARE = 0.1
 
 
 def percentile(values, share):
@@ -44,6 +51,25 @@ def stored_count(server, key="t"):
         count = db.session.scalar(select(func.count()).select_from(Reading).where(Reading.key == key))
         db.session.remove()
     return count
+
+
+def online_count(server):
+    with server.app.app_context():
+        count = db.session.scalar(select(func.count()).select_from(Device).where(Device.status == "online"))
+        db.session.remove()
+    return count
+
+
+def wait_until_settled(server, pids, devices):
+    """Until the fleet is online and the workers idle (a second under IDLE_SHARE of a core): what connecting cost
+    the platform (every device's `online`, the owner's notifications) is not counted in the step."""
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while time.monotonic() < deadline:
+        before = sum(common.process_cpu_seconds(pid) for pid in pids)
+        time.sleep(1)
+        if sum(common.process_cpu_seconds(pid) for pid in pids) - before < IDLE_SHARE and online_count(server) >= devices:
+            return
+    print(f"the fleet did not settle within {SETTLE_SECONDS} s", file=sys.stderr, flush=True)
 
 
 def store_latencies(server, since_ms):
@@ -99,13 +125,17 @@ def run_step(server, broker, credentials, headers, interval, seconds, toggles_pe
         devices_file = common.write_devices_file(chunk)
         result_file = tempfile.mktemp(suffix=".json", prefix="mqtt-sim-")
         process = subprocess.Popen([sys.executable, SIMULATOR, devices_file, str(broker.port), str(interval), str(seconds), result_file],
-                                   stdout=subprocess.PIPE, text=True)
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         simulators.append((process, devices_file, result_file))
     for process, _, _ in simulators:
         process.stdout.readline()  # "ready": its devices are connected and subscribed
+    pids = server.worker_pids()
+    wait_until_settled(server, pids, len(credentials))
+    for process, _, _ in simulators:
+        process.stdin.write("go\n")
+        process.stdin.flush()
     stored_before = stored_count(server)
     started_ms = time.time() * 1000
-    pids = server.worker_pids()
     cpu_before = {pid: common.process_cpu_seconds(pid) for pid in [*pids, broker.process.pid]}
     toggler = Toggler(server, headers, [device_id for device_id, _ in credentials], toggles_per_second)
     toggler.start()
@@ -123,6 +153,8 @@ def run_step(server, broker, credentials, headers, interval, seconds, toggles_pe
     deadline = time.monotonic() + STORE_WAIT_SECONDS
     while (stored := stored_count(server) - stored_before) < acknowledged and time.monotonic() < deadline:
         time.sleep(0.5)
+    # Through the backlog's drain: what the worker spent on this step's readings, whenever it stored them.
+    worker_cpu_seconds = sum(common.process_cpu_seconds(pid) - cpu_before[pid] for pid in pids)
     toggle_ms = [heard - toggler.sent[(device_id, value)] for result in results for device_id, value, heard in result["toggles"] if (device_id, value) in toggler.sent]
     store_ms = store_latencies(server, started_ms)
     return {
@@ -142,9 +174,11 @@ def run_step(server, broker, credentials, headers, interval, seconds, toggles_pe
         "toggle_to_device_ms_p50": percentile(toggle_ms, 0.5),
         "toggle_to_device_ms_p99": percentile(toggle_ms, 0.99),
         "worker_cpu_share": round(sum(cpu[pid] for pid in pids) / seconds, 2),
+        "worker_cpu_us_per_stored": round(worker_cpu_seconds / stored * 1e6) if stored else None,
         "worker_rss_mib": [rss[pid] for pid in pids],
         "mosquitto_cpu_share": round(cpu[broker.process.pid] / seconds, 2),
         "mosquitto_rss_mib": rss[broker.process.pid],
+        "load_average": os.getloadavg()[0],
     }
 
 
@@ -159,7 +193,7 @@ def main():
     server = common.start_thingsnxt(**broker.settings)
     steps = []
     try:
-        credentials = common.create_devices(server, args.devices)
+        credentials = common.create_devices(server, args.devices, offline_timeout=DEVICE_OFFLINE_TIMEOUT)
         broker.database_url = server.db_url
         broker.start()
         wait_for_platform(server, broker, *credentials[0])
@@ -174,7 +208,7 @@ def main():
         broker.stop()
     path = common.write_result("mqtt_fleet", {"devices": args.devices, "seconds": args.seconds, "steps": steps})
     columns = ["interval_s", "connected", "acknowledged", "stored", "stored_per_s", "publish_to_stored_ms_p50", "publish_to_stored_ms_p99",
-               "toggle_to_device_ms_p50", "toggle_to_device_ms_p99", "worker_cpu_share", "worker_rss_mib", "mosquitto_cpu_share", "mosquitto_rss_mib"]
+               "toggle_to_device_ms_p50", "toggle_to_device_ms_p99", "worker_cpu_share", "worker_cpu_us_per_stored", "worker_rss_mib", "mosquitto_cpu_share", "mosquitto_rss_mib"]
     common.print_table(f"MQTT fleet of {args.devices} devices ({path})", columns, [[step[column] for column in columns] for step in steps])
 
 

@@ -219,6 +219,26 @@ def test_a_refused_reading_is_told_on_the_errors_topic(mqtt_app, make_device, co
     assert stored_readings(mqtt_app, device_id) == []
 
 
+def test_messages_arriving_together_are_stored_in_the_order_sent_and_a_bad_one_refused_alone(mqtt_app, make_device, connect):
+    devices = [make_device() for _ in range(3)]
+    sessions = [connect(device_id, token) for device_id, token in devices]
+    assert all(session.connected() for session in sessions)
+    sessions[1].subscribe(f"devices/{devices[1][0]}/errors")
+    events = device_events(mqtt_app, devices[2][0])
+
+    # Published without waiting for the broker's answers: the platform takes them together.
+    for count in range(30):
+        for session in sessions:
+            payload = b"{not json" if session is sessions[1] and count == 10 else orjson.dumps({"data": {"count": count}})
+            session.client.publish(f"devices/{session.client._username.decode()}/telemetry", payload, qos=1)
+
+    while next_event(events, "state")["data"] != {"count": 29}:
+        pass
+    assert orjson.loads(sessions[1].next_message(f"devices/{devices[1][0]}/errors")[1])["error"] == "invalid_request"
+    assert stored_readings(mqtt_app, devices[0][0]) == [("count", str(count)) for count in range(30)]
+    assert stored_readings(mqtt_app, devices[1][0]) == [("count", str(count)) for count in range(30) if count != 10]
+
+
 def test_a_rate_limited_device_is_told_how_long_to_wait(make_app, broker, make_device, connect):
     limited = make_app(**broker.settings, RATELIMIT_DEVICE="1 per 60 seconds")
     messages = DeviceMessages(limited).start()

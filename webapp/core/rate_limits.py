@@ -33,13 +33,20 @@ def count_request(limit_setting, scope, identity):
     Retry-After) for the caller to raise: the caller decides when, since the
     contract puts other refusals (403) before 429, yet every request counts.
     """
+    return count_requests(limit_setting, scope, [identity])[0]
+
+
+def count_requests(limit_setting, scope, identities):
+    """`count_request` for requests of several identities (one each, in order; one may repeat) at once: with
+    Redis in one round trip. Each one's None or RateLimited error."""
     config = current_app.config
     if not config["RATELIMIT_ENABLED"]:
-        return None
+        return [None] * len(identities)
     limit = _parse(config[limit_setting])
-    within, reset_at = current_app.extensions["rate_counter"].hit(limit, scope, identity)
-    if within:
-        return None
+    return [None if within else _refusal(limit, reset_at) for within, reset_at in current_app.extensions["rate_counter"].hit_many(limit, scope, identities)]
+
+
+def _refusal(limit, reset_at):
     retry_after = max(1, math.ceil(reset_at - time.time()))
     return RateLimited(f"Rate limit of {limit} exceeded; retry after {retry_after} s.", headers={"Retry-After": str(retry_after)})
 
@@ -119,11 +126,15 @@ class RateCounter:
 
     def hit(self, limit, scope, identity):
         """Count one hit: (within the limit, when the window ends as a Unix time)."""
-        key = f"{self._key_prefix}{scope}/{identity}"
+        return self.hit_many(limit, scope, [identity])[0]
+
+    def hit_many(self, limit, scope, identities):
+        """Count one hit of each identity: for each, (within the limit, when the window ends as a Unix time)."""
+        keys = [f"{self._key_prefix}{scope}/{identity}" for identity in identities]
         if self.redis_down and time.monotonic() < self._retry_at:
-            return self._hit(self._fallback, limit, key)
+            return self._hit_many(self._fallback, limit, keys)
         try:
-            counted = self._hit(self._storage, limit, key)
+            counted = self._hit_many(self._storage, limit, keys)
         except Exception as exc:
             if self._fallback is None:
                 raise
@@ -131,18 +142,27 @@ class RateCounter:
                 log.warning("rate limits: Redis unreachable (%s); counting in this worker until it is back", exc)
             self.redis_down = True
             self._retry_at = time.monotonic() + self.RETRY_SECONDS
-            return self._hit(self._fallback, limit, key)
+            return self._hit_many(self._fallback, limit, keys)
         if self.redis_down:
             log.warning("rate limits: Redis is back; counting there again")
             self.redis_down = False
         return counted
 
     @staticmethod
-    def _hit(storage, limit, key):
+    def _hit_many(storage, limit, keys):
         # The fixed-window strategy of `limits`, on the storage itself: this runs on every device request.
-        if storage.incr(key, limit.get_expiry()) <= limit.amount:
-            return True, time.time()
-        return False, storage.get_expiry(key)
+        expiry = limit.get_expiry()
+        counts = _incr_all(storage, keys, expiry) if hasattr(storage, "lua_incr_expire") else [storage.incr(key, expiry) for key in keys]
+        now = time.time()
+        return [(True, now) if count <= limit.amount else (False, storage.get_expiry(key)) for key, count in zip(keys, counts, strict=True)]
+
+
+def _incr_all(storage, keys, expiry):
+    """`limits`' Redis storage's `incr` of each key (its script: INCR, and EXPIRE on the first), in one round trip."""
+    pipeline = storage.get_connection().pipeline(transaction=False)
+    for key in keys:
+        storage.lua_incr_expire([storage.prefixed_key(key)], [expiry, 1], client=pipeline)
+    return [int(count) for count in pipeline.execute()]
 
 
 @functools.lru_cache(maxsize=8)

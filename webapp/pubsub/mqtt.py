@@ -10,11 +10,14 @@ import itertools
 import logging
 import os
 import secrets
+import struct
 import threading
 import urllib.parse
+from dataclasses import dataclass
 
 import orjson
 import paho.mqtt.client as paho
+from paho.mqtt.matcher import MQTTMatcher
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +27,119 @@ KEEPALIVE_SECONDS = 30
 RECONNECT_MAX_SECONDS = 5
 RECEIVE_MAXIMUM = 65535
 SESSION_NEVER_EXPIRES = 0xFFFFFFFF
+READ_PACKETS_PER_WAIT = 500
+
+
+class _Client(paho.Client):
+    """paho's client, reading and acknowledging many messages at a time: paho reads each packet with a system
+    call per part and one packet per wait on the socket, and sends each acknowledgement on its own. This builds on
+    paho 2.x's internals (`_create_socket`, `_handle_publish`, `_in_packet`, `_packet_queue`, the topic matcher),
+    which pyproject.toml pins to 2.x and tests/transports/test_mqtt*.py exercise."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._on_message_filtered = _RememberingMatcher()
+
+    def _create_socket(self):
+        return _BufferedSocket(super()._create_socket())
+
+    def loop_read(self, max_packets=1):
+        # The packets that arrived (up to READ_PACKETS_PER_WAIT: under gevent, the rest of the worker runs only when
+        # the loop waits on the socket), before the loop waits on the socket again.
+        rc = super().loop_read(max_packets)
+        for _ in range(READ_PACKETS_PER_WAIT):
+            if rc != paho.MQTT_ERR_SUCCESS or self._sock is None or not self._sock.pending():
+                break
+            rc = super().loop_read(max_packets)
+        return rc
+
+    def _handle_publish(self):
+        # paho makes a Properties object and a message with a condition variable of its own for every message it
+        # receives: 43 % of the worker's time at 5,000 readings/s, half of it the Properties (bench/README.md). A QoS
+        # 0 or 1 message without properties, as the broker forwards devices' messages, is taken here without them.
+        header, packet = self._in_packet["command"], self._in_packet["packet"]
+        qos = (header & 0x06) >> 1
+        topic_end = 2 + int.from_bytes(packet[:2], "big")
+        properties_at = topic_end + (2 if qos else 0)
+        if qos > 1 or self._protocol != paho.MQTTv5 or len(packet) <= properties_at or packet[properties_at] != 0:
+            return super()._handle_publish()
+        try:
+            topic = packet[2:topic_end].decode()
+        except UnicodeDecodeError:
+            return super()._handle_publish()
+        mid = int.from_bytes(packet[topic_end:properties_at], "big") if qos else 0
+        self._handle_on_message(ReceivedMessage(topic, packet[properties_at + 1 :], qos, mid, bool(header & 0x01)))
+        if qos == 1 and not self._manual_ack:
+            return self._send_puback(mid)
+        return paho.MQTT_ERR_SUCCESS
+
+    def acknowledge(self, message_ids):
+        """PUBACKs for these QoS 1 messages, written together (each as paho writes one: no reason code, success)."""
+        if message_ids:
+            self._packet_queue(paho.PUBACK, b"".join(struct.pack("!BBH", paho.PUBACK, 2, mid) for mid in message_ids), 0, 0)
+
+
+class _RememberingMatcher(MQTTMatcher):
+    """paho's tree of topic filters, remembering which match each topic (a fleet publishes on a few topics per
+    device, again and again) instead of walking the tree for every message."""
+
+    MAX_TOPICS = 100_000
+
+    def __init__(self):
+        super().__init__()
+        self._matches = {}
+
+    def __setitem__(self, key, value):
+        self._matches = {}
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key):
+        self._matches = {}
+        super().__delitem__(key)
+
+    def iter_match(self, topic):
+        matches = self._matches.get(topic)
+        if matches is None:
+            if len(self._matches) >= self.MAX_TOPICS:
+                self._matches = {}
+            matches = self._matches[topic] = list(super().iter_match(topic))
+        return iter(matches)
+
+
+@dataclass(slots=True)
+class ReceivedMessage:
+    """A message the platform's connection received, with what its handlers read of paho's MQTTMessage."""
+
+    topic: str
+    payload: bytes
+    qos: int
+    mid: int
+    retain: bool
+
+
+class _BufferedSocket:
+    """The broker's socket, read a chunk at a time: paho's reads of a packet's parts come from that chunk."""
+
+    CHUNK_BYTES = 65536
+
+    def __init__(self, sock):
+        self._sock = sock
+        self._chunk = b""
+        self._read = 0
+
+    def recv(self, size):
+        if self._read == len(self._chunk):
+            self._chunk, self._read = self._sock.recv(max(size, self.CHUNK_BYTES)), 0
+        taken = self._chunk[self._read : self._read + size]
+        self._read += len(taken)
+        return taken
+
+    def pending(self):
+        """Bytes read from the socket that paho has not taken yet (paho's loop does not wait on the socket then)."""
+        return len(self._chunk) - self._read
+
+    def __getattr__(self, name):
+        return getattr(self._sock, name)
 
 
 class BrokerUnreachable(Exception):
@@ -54,7 +170,7 @@ class PlatformConnection:
         self.persistent_session = persistent_session
         self.settings = (config["MQTT_URL"], config["MQTT_ADMIN_USER"], config["MQTT_ADMIN_PASSWORD"])
         self.host, self.port = broker_address(config["MQTT_URL"])
-        self.client = paho.Client(
+        self.client = _Client(
             paho.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5, manual_ack=manual_ack
         )
         self.client.username_pw_set(config["MQTT_ADMIN_USER"], config["MQTT_ADMIN_PASSWORD"])
@@ -117,6 +233,10 @@ class PlatformConnection:
         self.client.unsubscribe(topic_filters)
         if not confirmed.wait(timeout):
             raise BrokerUnreachable(f"The MQTT broker at {self.host}:{self.port} did not confirm an unsubscription in {timeout} s.")
+
+    def acknowledge(self, messages):
+        """Acknowledge these messages (taken with `manual_ack`), in one write: the broker will not deliver them again."""
+        self.client.acknowledge([message.mid for message in messages if message.qos == 1])
 
     def publish(self, topic, payload, retain=False, qos=1):
         self.client.publish(topic, orjson.dumps(payload) if isinstance(payload, dict) else payload, qos=qos, retain=retain)

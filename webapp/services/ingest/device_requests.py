@@ -7,7 +7,7 @@ from webapp.core.clock import now_ms
 from webapp.core.errors import ApiError, Conflict, InvalidRequest, shown
 from webapp.extensions import db
 from webapp.services.devices import commands, desired_changes, presence
-from webapp.services.ingest.telemetry import admit_device, record_poll, with_offer
+from webapp.services.ingest.telemetry import admit_device, record_poll, submit_poll, with_offer
 from webapp.services.ota import images, updates
 
 # Device-side RPC methods the server answers itself (ThingsBoard's `POST …/rpc`): the time, for devices without a clock.
@@ -90,8 +90,9 @@ def follow_firmware_state(token, state, received, version, reason, source_ip):
 
 def broker_session(login, connected):
     """A device said over MQTT that it connected (`online` on its status topic) or its last will that it is gone
-    (`offline`): it is marked online (like any request, seen over MQTT) or offline at once."""
+    (`offline`): it is marked online (like any request, seen over MQTT: the poll's queued Job, whose `outcome()`
+    waits for its commit) or offline at once (None)."""
     if connected:
-        record_poll(login, None)
-    else:
-        presence.mark_offline(login.device_id, now_ms())
+        return submit_poll(login, None)
+    presence.mark_offline(login.device_id, now_ms())
+    return None

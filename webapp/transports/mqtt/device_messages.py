@@ -2,7 +2,7 @@
 
 | topic (device → platform) | service call |
 |---|---|
-| `devices/<id>/telemetry` | ingest_telemetry (as `POST /devices/<id>/telemetry`) |
+| `devices/<id>/telemetry` | submit_readings (as `POST /devices/<id>/telemetry`, many at once) |
 | `devices/<id>/telemetry/batch` | ingest_records (as `POST …/telemetry/batch`) |
 | `devices/<id>/status` `online` / `offline` | broker_session: an MQTT device, online (a poll) / offline at once |
 | `devices/<id>/ota/status` | ota_report (as `POST /devices/<id>/ota/status`) |
@@ -17,10 +17,11 @@ acknowledged once its readings are committed, so the broker redelivers
 what a worker took and did not store. The session is persistent, under a
 client id of the host and a slot number the worker holds (a lock file):
 what the broker queued for a worker that restarts, it delivers to the
-worker that takes the slot next. Messages are handled by a pool of
-threads (greenlets under gunicorn), each queueing many readings for one
-group commit (services/ingest/writer.py) before it waits for it; each
-device's messages go to one thread, so they are stored in the order sent.
+worker that takes the slot next. One thread (a greenlet under gunicorn)
+takes what gathered in GATHER_SECONDS, admits its readings together and
+queues them, in the order received, for the group commit
+(services/ingest/writer.py); another acknowledges them at once when
+committed. So each device's readings are stored in the order sent.
 """
 import fcntl
 import itertools
@@ -30,7 +31,6 @@ import queue
 import socket
 import threading
 import time
-import zlib
 
 from pydantic import ValidationError
 
@@ -46,11 +46,11 @@ from webapp.services.ingest import telemetry as ingest
 log = logging.getLogger(__name__)
 
 SHARE_GROUP = "$share/thingsnxt/"
-# Handler threads per worker, and the messages each queues for storing before it waits for their commit: together
-# enough for a group commit to gather many readings, and for many admissions to wait on Redis (the per-device rate
-# limit with REDIS_URL) at once.
-HANDLERS = 64
-MAX_IN_HAND = 100
+# How long messages gather after the first before they are taken, and the most taken at once: many readings for
+# one group commit (its statements cost about the same for one reading as for hundreds) and, with REDIS_URL, one
+# round trip counting their rate limits, for at most this much more latency.
+GATHER_SECONDS = 0.02
+MAX_IN_HAND = 1000
 STATUS_ONLINE, STATUS_OFFLINE = b"online", b"offline"
 # A message that could not be handled (the database down): not acknowledged, so the broker delivers it again
 # once this session reconnects.
@@ -65,21 +65,24 @@ class DeviceMessages:
         self.slot, self._slot_lock = _claim_slot(os.path.join(app.instance_path, "mqtt-slots"))
         client_id = f"thingsnxt-{socket.gethostname()}-{self.slot}"
         self.connection = PlatformConnection(app.config, client_id=client_id, manual_ack=True, persistent_session=True)
-        self._handlers_running = []
-        # One queue per handler, a device's messages always on the same one: handled in the order it sent them.
-        self.inboxes = [queue.SimpleQueue() for _ in range(HANDLERS)]
-        self._handlers = {"telemetry": self._telemetry, "telemetry/batch": self._batch, "status": self._status, "ota/status": self._ota_status}
-        for leaf in self._handlers:
+        self._threads = []
+        self.inbox = queue.SimpleQueue()
+        # What was taken, with each message's outcome, waiting for its readings' commit to be acknowledged; at most
+        # the broker's window of unacknowledged messages (pubsub/mqtt.py RECEIVE_MAXIMUM) is taken ahead of commits.
+        self._taken = queue.SimpleQueue()
+        self._handlers = {"telemetry/batch": self._batch, "status": self._status, "ota/status": self._ota_status}
+        for leaf in ["telemetry", *self._handlers]:
             self.connection.subscribe(SHARE_GROUP + device_topic("+", leaf), self._received, matching=device_topic("+", leaf))
 
     def start(self, timeout=5.0):
         """Take devices' messages, then reconcile the broker's device accounts; BrokerUnreachable when the
         broker does not answer within `timeout` seconds (the connection keeps trying: call again)."""
-        if not self._handlers_running:
-            self._handlers_running = [
-                threading.Thread(target=self._handle_forever, args=(inbox,), name=f"mqtt-{number}", daemon=True) for number, inbox in enumerate(self.inboxes)
+        if not self._threads:
+            self._threads = [
+                threading.Thread(target=self._take_forever, name="mqtt-taking", daemon=True),
+                threading.Thread(target=self._acknowledge_forever, name="mqtt-acknowledging", daemon=True),
             ]
-            for thread in self._handlers_running:
+            for thread in self._threads:
                 thread.start()
             self.connection.connect_in_background()
         self.connection.wait_connected(timeout)
@@ -91,10 +94,9 @@ class DeviceMessages:
         """Finish the messages in hand (stored and acknowledged), then disconnect: what came after them is not
         acknowledged, and the broker delivers it again. The broker keeps queueing this slot's share for the
         next worker to take the slot, unless `retire`: then the subscription ends (no worker will take it again)."""
-        for inbox in self.inboxes:
-            inbox.put(None)
+        self.inbox.put(None)
         deadline = time.monotonic() + timeout
-        for thread in self._handlers_running:
+        for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         if retire:
             self.connection.unsubscribe_all()
@@ -102,31 +104,77 @@ class DeviceMessages:
         self._slot_lock.close()
 
     def _received(self, client, userdata, message):
-        self.inboxes[zlib.crc32(message.topic.split("/", 2)[1].encode()) % HANDLERS].put(message)
+        self.inbox.put(message)
 
-    def _handle_forever(self, inbox):
-        """Take what the inbox holds (up to MAX_IN_HAND), queue all of its readings, then acknowledge each once committed:
-        a handler has many readings in one group commit, and its devices' readings are queued, so stored, in order."""
+    def _take_forever(self):
+        """Take what gathered (up to MAX_IN_HAND messages), admit it together and queue its readings, in the order
+        received (so each device's are stored in the order sent), and pass it on to be acknowledged once committed."""
         stopping = False
         while not stopping:
-            in_hand = [inbox.get()]
-            while len(in_hand) < MAX_IN_HAND and not inbox.empty():
-                in_hand.append(inbox.get())
+            in_hand = [self.inbox.get()]
+            if in_hand[0] is not None:
+                time.sleep(GATHER_SECONDS)
+            while len(in_hand) < MAX_IN_HAND and not self.inbox.empty():
+                in_hand.append(self.inbox.get())
             if None in in_hand:
                 stopping = True
                 in_hand = in_hand[: in_hand.index(None)]
             with self.app.app_context():
                 try:
-                    queued = [(message, self._handle(message)) for message in in_hand]
-                    for message, job in queued:
-                        if job is not FAILED and (job is None or self._committed(message, job)):
-                            self.connection.client.ack(message.mid, message.qos)
+                    self._taken.put((in_hand, self._handle_all(in_hand)))
                 finally:
                     self.app.extensions["sqlalchemy"].session.remove()
+        self._taken.put(None)
 
-    def _handle(self, message):
-        """The message's queued ingest Job, None when it was handled already (or refused: told on the errors topic), or FAILED."""
-        _, device_id, leaf = message.topic.split("/", 2)
+    def _acknowledge_forever(self):
+        """Acknowledge what was taken, at once, once committed or refused (while the next is taken)."""
+        while (taken := self._taken.get()) is not None:
+            in_hand, outcomes = taken
+            self.connection.acknowledge([message for message, outcome in zip(in_hand, outcomes, strict=True) if self._handled(message, outcome)])
+
+    def _handle_all(self, messages):
+        """Each message's outcome, in order: its queued ingest Job, None when it was handled already (or refused:
+        told on the errors topic), or FAILED. Telemetry one after another is admitted and queued together."""
+        outcomes = []
+        readings = []
+        for message in messages:
+            _, device_id, leaf = message.topic.split("/", 2)
+            if leaf == "telemetry":
+                readings.append((message, device_id))
+                continue
+            outcomes += self._submit_readings(readings)
+            readings = []
+            outcomes.append(self._handle(message, device_id, leaf))
+        return outcomes + self._submit_readings(readings)
+
+    def _submit_readings(self, readings):
+        outcomes = [None] * len(readings)
+        parsed = []
+        for number, (message, device_id) in enumerate(readings):
+            try:
+                body = _parsed(TelemetryIn, message.payload, self.app.config["MAX_BODY_BYTES"])
+            except ApiError as refused:
+                self._refuse(device_id, refused)
+                continue
+            health = body.device.model_dump(exclude_none=True) if body.device is not None else None
+            parsed.append((number, ingest.LiveReading(BrokerLogin(device_id), body.data, body.ts, body.identity, health)))
+        if not parsed:
+            return outcomes
+        try:
+            submitted = ingest.submit_readings([reading for _, reading in parsed], None)
+        except Exception:
+            log.exception("admitting %d MQTT readings failed; not acknowledged", len(parsed))
+            return [FAILED] * len(readings)
+        for (number, reading), queued in zip(parsed, submitted, strict=True):
+            if isinstance(queued, ApiError):
+                self._refuse(reading.token.device_id, queued)
+            else:
+                outcomes[number] = queued
+        return outcomes
+
+    def _handle(self, message, device_id, leaf):
+        """A message other than a reading: its queued Job, None once handled (or refused: told on the errors
+        topic), or FAILED."""
         try:
             return self._handlers[leaf](BrokerLogin(device_id), message.payload)
         except ApiError as refused:
@@ -136,12 +184,17 @@ class DeviceMessages:
             log.exception("an MQTT message on %s failed; not acknowledged", message.topic)
             return FAILED
 
-    def _committed(self, message, job):
+    def _handled(self, message, outcome):
+        """Whether the message is done with (to acknowledge): handled, refused, or its reading committed."""
+        if outcome is None:
+            return True
+        if outcome is FAILED:
+            return False
         try:
-            job.outcome()
+            outcome.outcome()
             return True
         except ApiError as refused:
-            self._refuse(job.device_id, refused)
+            self._refuse(outcome.device_id, refused)
             return True
         except Exception:
             log.exception("storing an MQTT message on %s failed; not acknowledged", message.topic)
@@ -151,11 +204,6 @@ class DeviceMessages:
         retry_after = refused.headers.get("Retry-After")
         error = refused.body() | ({"retry_after": int(retry_after)} if retry_after else {})
         self.connection.publish(device_topic(device_id, "errors"), error, qos=0)
-
-    def _telemetry(self, login, payload):
-        body = _parsed(TelemetryIn, payload, self.app.config["MAX_BODY_BYTES"])
-        health = body.device.model_dump(exclude_none=True) if body.device is not None else None
-        return ingest.ingest_telemetry(login, body.data, None, ts=body.ts, identity=body.identity, health=health, wait=False)
 
     def _batch(self, login, payload):
         config = self.app.config
@@ -168,8 +216,7 @@ class DeviceMessages:
     def _status(self, login, payload):
         if payload not in (STATUS_ONLINE, STATUS_OFFLINE):
             raise InvalidRequest("status is 'online' or 'offline'.")
-        device_requests.broker_session(login, payload == STATUS_ONLINE)
-        return None
+        return device_requests.broker_session(login, payload == STATUS_ONLINE)
 
     def _ota_status(self, login, payload):
         body = _parsed(OtaStatusIn, payload, self.app.config["MAX_BODY_BYTES"])
