@@ -60,8 +60,8 @@ class SensorSource {
 };
 
 struct Stats {
-  uint32_t readingsSent = 0;     // accepted by the server (HTTP) or the broker (MQTT PUBACK), live or from the buffer
-  uint32_t readingsDropped = 0;  // refused by the server (400, 413, a security rule)
+  uint32_t readingsSent = 0;     // accepted by the server (HTTP) or named in its receipt (MQTT), live or from the buffer
+  uint32_t readingsDropped = 0;  // refused by the server (400, 413, a security rule; over MQTT: named in the refusal)
   uint32_t requestsFailed = 0;   // requests without a 2xx or 304 answer; broker connections lost or refused
   uint32_t retries = 0;          // backoff waits after a failure
   uint32_t rateLimited = 0;      // 429 answers, rate_limited errors
