@@ -9,7 +9,10 @@
 
 The broker authenticated the device and lets no other client publish on its
 topics, so the id in the topic names it (registry.BrokerLogin). A refusal
-goes back to the device on `devices/<id>/errors` (MQTT has no status codes).
+goes back to the device on `devices/<id>/errors` (MQTT has no status codes),
+and the numbered readings of a stored message on `devices/<id>/stored`: the
+device keeps a reading until then, since a broker's PUBACK is no proof that
+the platform received it (docs/MQTT.md).
 
 Every worker subscribes with one shared subscription, so the broker hands
 each message to one of them. Acknowledgements are manual: a message is
@@ -32,6 +35,7 @@ import threading
 import time
 import zlib
 
+import orjson
 from pydantic import ValidationError
 
 from webapp.core.errors import ApiError, InvalidRequest, PayloadTooLarge
@@ -52,9 +56,9 @@ SHARE_GROUP = "$share/thingsnxt/"
 HANDLERS = 64
 MAX_IN_HAND = 100
 STATUS_ONLINE, STATUS_OFFLINE = b"online", b"offline"
-# A message that could not be handled (the database down): not acknowledged, so the broker delivers it again
-# once this session reconnects.
-FAILED = object()
+# What came of a message: STORED and REFUSED are acknowledged; FAILED (the database down) is not, so the broker
+# delivers it again once this session reconnects.
+STORED, REFUSED, FAILED = object(), object(), object()
 
 
 class DeviceMessages:
@@ -119,19 +123,23 @@ class DeviceMessages:
                 try:
                     queued = [(message, self._handle(message)) for message in in_hand]
                     for message, job in queued:
-                        if job is not FAILED and (job is None or self._committed(message, job)):
+                        outcome = job if job in (STORED, REFUSED, FAILED) else self._committed(message, job)
+                        if outcome is not FAILED:
                             self.connection.client.ack(message.mid, message.qos)
+                        if outcome is STORED and (stored := numbered_readings(message)):
+                            self.connection.publish(device_topic(_device_id(message), "stored"), {"stored": stored}, qos=0)
                 finally:
                     self.app.extensions["sqlalchemy"].session.remove()
 
     def _handle(self, message):
-        """The message's queued ingest Job, None when it was handled already (or refused: told on the errors topic), or FAILED."""
+        """The message's queued ingest Job, STORED when it was handled already, REFUSED (told on the errors topic), or FAILED."""
         _, device_id, leaf = message.topic.split("/", 2)
         try:
-            return self._handlers[leaf](BrokerLogin(device_id), message.payload)
+            job = self._handlers[leaf](BrokerLogin(device_id), message.payload)
+            return STORED if job is None else job
         except ApiError as refused:
-            self._refuse(device_id, refused)
-            return None
+            self._refuse(message, refused)
+            return REFUSED
         except Exception:
             log.exception("an MQTT message on %s failed; not acknowledged", message.topic)
             return FAILED
@@ -139,18 +147,18 @@ class DeviceMessages:
     def _committed(self, message, job):
         try:
             job.outcome()
-            return True
+            return STORED
         except ApiError as refused:
-            self._refuse(job.device_id, refused)
-            return True
+            self._refuse(message, refused)
+            return REFUSED
         except Exception:
             log.exception("storing an MQTT message on %s failed; not acknowledged", message.topic)
-            return False
+            return FAILED
 
-    def _refuse(self, device_id, refused):
+    def _refuse(self, message, refused):
         retry_after = refused.headers.get("Retry-After")
-        error = refused.body() | ({"retry_after": int(retry_after)} if retry_after else {})
-        self.connection.publish(device_topic(device_id, "errors"), error, qos=0)
+        error = refused.body() | ({"retry_after": int(retry_after)} if retry_after else {}) | {"readings": numbered_readings(message)}
+        self.connection.publish(device_topic(_device_id(message), "errors"), error, qos=0)
 
     def _telemetry(self, login, payload):
         body = _parsed(TelemetryIn, payload, self.app.config["MAX_BODY_BYTES"])
@@ -175,6 +183,28 @@ class DeviceMessages:
         body = _parsed(OtaStatusIn, payload, self.app.config["MAX_BODY_BYTES"])
         device_requests.ota_report(login, login.device_id, body.state, body.bytes, body.version, body.reason, None)
         return None
+
+
+def numbered_readings(message):
+    """The [boot, seq] of each numbered reading of a telemetry or telemetry/batch message, as sent: what its receipt,
+    or its refusal, names. None of another message, or of one that is not JSON."""
+    leaf = message.topic.split("/", 2)[2]
+    if leaf not in ("telemetry", "telemetry/batch"):
+        return []
+    try:
+        body = orjson.loads(message.payload)
+    except orjson.JSONDecodeError:
+        return []
+    records = body.get("records") if leaf == "telemetry/batch" and isinstance(body, dict) else [body]
+    if not isinstance(records, list):
+        return []
+    return [
+        [record["boot"], record["seq"]] for record in records if isinstance(record, dict) and isinstance(record.get("boot"), str) and type(record.get("seq")) is int
+    ]
+
+
+def _device_id(message):
+    return message.topic.split("/", 2)[1]
 
 
 def _claim_slot(directory):
