@@ -343,7 +343,7 @@ TEST_CASE("mqtt: an OTA offer on the ota topic reaches the updater; an empty mes
   CHECK(listener.versions == std::vector<std::string>{"1.2.0"});
 }
 
-TEST_CASE("mqtt: through repeated outages with lost PUBACKs every reading reaches the broker and is counted once") {
+TEST_CASE("mqtt: through repeated outages with lost PUBACKs and receipts every reading is stored and counted once") {
   ClientSettings settings;
   settings.telemetryIntervalMs = 1000;
   settings.backoffCapMs = 4000;
@@ -352,7 +352,7 @@ TEST_CASE("mqtt: through repeated outages with lost PUBACKs every reading reache
   rig.start();
   for (int outage = 0; outage < 12; ++outage) {
     rig.runFor(3000 + 700 * (outage % 3));
-    rig.broker.holdAcks = outage % 2 == 0;  // half the outages swallow the PUBACKs in flight
+    rig.broker.holdAcks = outage % 2 == 0;  // half the outages swallow the PUBACKs and receipts in flight
     rig.runFor(1500);
     rig.broker.drop();
     rig.broker.up = false;

@@ -47,6 +47,11 @@ struct ClientSettings {
   size_t bufferCapacity = 120;  // readings kept while offline
   size_t batchSize = 25;        // readings per batch upload (server limit: 500 and 64 KiB)
   uint16_t mqttKeepAliveS = 30;  // a dead broker connection is noticed after 1.5 times this
+  // A reading (or batch) published over MQTT without the platform's receipt
+  // after this long goes up again from the buffer: the platform may never
+  // have had it (its subscription lost in a broker restart), or the receipt
+  // was lost.
+  uint32_t mqttReceiptTimeoutMs = 30000;
   const char* defaultRootCaPem = "";  // used for https and mqtts when the configuration has no CA
   const char* firmwareVersion = "";
   const char* deviceName = "";  // the name a provisioned device asks for; "" lets the server choose

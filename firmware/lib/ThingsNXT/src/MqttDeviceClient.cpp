@@ -152,17 +152,18 @@ void MqttDeviceClient::requeueUnreceipted() {
 }
 
 void MqttDeviceClient::resendOverdue(uint64_t nowMs) {
-  const auto overdue = [nowMs](const InFlight& held) { return nowMs - held.sentAtMs >= kReceiptTimeoutMs; };
+  const uint32_t timeoutMs = settings_.mqttReceiptTimeoutMs;
+  const auto overdue = [nowMs, timeoutMs](const InFlight& held) { return nowMs - held.sentAtMs >= timeoutMs; };
   for (const InFlight& held : inFlight_) {
     if (!overdue(held)) continue;
     log_.warn("telemetry: no receipt for seq %llu in %u s; sending it again from the buffer",
-              static_cast<unsigned long long>(held.reading.seq), static_cast<unsigned>(kReceiptTimeoutMs / 1000));
+              static_cast<unsigned long long>(held.reading.seq), static_cast<unsigned>(timeoutMs / 1000));
     keep(held.reading);
   }
   inFlight_.erase(std::remove_if(inFlight_.begin(), inFlight_.end(), overdue), inFlight_.end());
-  if (batchCount_ > 0 && nowMs - batchSentAtMs_ >= kReceiptTimeoutMs) {
+  if (batchCount_ > 0 && nowMs - batchSentAtMs_ >= timeoutMs) {
     log_.warn("telemetry: no receipt for a batch of %u in %u s; sending it again", static_cast<unsigned>(batchCount_),
-              static_cast<unsigned>(kReceiptTimeoutMs / 1000));
+              static_cast<unsigned>(timeoutMs / 1000));
     batchCount_ = 0;
   }
 }
@@ -301,8 +302,8 @@ bool MqttDeviceClient::publishLive(const Reading& reading, uint64_t nowMs) {
   const uint16_t id = mqtt_.publish(topic("telemetry"), telemetryBody(writer_, "", reading, withReport), kQos1, false);
   if (id == 0) return false;
   inFlight_.push_back({nowMs, withReport != nullptr, reading});
-  log_.debug("MQTT: published seq %llu as message %u", static_cast<unsigned long long>(reading.seq),
-             static_cast<unsigned>(id));
+  log_.debug("MQTT: published seq %llu as message %u: %s", static_cast<unsigned long long>(reading.seq),
+             static_cast<unsigned>(id), reading.describe().c_str());
   return true;
 }
 

@@ -10,7 +10,7 @@
 // only that the broker has it, and a broker that lost the platform's
 // subscription acknowledges what nobody stores. Until the receipt, a live
 // reading is held in RAM (as an HTTP request in flight is); one not
-// receipted within kReceiptTimeoutMs, or held when the connection drops,
+// receipted within ClientSettings::mqttReceiptTimeoutMs, or held when the connection drops,
 // goes into the offline buffer, and buffered readings go up as batches on
 // devices/<id>/telemetry/batch, leaving the buffer on the batch's receipt.
 // A receipt lost after the commit means the reading is sent twice: the
@@ -42,10 +42,6 @@ class MqttDeviceClient : public DeviceCore {
 
   // At most this many live readings wait for their receipt; more are buffered.
   static constexpr size_t kMaxInFlight = 8;
-  // A reading (or batch) without its receipt after this long is sent again
-  // with the buffered readings: the platform may have missed it (its
-  // subscription lost in a broker restart) or its receipt may have been lost.
-  static constexpr uint64_t kReceiptTimeoutMs = 30000;
 
   // `brokerUrl`: mqtt(s)://host[:port]; plain mqtt:// only to a development host.
   MqttDeviceClient(const ClientSettings& settings, const std::string& brokerUrl, Board& board, MqttTransport& mqtt,
