@@ -20,6 +20,17 @@ class ArduinoJsonReader : public thingsnxt::JsonReader {
     return convert(document_[parent][key]);
   }
 
+  std::vector<thingsnxt::JsonPair> pairs(const char* key) const override {
+    std::vector<thingsnxt::JsonPair> found;
+    for (JsonVariantConst element : document_[key].as<JsonArrayConst>()) {
+      const JsonArrayConst pair = element.as<JsonArrayConst>();
+      if (pair.size() == 2 && pair[0].is<const char*>() && pair[1].is<double>()) {
+        found.push_back({pair[0].as<const char*>(), pair[1].as<double>()});
+      }
+    }
+    return found;
+  }
+
  private:
   static thingsnxt::JsonValue convert(JsonVariantConst value) {
     thingsnxt::JsonValue result;

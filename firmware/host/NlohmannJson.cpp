@@ -42,6 +42,18 @@ JsonValue NlohmannJsonReader::member(const char* parent, const char* key) const 
   return toValue(object ? find(*object, key) : nullptr);
 }
 
+std::vector<JsonPair> NlohmannJsonReader::pairs(const char* key) const {
+  std::vector<JsonPair> found;
+  const nlohmann::json* array = find(document_, key);
+  if (array == nullptr || !array->is_array()) return found;
+  for (const nlohmann::json& element : *array) {
+    if (element.is_array() && element.size() == 2 && element[0].is_string() && element[1].is_number()) {
+      found.push_back({element[0].get<std::string>(), element[1].get<double>()});
+    }
+  }
+  return found;
+}
+
 void NlohmannJsonWriter::begin() {
   document_ = nlohmann::ordered_json::object();
   open_.assign(1, &document_);

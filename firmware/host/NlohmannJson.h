@@ -14,6 +14,7 @@ class NlohmannJsonReader : public JsonReader {
   bool parse(const std::string& body) override;
   JsonValue member(const char* key) const override;
   JsonValue member(const char* parent, const char* key) const override;
+  std::vector<JsonPair> pairs(const char* key) const override;
 
  private:
   nlohmann::json document_;

@@ -15,6 +15,7 @@
 //                         [--provisioning-key KEY --provisioning-secret SECRET] [--hardware-id 12HEX]
 //                         [--fw-version host] [--ota-slot FILE] [--ota-capacity 1310720] [--ota-chunk 16384]
 //                         [--ota-pending 0|1] [--mqtt-url mqtt://127.0.0.1:1883] [--mqtt-keepalive-s 30]
+//                         [--mqtt-receipt-timeout-ms 30000]
 //
 // --ota-slot names the file an OTA update is written to (FileFirmwareSlot.h,
 // the host's OTA partition). When an update is applied the program exits as
@@ -204,6 +205,7 @@ Options parseOptions(int argc, char** argv) {
     else if (flag == "--ota-pending") options.otaPending = number(value) != 0;
     else if (flag == "--mqtt-url") options.mqttUrl = value;
     else if (flag == "--mqtt-keepalive-s") s.mqttKeepAliveS = static_cast<uint16_t>(number(value));
+    else if (flag == "--mqtt-receipt-timeout-ms") s.mqttReceiptTimeoutMs = number(value);
     else usage(("unknown option " + flag).c_str());
   }
   if (!options.provisioningKey.empty()) {

@@ -1,6 +1,7 @@
 """A TCP relay with a gate, in front of the broker: while shut, connections are accepted and closed at once (the
 device sees its connection refused by the network), so a test decides when the device may reach the broker again.
-With `answers_pass` false, what the broker sends is swallowed: the device's messages arrive, their PUBACKs do not."""
+With `answers_pass` false, what the broker sends is swallowed: the device's messages arrive, their PUBACKs (and the
+platform's receipts) do not."""
 import contextlib
 import socket
 import threading

@@ -210,9 +210,10 @@ def test_a_refused_reading_is_told_on_the_errors_topic(mqtt_app, make_device, co
     assert session.connected()
     assert session.subscribe(f"devices/{device_id}/errors") == 1
 
-    session.publish("telemetry", {"data": "not an object"})
+    session.publish("telemetry", {"data": "not an object", "seq": 3, "boot": "0000b003"})
     _, payload, _ = session.next_message(f"devices/{device_id}/errors")
     assert orjson.loads(payload)["error"] == "invalid_request"
+    assert orjson.loads(payload)["readings"] == [["0000b003", 3]]  # the device drops it: sent again, it would fail again
 
     session.publish("telemetry", b"{not json")
     assert orjson.loads(session.next_message(f"devices/{device_id}/errors")[1])["error"] == "invalid_request"
@@ -251,7 +252,7 @@ def test_a_rate_limited_device_is_told_how_long_to_wait(make_app, broker, make_d
         session.subscribe(f"devices/{device_id}/errors")
         # Both workers share the subscription: the limited one may take either reading, so send until it refuses one.
         for count in range(20):
-            session.publish("telemetry", {"data": {"n": count}})
+            session.publish("telemetry", {"data": {"n": count}, "seq": count, "boot": "0000aaaa"})
             try:
                 error = orjson.loads(session.messages.get(timeout=0.5)[1])
                 break
@@ -259,6 +260,7 @@ def test_a_rate_limited_device_is_told_how_long_to_wait(make_app, broker, make_d
                 continue
         assert error["error"] == "rate_limited"
         assert 1 <= error["retry_after"] <= 60
+        assert error["readings"] == [["0000aaaa", count]]  # which reading to send again once the wait is over
     finally:
         messages.stop(retire=True)
 
@@ -311,6 +313,9 @@ def test_a_device_reaches_only_its_own_topics(mqtt_app, make_device, connect):
     assert session.subscribe("#").is_failure
     assert session.subscribe(f"devices/{device_id}/state").value == 1
     assert session.subscribe(f"devices/{device_id}/ota").value == 1
+    assert session.subscribe(f"devices/{other_id}/stored").is_failure  # another device's receipts
+    assert session.subscribe(f"devices/{device_id}/stored").value == 1
+    assert session.publish("stored", {"stored": [["0000b007", 1]]}).is_failure  # only the platform gives receipts
     assert stored_readings(mqtt_app, other_id) == []
 
 

@@ -1,7 +1,9 @@
 """MQTT in a real gunicorn + gevent worker: its subscriber starts with the worker (workers/background.py), stores what
-a device publishes, pushes a toggle made through the API to the device as retained state, takes a device's update
-reports, and the API and the live dashboard say which transport each device last used."""
+a device publishes and sends the device a receipt for it, pushes a toggle made through the API to the device as
+retained state, takes a device's update reports, and the API and the live dashboard say which transport each device
+last used."""
 import os
+import time
 
 import orjson
 import pytest
@@ -47,6 +49,44 @@ def test_a_device_over_mqtt_talks_to_a_gunicorn_worker(server_and_broker):
         session.close()
 
 
+def test_numbered_readings_get_a_receipt_once_stored_a_repeat_too_and_are_stored_once(server_and_broker):
+    server, broker = server_and_broker
+    device = server.create_device()
+    device_id = device["device_id"]
+    headers = {"Authorization": f"Bearer {server.api_token(device['owner_email'])}"}
+    session = Session(broker, device_id, device["device_token"])
+    now = int(time.time())
+    try:
+        assert session.connected()
+        assert session.subscribe(f"devices/{device_id}/stored") == 1
+
+        reading = {"data": {"count": 1}, "seq": 7, "boot": "0000b007", "ts": now - 60}
+        assert session.publish("telemetry", reading).value == 0
+        assert _receipt(session, device_id) == {"stored": [["0000b007", 7]]}
+        assert _history(server, device_id, headers) == [1]  # stored before the receipt went out
+
+        session.publish("telemetry", reading)  # sent again: its receipt was lost, say
+        assert _receipt(session, device_id) == {"stored": [["0000b007", 7]]}
+
+        session.publish("telemetry", {"data": {"count": 2}, "ts": now - 50})  # not numbered: no receipt
+        records = [{"ts": now - 40, "data": {"count": 3}, "seq": 8, "boot": "0000b007"}, {"ts": now - 30, "data": {"count": 4}},
+                   {"ts": now - 60, "data": {"count": 1}, "seq": 7, "boot": "0000b007"}, {"ts": now - 20, "data": {"count": 5}, "seq": 9, "boot": "0000b007"}]
+        session.publish("telemetry/batch", {"records": records})
+        assert _receipt(session, device_id) == {"stored": [["0000b007", 8], ["0000b007", 7], ["0000b007", 9]]}
+        assert _history(server, device_id, headers) == [1, 2, 3, 4, 5]  # each once
+    finally:
+        session.close()
+
+
+def _receipt(session, device_id):
+    return orjson.loads(session.next_message(f"devices/{device_id}/stored")[1])
+
+
+def _history(server, device_id, headers):
+    answer = requests.get(f"{server.url}/api/devices/{device_id}/history", params={"key": "count"}, headers=headers, timeout=5)
+    return [point["value"] for point in answer.json()["points"]]
+
+
 def test_a_device_reports_its_update_over_mqtt_and_a_bad_report_is_refused_on_its_errors_topic(server_and_broker):
     server, broker = server_and_broker
     device = server.create_device()
@@ -75,7 +115,7 @@ def test_a_device_reports_its_update_over_mqtt_and_a_bad_report_is_refused_on_it
 
         session.publish("ota/status", {"state": "downloading"})
         error = orjson.loads(session.next_message(f"devices/{device_id}/errors")[1])
-        assert error == {"error": "invalid_request", "message": error["message"]} and "bytes" in error["message"]
+        assert error == {"error": "invalid_request", "message": error["message"], "readings": []} and "bytes" in error["message"]
         session.publish("ota/status", {"state": "verifying"})
         assert orjson.loads(session.next_message(f"devices/{device_id}/errors")[1])["error"] == "conflict"  # booted: none in progress
         assert _latest_update(server, device_id, headers) == {"status": "booted", "bytes": 4096}

@@ -7,6 +7,15 @@
 
 class JsonObject;
 class JsonArray;
+class JsonVariantConst;
+
+class JsonArrayConst {
+ public:
+  const JsonVariantConst* begin() const;
+  const JsonVariantConst* end() const;
+  size_t size() const;
+  JsonVariantConst operator[](size_t index) const;
+};
 
 class JsonVariantConst {
  public:

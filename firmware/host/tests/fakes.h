@@ -255,13 +255,17 @@ class FakeServer : public HttpTransport {
   std::vector<Change> changes_;
 };
 
-// A broker as the platform configures Mosquitto (docs/MQTT.md): it takes the
-// device's connection (or refuses it: `up = false` is no answer, `authorized
-// = false` a CONNACK "not authorized"), records every publish it received,
-// and answers QoS 1 publishes with PUBACK at the device's next poll — unless
-// `holdAcks`, when they wait for releaseAcks(). drop() ends the connection:
-// held PUBACKs are lost with it, though the broker has the messages (what a
-// real outage between PUBACK and the device looks like).
+// A broker as the platform configures Mosquitto (docs/MQTT.md), with the
+// platform behind it: it takes the device's connection (or refuses it: `up =
+// false` is no answer, `authorized = false` a CONNACK "not authorized"),
+// records every publish it received, and answers QoS 1 publishes with PUBACK
+// at the device's next poll; while `storing`, the platform stores each
+// numbered reading once (stored()) and sends the receipt on the device's
+// `stored` topic after the PUBACK. `storing = false` is a broker that lost
+// the platform's subscription: PUBACK, nothing stored, no receipt.
+// `holdAcks`: PUBACKs and receipts wait for releaseAcks(). drop() ends the
+// connection: held ones are lost with it, though the broker has the messages
+// (what a real outage between PUBACK and the device looks like).
 class FakeBroker : public MqttTransport {
  public:
   struct Publish {
@@ -275,6 +279,7 @@ class FakeBroker : public MqttTransport {
   bool up = true;
   bool authorized = true;
   bool holdAcks = false;
+  bool storing = true;
   bool connected = false;
   std::string rootCa;
   std::vector<MqttConnectOptions> connects;
@@ -297,9 +302,11 @@ class FakeBroker : public MqttTransport {
     push(MqttEvent::Type::Disconnected, 0, "", "", why);
   }
   void releaseAcks() {
-    for (uint16_t id : held_) push(MqttEvent::Type::PublishAcked, id);
+    events_.insert(events_.end(), held_.begin(), held_.end());
     held_.clear();
   }
+  // The seq of every reading the platform stored, each once, in the order stored.
+  const std::vector<uint64_t>& stored() const { return stored_; }
   std::vector<Publish> on(const std::string& leaf) const {
     std::vector<Publish> matching;
     for (const Publish& publish : published) {
@@ -348,10 +355,14 @@ class FakeBroker : public MqttTransport {
     if (!connected) return 0;
     const uint16_t id = ++nextId_;
     published.push_back({topic, payload, qos, retain, id});
+    const size_t answersFrom = events_.size();
+    push(MqttEvent::Type::PublishAcked, id);
+    const std::string receipt = storing ? store(topic, payload) : "";
+    const std::string receiptTopic = topic.substr(0, topic.find("/telemetry")) + "/stored";
+    if (!receipt.empty() && subscribed(receiptTopic)) push(MqttEvent::Type::Message, 0, receiptTopic, receipt);
     if (holdAcks) {
-      held_.push_back(id);
-    } else {
-      push(MqttEvent::Type::PublishAcked, id);
+      held_.insert(held_.end(), events_.begin() + static_cast<long>(answersFrom), events_.end());
+      events_.erase(events_.begin() + static_cast<long>(answersFrom), events_.end());
     }
     return id;
   }
@@ -371,6 +382,25 @@ class FakeBroker : public MqttTransport {
   std::string lastError() const override { return error_; }
 
  private:
+  // The platform's side: stores the numbered readings of a telemetry or batch
+  // message (a repeat once) and returns their receipt ("" when none).
+  std::string store(const std::string& topic, const std::string& payload) {
+    const json body = json::parse(payload, nullptr, false);
+    json readings = json::array();
+    if (topic.find("/telemetry/batch") != std::string::npos) {
+      readings = body["records"];
+    } else if (topic.size() > 10 && topic.compare(topic.size() - 10, 10, "/telemetry") == 0) {
+      readings.push_back(body);
+    }
+    json receipt = {{"stored", json::array()}};
+    for (const json& reading : readings) {
+      if (!reading.contains("seq")) continue;
+      receipt["stored"].push_back({reading["boot"], reading["seq"]});
+      const uint64_t seq = reading["seq"];
+      if (std::find(stored_.begin(), stored_.end(), seq) == stored_.end()) stored_.push_back(seq);
+    }
+    return receipt["stored"].empty() ? "" : receipt.dump();
+  }
   bool subscribed(const std::string& topic) const {
     return std::find(subscriptions.begin(), subscriptions.end(), topic) != subscriptions.end();
   }
@@ -387,7 +417,8 @@ class FakeBroker : public MqttTransport {
 
   FakeBoard& board_;
   std::deque<MqttEvent> events_;
-  std::vector<uint16_t> held_;
+  std::vector<MqttEvent> held_;
+  std::vector<uint64_t> stored_;
   uint16_t nextId_ = 0;
   std::string error_;
 };

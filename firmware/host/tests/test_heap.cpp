@@ -88,6 +88,10 @@ class UncountedReader : public JsonReader {
     Uncounted guard;
     return inner_.member(parent, key);
   }
+  std::vector<JsonPair> pairs(const char* key) const override {
+    Uncounted guard;
+    return inner_.pairs(key);
+  }
 
  private:
   NlohmannJsonReader inner_;

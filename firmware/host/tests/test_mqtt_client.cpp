@@ -1,6 +1,6 @@
 // The client over MQTT as a device owner sees it: what reaches the broker
 // and when, what the LEDs do, and that no reading is lost when the
-// connection or its acknowledgements are.
+// connection, its acknowledgements or the platform's receipts are.
 #include <doctest/doctest.h>
 
 #include <set>
@@ -90,7 +90,8 @@ TEST_CASE("mqtt: connects as the device with a retained offline will, subscribes
   CHECK(options.password == provisionedConfig().deviceToken);
   CHECK(options.willTopic == kTopic + "status");
   CHECK(options.willPayload == "offline");
-  CHECK(rig.broker.subscriptions == std::vector<std::string>{kTopic + "state", kTopic + "errors", kTopic + "ota"});
+  CHECK(rig.broker.subscriptions ==
+        std::vector<std::string>{kTopic + "state", kTopic + "stored", kTopic + "errors", kTopic + "ota"});
   const auto status = rig.broker.on("status");
   REQUIRE(status.size() == 1);
   CHECK(status[0].payload == "online");
@@ -112,11 +113,11 @@ TEST_CASE("mqtt: connects as the device with a retained offline will, subscribes
   CHECK(rig.broker.on("telemetry").size() == 4);
   CHECK_FALSE(bodyOf(rig.broker.on("telemetry")[1]).contains("device"));  // the health report: at most every 60 s
   CHECK(rig.client->stats().readingsSent == 4);
-  CHECK(rig.sink.contains("I: telemetry sent (PUBACK) seq 0: v0=0 v1=0 temperature=21.5"));
+  CHECK(rig.sink.contains("I: telemetry stored seq 0: v0=0 v1=0 temperature=21.5"));
   CHECK(rig.client->buffer().empty());
 }
 
-TEST_CASE("mqtt: a reading counts only once its PUBACK arrived; a connection lost before sends it again in a batch") {
+TEST_CASE("mqtt: a reading counts only once its receipt arrived; a connection lost before sends it again in a batch") {
   MqttRig rig;
   rig.broker.holdAcks = true;
   rig.start();
@@ -147,7 +148,7 @@ TEST_CASE("mqtt: a reading counts only once its PUBACK arrived; a connection los
   CHECK(rig.client->stats().readingsSent == 2);
 }
 
-TEST_CASE("mqtt: buffered readings leave the buffer only on the batch's PUBACK") {
+TEST_CASE("mqtt: buffered readings leave the buffer only on the batch's receipt") {
   MqttRig rig;
   rig.broker.up = false;
   rig.start();
@@ -159,8 +160,8 @@ TEST_CASE("mqtt: buffered readings leave the buffer only on the batch's PUBACK")
   REQUIRE(rig.runUntil([&] { return rig.broker.on("telemetry/batch").size() == 1; }));
   const size_t buffered = rig.client->buffer().size();
   rig.runFor(100);
-  CHECK(rig.client->buffer().size() == buffered);  // published, not acknowledged: still buffered
-  rig.broker.drop();  // the PUBACK is lost with the connection
+  CHECK(rig.client->buffer().size() == buffered);  // published, no receipt yet: still buffered
+  rig.broker.drop();  // the receipt is lost with the connection
   rig.broker.holdAcks = false;
   REQUIRE(rig.runUntil([&] { return rig.client->buffer().empty(); }));
   const auto batches = rig.broker.on("telemetry/batch");
@@ -238,23 +239,90 @@ TEST_CASE("mqtt: refused credentials wait on the long backoff, are tried again, 
   REQUIRE(rig.runUntil([&] { return rig.client->buffer().empty(); }, 1000));
 }
 
-TEST_CASE("mqtt: a refusal on the errors topic: rate_limited waits retry_after and slows down; each is counted dropped") {
+TEST_CASE("mqtt: a PUBACK without a receipt keeps the reading; it goes up again in a batch after the timeout") {
   MqttRig rig;
+  rig.broker.storing = false;  // the broker lost the platform's subscription (a broker restart)
   rig.start();
   rig.runFor(100);
-  rig.broker.deliver(kTopic + "errors", R"({"error": "rate_limited", "message": "slow down", "retry_after": 30})");
+  REQUIRE(rig.broker.on("telemetry").size() == 1);
+  CHECK(rig.client->stats().readingsSent == 0);  // the broker has it; nobody stored it
+  rig.runFor(29000);
+  CHECK(rig.broker.on("telemetry/batch").empty());
+  CHECK(rig.client->buffer().empty());  // still waiting in RAM
+
+  rig.broker.storing = true;  // the platform subscribed again
+  rig.runFor(1000);
+  REQUIRE(rig.broker.on("telemetry/batch").size() == 1);
+  CHECK(seqsOf(rig.broker.on("telemetry/batch")[0]) == std::vector<uint64_t>{0});
+  CHECK(rig.sink.contains("W: telemetry: no receipt for seq 0 in 30 s; sending it again from the buffer"));
+  REQUIRE(rig.runUntil([&] { return rig.client->buffer().empty(); }, 1000));
+  rig.runFor(40000);  // seq 1 and 2 (not stored either) follow the same way
+  std::vector<uint64_t> stored = rig.broker.stored();
+  std::sort(stored.begin(), stored.end());
+  CHECK(stored == std::vector<uint64_t>{0, 1, 2, 3, 4, 5, 6, 7});
+  CHECK(rig.client->stats().readingsSent == 8);
+  CHECK(rig.client->stats().readingsDropped == 0);
+}
+
+TEST_CASE("mqtt: a late receipt for a reading already sent again in a batch counts it once") {
+  MqttRig rig;
+  rig.broker.holdAcks = true;  // receipts come late
+  rig.start();
+  REQUIRE(rig.runUntil([&] { return rig.broker.on("telemetry/batch").size() == 1; }, 31000));
+  CHECK(seqsOf(rig.broker.on("telemetry/batch")[0]) == std::vector<uint64_t>{0});
+  rig.broker.holdAcks = false;
+  rig.broker.releaseAcks();  // the live receipt for seq 0, those of seq 1 to 3, then the batch's
+  rig.runFor(100);
+  CHECK(rig.client->buffer().empty());
+  rig.runFor(60000);
+  CHECK(rig.broker.on("telemetry/batch").size() == 1);  // nothing sent a third time
+  CHECK(rig.client->stats().readingsSent == 10);
+  CHECK(rig.broker.stored().size() == 10);
+}
+
+TEST_CASE("mqtt: a rate_limited refusal keeps its readings, waits retry_after and sends them again") {
+  MqttRig rig;
+  rig.broker.storing = false;
+  rig.start();
+  rig.runFor(100);
+  const std::string boot = formatBootId(rig.client->bootId());
+  rig.broker.deliver(kTopic + "errors", R"({"error": "rate_limited", "message": "slow down", "retry_after": 30, "readings": [[")" +
+                                            boot + R"(", 0]]})");
   rig.runFor(20);
   CHECK(rig.client->stats().rateLimited == 1);
   CHECK(rig.sink.contains("telemetry: rate limited (rate_limited: slow down); waiting 30000 ms, intervals now x2"));
+  CHECK(rig.client->buffer().size() == 1);  // kept
+  rig.broker.storing = true;
   rig.runFor(29800);
   CHECK(rig.broker.on("telemetry").size() == 1);  // nothing published while told to wait
-  CHECK(rig.client->buffer().size() == 1);  // the reading at 20 s (intervals doubled)
+  CHECK(rig.broker.on("telemetry/batch").empty());
+  CHECK(rig.client->buffer().size() == 2);  // and the reading at 20 s (intervals doubled)
   REQUIRE(rig.runUntil([&] { return rig.client->buffer().empty(); }, 1000));
+  CHECK(seqsOf(rig.broker.on("telemetry/batch")[0]).front() == 0);
+  CHECK(rig.broker.stored().front() == 0);
+  CHECK(rig.client->stats().readingsSent == rig.broker.stored().size());
+  CHECK(rig.client->stats().readingsDropped == 0);
+}
 
-  rig.broker.deliver(kTopic + "errors", R"({"error": "rule_denied", "message": "temperature too high", "rule": "r1"})");
+TEST_CASE("mqtt: a refusal that would never pass drops the readings it names, and only those") {
+  MqttRig rig;
+  rig.broker.storing = false;
+  rig.start();
+  rig.runFor(10100);
+  REQUIRE(rig.broker.on("telemetry").size() == 2);
+  const std::string boot = formatBootId(rig.client->bootId());
+  rig.broker.deliver(kTopic + "errors", R"({"error": "rule_denied", "message": "temperature too high", "rule": "r1", "readings": [[")" +
+                                            boot + R"(", 1]]})");
   rig.runFor(20);
-  CHECK(rig.client->stats().readingsDropped == 2);  // the rate-limited reading and this one
-  CHECK(rig.sink.contains("telemetry: refused (rule_denied: temperature too high)"));
+  CHECK(rig.client->stats().readingsDropped == 1);
+  CHECK(rig.sink.contains("W: telemetry: refused (rule_denied: temperature too high); 1 readings dropped"));
+  rig.broker.deliver(kTopic + "errors", R"({"error": "invalid_request", "message": "bad ota status"})");  // names none
+  rig.runFor(20);
+  CHECK(rig.client->stats().readingsDropped == 1);
+  rig.broker.storing = true;
+  rig.runFor(40000);
+  CHECK(rig.client->buffer().empty());
+  CHECK(rig.broker.stored() == std::vector<uint64_t>{2, 3, 0, 4, 5});  // seq 0 again after its timeout; seq 1 never
 }
 
 TEST_CASE("mqtt: an OTA offer on the ota topic reaches the updater; an empty message does not") {
@@ -275,7 +343,7 @@ TEST_CASE("mqtt: an OTA offer on the ota topic reaches the updater; an empty mes
   CHECK(listener.versions == std::vector<std::string>{"1.2.0"});
 }
 
-TEST_CASE("mqtt: through repeated outages with lost PUBACKs every reading reaches the broker and is counted once") {
+TEST_CASE("mqtt: through repeated outages with lost PUBACKs and receipts every reading is stored and counted once") {
   ClientSettings settings;
   settings.telemetryIntervalMs = 1000;
   settings.backoffCapMs = 4000;
@@ -284,7 +352,7 @@ TEST_CASE("mqtt: through repeated outages with lost PUBACKs every reading reache
   rig.start();
   for (int outage = 0; outage < 12; ++outage) {
     rig.runFor(3000 + 700 * (outage % 3));
-    rig.broker.holdAcks = outage % 2 == 0;  // half the outages swallow the PUBACKs in flight
+    rig.broker.holdAcks = outage % 2 == 0;  // half the outages swallow the PUBACKs and receipts in flight
     rig.runFor(1500);
     rig.broker.drop();
     rig.broker.up = false;
@@ -301,6 +369,7 @@ TEST_CASE("mqtt: through repeated outages with lost PUBACKs every reading reache
   CHECK(distinct.size() == taken);  // nothing lost
   CHECK(received.size() > distinct.size());  // some were sent twice: the server dedupes them on (boot, seq)
   CHECK(rig.client->stats().readingsSent == taken);  // each counted once
+  CHECK(rig.broker.stored().size() == taken);
   CHECK(rig.client->buffer().overflowDropped() == 0);
 }
 

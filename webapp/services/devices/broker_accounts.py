@@ -103,11 +103,12 @@ def broker_security_config(admin_user, admin_password):
 
 
 def _device_acls(device_id):
-    """Publish only under devices/<id>/, except its state and updates, which the platform alone publishes (denied
-    first, by priority); subscribe only to what the platform sends it."""
+    """Publish only under devices/<id>/, except its state, updates and receipts, which the platform alone publishes
+    (denied first, by priority); subscribe only to what the platform sends it."""
     own = f"devices/{device_id}/"
-    return _acls(False, [("publishClientSend", own + "state"), ("publishClientSend", own + "ota")], priority=1) + _acls(
-        True, [("publishClientSend", own + "#"), ("subscribeLiteral", own + "state"), ("subscribeLiteral", own + "ota"), ("subscribeLiteral", own + "errors")]
+    platform_only = [("publishClientSend", own + leaf) for leaf in ("state", "ota", "stored")]
+    return _acls(False, platform_only, priority=1) + _acls(
+        True, [("publishClientSend", own + "#")] + [("subscribeLiteral", own + leaf) for leaf in ("state", "ota", "errors", "stored")]
     )
 
 

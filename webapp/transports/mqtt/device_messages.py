@@ -9,7 +9,10 @@
 
 The broker authenticated the device and lets no other client publish on its
 topics, so the id in the topic names it (registry.BrokerLogin). A refusal
-goes back to the device on `devices/<id>/errors` (MQTT has no status codes).
+goes back to the device on `devices/<id>/errors` (MQTT has no status codes),
+and the numbered readings of a stored message on `devices/<id>/stored`: the
+device keeps a reading until then, since a broker's PUBACK is no proof that
+the platform received it (docs/MQTT.md).
 
 Every worker subscribes with one shared subscription, so the broker hands
 each message to one of them. Acknowledgements are manual: a message is
@@ -32,6 +35,7 @@ import socket
 import threading
 import time
 
+import orjson
 from pydantic import ValidationError
 
 from webapp.core.errors import ApiError, InvalidRequest, PayloadTooLarge
@@ -52,9 +56,9 @@ SHARE_GROUP = "$share/thingsnxt/"
 GATHER_SECONDS = 0.02
 MAX_IN_HAND = 1000
 STATUS_ONLINE, STATUS_OFFLINE = b"online", b"offline"
-# A message that could not be handled (the database down): not acknowledged, so the broker delivers it again
-# once this session reconnects.
-FAILED = object()
+# What came of a message: STORED and REFUSED are acknowledged; FAILED (the database down) is not, so the broker
+# delivers it again once this session reconnects.
+STORED, REFUSED, FAILED = object(), object(), object()
 
 
 class DeviceMessages:
@@ -127,14 +131,18 @@ class DeviceMessages:
         self._taken.put(None)
 
     def _acknowledge_forever(self):
-        """Acknowledge what was taken, at once, once committed or refused (while the next is taken)."""
+        """Acknowledge what was taken, at once, once committed or refused (while the next is taken); then name the
+        stored messages' numbered readings to their devices."""
         while (taken := self._taken.get()) is not None:
-            in_hand, outcomes = taken
-            self.connection.acknowledge([message for message, outcome in zip(in_hand, outcomes, strict=True) if self._handled(message, outcome)])
+            results = [(message, self._result(message, outcome)) for message, outcome in zip(*taken, strict=True)]
+            self.connection.acknowledge([message for message, result in results if result is not FAILED])
+            for message, result in results:
+                if result is STORED and (stored := numbered_readings(message)):
+                    self.connection.publish(device_topic(_device_id(message), "stored"), {"stored": stored}, qos=0)
 
     def _handle_all(self, messages):
-        """Each message's outcome, in order: its queued ingest Job, None when it was handled already (or refused:
-        told on the errors topic), or FAILED. Telemetry one after another is admitted and queued together."""
+        """Each message's outcome, in order: its queued ingest Job, STORED when it was handled already, REFUSED
+        (told on the errors topic), or FAILED. Telemetry one after another is admitted and queued together."""
         outcomes = []
         readings = []
         for message in messages:
@@ -148,13 +156,13 @@ class DeviceMessages:
         return outcomes + self._submit_readings(readings)
 
     def _submit_readings(self, readings):
-        outcomes = [None] * len(readings)
+        outcomes = [REFUSED] * len(readings)
         parsed = []
         for number, (message, device_id) in enumerate(readings):
             try:
                 body = _parsed(TelemetryIn, message.payload, self.app.config["MAX_BODY_BYTES"])
             except ApiError as refused:
-                self._refuse(device_id, refused)
+                self._refuse(message, refused)
                 continue
             health = body.device.model_dump(exclude_none=True) if body.device is not None else None
             parsed.append((number, ingest.LiveReading(BrokerLogin(device_id), body.data, body.ts, body.identity, health)))
@@ -165,45 +173,44 @@ class DeviceMessages:
         except Exception:
             log.exception("admitting %d MQTT readings failed; not acknowledged", len(parsed))
             return [FAILED] * len(readings)
-        for (number, reading), queued in zip(parsed, submitted, strict=True):
+        for (number, _), queued in zip(parsed, submitted, strict=True):
             if isinstance(queued, ApiError):
-                self._refuse(reading.token.device_id, queued)
+                self._refuse(readings[number][0], queued)
             else:
                 outcomes[number] = queued
         return outcomes
 
     def _handle(self, message, device_id, leaf):
-        """A message other than a reading: its queued Job, None once handled (or refused: told on the errors
+        """A message other than a reading: its queued Job, STORED once handled, REFUSED (told on the errors
         topic), or FAILED."""
         try:
-            return self._handlers[leaf](BrokerLogin(device_id), message.payload)
+            job = self._handlers[leaf](BrokerLogin(device_id), message.payload)
+            return STORED if job is None else job
         except ApiError as refused:
-            self._refuse(device_id, refused)
-            return None
+            self._refuse(message, refused)
+            return REFUSED
         except Exception:
             log.exception("an MQTT message on %s failed; not acknowledged", message.topic)
             return FAILED
 
-    def _handled(self, message, outcome):
-        """Whether the message is done with (to acknowledge): handled, refused, or its reading committed."""
-        if outcome is None:
-            return True
-        if outcome is FAILED:
-            return False
+    def _result(self, message, outcome):
+        """What came of the message once its Job (if any) is committed: STORED, REFUSED or FAILED."""
+        if outcome in (STORED, REFUSED, FAILED):
+            return outcome
         try:
             outcome.outcome()
-            return True
+            return STORED
         except ApiError as refused:
-            self._refuse(outcome.device_id, refused)
-            return True
+            self._refuse(message, refused)
+            return REFUSED
         except Exception:
             log.exception("storing an MQTT message on %s failed; not acknowledged", message.topic)
-            return False
+            return FAILED
 
-    def _refuse(self, device_id, refused):
+    def _refuse(self, message, refused):
         retry_after = refused.headers.get("Retry-After")
-        error = refused.body() | ({"retry_after": int(retry_after)} if retry_after else {})
-        self.connection.publish(device_topic(device_id, "errors"), error, qos=0)
+        error = refused.body() | ({"retry_after": int(retry_after)} if retry_after else {}) | {"readings": numbered_readings(message)}
+        self.connection.publish(device_topic(_device_id(message), "errors"), error, qos=0)
 
     def _batch(self, login, payload):
         config = self.app.config
@@ -222,6 +229,28 @@ class DeviceMessages:
         body = _parsed(OtaStatusIn, payload, self.app.config["MAX_BODY_BYTES"])
         device_requests.ota_report(login, login.device_id, body.state, body.bytes, body.version, body.reason, None)
         return None
+
+
+def numbered_readings(message):
+    """The [boot, seq] of each numbered reading of a telemetry or telemetry/batch message, as sent: what its receipt,
+    or its refusal, names. None of another message, or of one that is not JSON."""
+    leaf = message.topic.split("/", 2)[2]
+    if leaf not in ("telemetry", "telemetry/batch"):
+        return []
+    try:
+        body = orjson.loads(message.payload)
+    except orjson.JSONDecodeError:
+        return []
+    records = body.get("records") if leaf == "telemetry/batch" and isinstance(body, dict) else [body]
+    if not isinstance(records, list):
+        return []
+    return [
+        [record["boot"], record["seq"]] for record in records if isinstance(record, dict) and isinstance(record.get("boot"), str) and type(record.get("seq")) is int
+    ]
+
+
+def _device_id(message):
+    return message.topic.split("/", 2)[1]
 
 
 def _claim_slot(directory):

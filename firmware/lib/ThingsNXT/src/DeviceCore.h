@@ -47,6 +47,11 @@ struct ClientSettings {
   size_t bufferCapacity = 120;  // readings kept while offline
   size_t batchSize = 25;        // readings per batch upload (server limit: 500 and 64 KiB)
   uint16_t mqttKeepAliveS = 30;  // a dead broker connection is noticed after 1.5 times this
+  // A reading (or batch) published over MQTT without the platform's receipt
+  // after this long goes up again from the buffer: the platform may never
+  // have had it (its subscription lost in a broker restart), or the receipt
+  // was lost.
+  uint32_t mqttReceiptTimeoutMs = 30000;
   const char* defaultRootCaPem = "";  // used for https and mqtts when the configuration has no CA
   const char* firmwareVersion = "";
   const char* deviceName = "";  // the name a provisioned device asks for; "" lets the server choose
@@ -60,8 +65,8 @@ class SensorSource {
 };
 
 struct Stats {
-  uint32_t readingsSent = 0;     // accepted by the server (HTTP) or the broker (MQTT PUBACK), live or from the buffer
-  uint32_t readingsDropped = 0;  // refused by the server (400, 413, a security rule)
+  uint32_t readingsSent = 0;     // accepted by the server (HTTP) or named in its receipt (MQTT), live or from the buffer
+  uint32_t readingsDropped = 0;  // refused by the server (400, 413, a security rule; over MQTT: named in the refusal)
   uint32_t requestsFailed = 0;   // requests without a 2xx or 304 answer; broker connections lost or refused
   uint32_t retries = 0;          // backoff waits after a failure
   uint32_t rateLimited = 0;      // 429 answers, rate_limited errors

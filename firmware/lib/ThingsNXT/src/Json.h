@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace thingsnxt {
 
@@ -19,6 +20,12 @@ struct JsonValue {
   std::string text;
 };
 
+// One ["text", number] element of an array, such as a receipt's ["<boot>", <seq>].
+struct JsonPair {
+  std::string text;
+  double number = 0;
+};
+
 class JsonReader {
  public:
   virtual ~JsonReader() = default;
@@ -28,6 +35,9 @@ class JsonReader {
   virtual JsonValue member(const char* key) const = 0;
   // A member of the object stored under `parent` in the top-level object.
   virtual JsonValue member(const char* parent, const char* key) const = 0;
+  // The ["text", number] elements of the array under `key` in the top-level
+  // object, in order; elements of another shape are left out.
+  virtual std::vector<JsonPair> pairs(const char* key) const = 0;
 };
 
 // Builds one JSON object top-down, like a stream: open containers are closed

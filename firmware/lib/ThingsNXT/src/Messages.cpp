@@ -1,6 +1,9 @@
 #include "Messages.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "Config.h"
@@ -126,6 +129,21 @@ ServerError readServerError(JsonReader& json, const std::string& body) {
   error.message = json.member("message").text;
   error.rule = json.member("rule").text;
   return error;
+}
+
+std::vector<ReadingId> readReadingIds(const JsonReader& json, const char* key) {
+  std::vector<ReadingId> ids;
+  for (const JsonPair& pair : json.pairs(key)) {
+    const std::string& boot = pair.text;
+    const bool bootValid = boot.size() == 8 && std::all_of(boot.begin(), boot.end(), [](char c) {
+                             return isxdigit(static_cast<unsigned char>(c)) != 0;
+                           });
+    const bool seqValid = pair.number >= 0 && pair.number < 9007199254740992.0 &&
+                          pair.number == static_cast<double>(static_cast<uint64_t>(pair.number));
+    if (!bootValid || !seqValid) continue;
+    ids.push_back({static_cast<uint32_t>(strtoul(boot.c_str(), nullptr, 16)), static_cast<uint64_t>(pair.number)});
+  }
+  return ids;
 }
 
 BatchResult readBatchResult(JsonReader& json, const std::string& body) {

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "Board.h"
 #include "Json.h"
@@ -67,6 +68,19 @@ struct ServerError {
   std::string rule;
 };
 ServerError readServerError(JsonReader& json, const std::string& body);
+
+// A reading as the platform names it in a receipt or a refusal: its boot and seq.
+struct ReadingId {
+  uint32_t boot = 0;
+  uint64_t seq = 0;
+  bool names(const Reading& reading) const { return reading.boot == boot && reading.seq == seq; }
+};
+
+// The readings named under `key` of the object `json` parsed last: a
+// receipt's {"stored": [["9f3a07c2", 41], …]} or a refusal's "readings".
+// Elements that name no reading of this firmware's (a boot not 8 hex digits,
+// a seq not a whole number) are left out.
+std::vector<ReadingId> readReadingIds(const JsonReader& json, const char* key);
 
 // {"accepted": n, "duplicates": m}
 struct BatchResult {

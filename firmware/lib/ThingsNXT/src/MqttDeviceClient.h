@@ -1,17 +1,23 @@
 // The device over MQTT (docs/MQTT.md): one connection to the broker,
 // username and client id the device id, password its token. Readings are
 // published QoS 1 on devices/<id>/telemetry; the desired state arrives
-// retained on devices/<id>/state, refusals on devices/<id>/errors, the OTA
-// offer on devices/<id>/ota (the image itself downloads over HTTP).
+// retained on devices/<id>/state, receipts on devices/<id>/stored, refusals
+// on devices/<id>/errors, the OTA offer on devices/<id>/ota (the image
+// itself downloads over HTTP).
 //
-// A reading counts as delivered only once the broker's PUBACK for it came
-// back. Until then it is held (live readings in RAM, as an HTTP request in
-// flight is); when the connection drops, what was not acknowledged goes into
-// the offline buffer, and buffered readings go up as batches on
-// devices/<id>/telemetry/batch, leaving the buffer only on the batch's PUBACK.
-// A PUBACK lost with the connection means the reading may be sent twice:
-// the server recognises it by (boot, seq). Readings, pins, the buffer and
-// the backoff are DeviceCore's, the same as over HTTP.
+// A reading counts as delivered only once the platform's receipt names it
+// (its boot and seq, published after the commit): the broker's PUBACK says
+// only that the broker has it, and a broker that lost the platform's
+// subscription acknowledges what nobody stores. Until the receipt, a live
+// reading is held in RAM (as an HTTP request in flight is); one not
+// receipted within ClientSettings::mqttReceiptTimeoutMs, or held when the connection drops,
+// goes into the offline buffer, and buffered readings go up as batches on
+// devices/<id>/telemetry/batch, leaving the buffer on the batch's receipt.
+// A receipt lost after the commit means the reading is sent twice: the
+// server recognises it by (boot, seq). A refusal names its readings: a
+// rate-limited one is sent again after retry_after, one that can never pass
+// is dropped. Readings, pins, the buffer and the backoff are DeviceCore's,
+// the same as over HTTP.
 #pragma once
 
 #include <cstddef>
@@ -34,7 +40,7 @@ class MqttDeviceClient : public DeviceCore {
     CredentialsRefused,  // CONNACK "not authorized": waiting on the long backoff, then connecting again
   };
 
-  // At most this many live readings wait for their PUBACK; more are buffered.
+  // At most this many live readings wait for their receipt; more are buffered.
   static constexpr size_t kMaxInFlight = 8;
 
   // `brokerUrl`: mqtt(s)://host[:port]; plain mqtt:// only to a development host.
@@ -49,7 +55,7 @@ class MqttDeviceClient : public DeviceCore {
 
  private:
   struct InFlight {
-    uint16_t messageId;
+    uint64_t sentAtMs;
     bool withHealthReport;
     Reading reading;
   };
@@ -60,12 +66,16 @@ class MqttDeviceClient : public DeviceCore {
   void handle(const MqttEvent& event);
   void onConnected();
   void onConnectionLost(const std::string& cause);
-  void requeueUnacknowledged();
+  void requeueUnreceipted();
+  void resendOverdue(uint64_t nowMs);
+  void keep(const Reading& reading);
   void backOff(const std::string& cause);
   void onRefused(const MqttEvent& event);
-  void onAcked(uint16_t messageId);
   void onMessage(const MqttEvent& event);
+  void onStored(const std::string& payload);
   void onServerError(const std::string& payload);
+  size_t settle(const std::vector<ReadingId>& named, bool stored);
+  void sendAgainLater(const std::vector<ReadingId>& named);
   void measure(uint64_t nowMs);
   bool publishLive(const Reading& reading, uint64_t nowMs);
   void publishBacklog(uint64_t nowMs);
@@ -77,9 +87,9 @@ class MqttDeviceClient : public DeviceCore {
   MqttConnectOptions options_;
   State state_ = State::NotProvisioned;
   uint64_t connectStartedMs_ = 0;
-  std::vector<InFlight> inFlight_;
-  uint16_t batchId_ = 0;  // the batch waiting for its PUBACK, 0 when none
-  size_t batchCount_ = 0;  // the oldest readings of the buffer it holds
+  std::vector<InFlight> inFlight_;  // live readings waiting for their receipt
+  size_t batchCount_ = 0;  // the oldest readings of the buffer, published as a batch and waiting for their receipt
+  uint64_t batchSentAtMs_ = 0;
   std::string lastProblem_ = "not connected yet";
 };
 
