@@ -4,6 +4,7 @@ The machine's own Mosquitto (port 1883) is not configured for us; this one
 runs the repository's configuration (deploy/mosquitto/) with the accounts
 written from the given database, as in production.
 """
+import contextlib
 import os
 import secrets
 import socket
@@ -12,7 +13,7 @@ import sys
 
 import paho.mqtt.client as paho
 
-from tests.live_server import ROOT, free_port
+from tests.live_server import ROOT, LiveServer, free_port
 from tests.waiting import wait_until
 
 START_TIMEOUT = 60
@@ -65,6 +66,24 @@ class PrivateBroker:
             return True
         except OSError:
             return False
+
+
+@contextlib.contextmanager
+def platform_on_a_private_broker(tmp_path_factory):
+    """(server, broker): a private broker and a gunicorn server on it (MQTT_URL set), the broker's accounts
+    written from the server's database."""
+    from tests.conftest import settings_for_tests  # the suite's settings; the benchmarks use this module without them
+
+    broker = PrivateBroker(tmp_path_factory.mktemp("mosquitto"))
+    server = LiveServer(tmp_path_factory.mktemp("live"), settings_for_tests("") | broker.settings)
+    broker.database_url = server.db_url
+    broker.start()
+    server.start()
+    try:
+        yield server, broker
+    finally:
+        server.close()
+        broker.stop()
 
 
 def device_client(broker, username, password, client_id=None, will=True):

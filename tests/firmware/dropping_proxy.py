@@ -5,33 +5,22 @@ import re
 import socket
 import threading
 
+from tests.firmware.relay import Relay
+
 FIRMWARE_REQUEST = re.compile(rb"^GET /devices/[^/ ]+/firmware/[0-9a-f]{64}[ ?]")
 RANGE = re.compile(rb"\r\nRange: bytes=(\d+)-(\d+)\r\n", re.IGNORECASE)
 
 
-class DroppingProxy:
+class DroppingProxy(Relay):
     """Forwards 127.0.0.1:<port> to `upstream_port`; the answer to firmware request number `cut_request` (from 1) is cut
     after `cut_after` bytes, its connection closed."""
 
     def __init__(self, upstream_port, cut_request, cut_after):
-        self.upstream_port, self.cut_request, self.cut_after = upstream_port, cut_request, cut_after
+        self.cut_request, self.cut_after = cut_request, cut_after
         self.ranges = []  # (first, last) of each firmware request, in order
         self.lock = threading.Lock()
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
+        super().__init__(upstream_port)
         self.url = f"http://127.0.0.1:{self.port}"
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def close(self):
-        self.listener.close()
-
-    def _accept(self):
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
 
     def _serve(self, client):
         upstream = socket.create_connection(("127.0.0.1", self.upstream_port))

@@ -6,36 +6,27 @@ import contextlib
 import socket
 import threading
 
+from tests.firmware.relay import Relay
 
-class TcpGate:
+
+class TcpGate(Relay):
     """Relays 127.0.0.1:<port> to `upstream_port` while open."""
 
     def __init__(self, upstream_port):
-        self.upstream_port = upstream_port
         self.is_open = True
         self.answers_pass = True
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__(upstream_port)
 
-    def close(self):
-        self.listener.close()
-
-    def _accept(self):
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            try:
-                upstream = socket.create_connection(("127.0.0.1", self.upstream_port)) if self.is_open else None
-            except OSError:
-                upstream = None
-            if upstream is None:
-                client.close()
-                continue
-            threading.Thread(target=_pipe, args=(client, upstream, lambda: True), daemon=True).start()
-            threading.Thread(target=_pipe, args=(upstream, client, lambda: self.answers_pass), daemon=True).start()
+    def _serve(self, client):
+        try:
+            upstream = socket.create_connection(("127.0.0.1", self.upstream_port)) if self.is_open else None
+        except OSError:
+            upstream = None
+        if upstream is None:
+            client.close()
+            return
+        threading.Thread(target=_pipe, args=(client, upstream, lambda: True), daemon=True).start()
+        _pipe(upstream, client, lambda: self.answers_pass)
 
 
 def _pipe(source, sink, passes):

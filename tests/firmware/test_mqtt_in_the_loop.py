@@ -15,9 +15,7 @@ import orjson
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import settings_for_tests
-from tests.live_server import LiveServer
-from tests.mqtt_broker import PrivateBroker
+from tests.mqtt_broker import platform_on_a_private_broker
 from tests.waiting import wait_until
 from webapp.extensions import db
 from webapp.models import Device, Reading
@@ -41,15 +39,8 @@ MQTT_SETTINGS = {"telemetry_ms": 300, "backoff_base_ms": 200, "backoff_cap_ms": 
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory):
-    """A private broker and a server on it (MQTT_URL set), sharing the server's database for the broker's accounts."""
-    broker = PrivateBroker(tmp_path_factory.mktemp("mosquitto"))
-    server = LiveServer(tmp_path_factory.mktemp("live"), settings_for_tests("") | broker.settings)
-    broker.database_url = server.db_url
-    broker.start()
-    server.start()
-    yield server, broker
-    server.close()
-    broker.stop()
+    with platform_on_a_private_broker(tmp_path_factory) as running:
+        yield running
 
 
 def buffer_empty(esp):

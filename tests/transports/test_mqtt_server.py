@@ -9,24 +9,16 @@ import orjson
 import pytest
 import requests
 
-from tests.conftest import settings_for_tests
 from tests.dashboard.test_live import Dashboard
-from tests.live_server import LiveServer
-from tests.mqtt_broker import PrivateBroker
+from tests.mqtt_broker import platform_on_a_private_broker
 from tests.transports.test_mqtt import Session
 from tests.waiting import wait_until
 
 
 @pytest.fixture(scope="module")
 def server_and_broker(tmp_path_factory):
-    broker = PrivateBroker(tmp_path_factory.mktemp("mosquitto"))
-    server = LiveServer(tmp_path_factory.mktemp("live"), settings_for_tests("") | broker.settings)
-    broker.database_url = server.db_url
-    broker.start()
-    server.start()
-    yield server, broker
-    server.close()
-    broker.stop()
+    with platform_on_a_private_broker(tmp_path_factory) as running:
+        yield running
 
 
 def test_a_device_over_mqtt_talks_to_a_gunicorn_worker(server_and_broker):

@@ -502,8 +502,35 @@ inline DeviceConfig provisionedConfig() {
   return config;
 }
 
+// The device loop of a rig (`Derived` has a `board` and a `client`), run in 10 ms steps of device time.
+template <typename Derived>
+struct Ticking {
+  // Runs the loop for `ms` of device time.
+  void runFor(uint64_t ms) {
+    Derived& rig = static_cast<Derived&>(*this);
+    const uint64_t end = rig.board.now + ms;
+    while (rig.board.now < end) {
+      rig.client->tick();
+      rig.board.now += 10;
+    }
+  }
+
+  // Runs the loop until `done` or `limitMs` of device time passed.
+  template <typename Predicate>
+  bool runUntil(Predicate done, uint64_t limitMs = 600000) {
+    Derived& rig = static_cast<Derived&>(*this);
+    const uint64_t end = rig.board.now + limitMs;
+    while (rig.board.now < end) {
+      if (done()) return true;
+      rig.client->tick();
+      rig.board.now += 10;
+    }
+    return done();
+  }
+};
+
 // A complete device on a fake board talking to a fake server.
-struct Rig {
+struct Rig : Ticking<Rig> {
   explicit Rig(ClientSettings s = ClientSettings(), RecordStore* store = nullptr) : settings(s) {
     pins.bind("v0", 2);
     pins.bind("v1", 4, /*activeHigh=*/false);
@@ -511,27 +538,6 @@ struct Rig {
   }
 
   void start(const DeviceConfig& config = provisionedConfig()) { client->begin(config); }
-
-  // Runs the loop for `ms` of device time, in 10 ms steps.
-  void runFor(uint64_t ms) {
-    const uint64_t end = board.now + ms;
-    while (board.now < end) {
-      client->tick();
-      board.now += 10;
-    }
-  }
-
-  // Runs the loop until `done` or `limitMs` of device time passed.
-  template <typename Predicate>
-  bool runUntil(Predicate done, uint64_t limitMs = 600000) {
-    const uint64_t end = board.now + limitMs;
-    while (board.now < end) {
-      if (done()) return true;
-      client->tick();
-      board.now += 10;
-    }
-    return done();
-  }
 
   ClientSettings settings;
   FakeBoard board;

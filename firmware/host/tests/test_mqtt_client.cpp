@@ -14,7 +14,7 @@ namespace {
 const std::string kDevice = provisionedConfig().deviceId;
 const std::string kTopic = "devices/" + kDevice + "/";
 
-struct MqttRig {
+struct MqttRig : Ticking<MqttRig> {
   explicit MqttRig(ClientSettings s = ClientSettings(), const std::string& brokerUrl = "mqtt://192.168.1.20:1883")
       : settings(s) {
     pins.bind("v0", 2);
@@ -23,25 +23,6 @@ struct MqttRig {
   }
 
   void start(const DeviceConfig& config = provisionedConfig()) { client->begin(config); }
-
-  void runFor(uint64_t ms) {
-    const uint64_t end = board.now + ms;
-    while (board.now < end) {
-      client->tick();
-      board.now += 10;
-    }
-  }
-
-  template <typename Predicate>
-  bool runUntil(Predicate done, uint64_t limitMs = 600000) {
-    const uint64_t end = board.now + limitMs;
-    while (board.now < end) {
-      if (done()) return true;
-      client->tick();
-      board.now += 10;
-    }
-    return done();
-  }
 
   ClientSettings settings;
   FakeBoard board;
