@@ -90,6 +90,7 @@ def test_alert_events_finished_commands_and_notifications_past_retention_go_with
         for at in (old, recent):
             db.session.add(AlertEvent(device_id=device.id, rule_id=1, kind="raised", description=f"at {at}", value="1", at_ms=at))
             db.session.add(Notification(user_id=device.owner.id, device_id=device.id, kind="offline", message=f"at {at}", created_ms=at))
+            db.session.add(Notification(user_id=device.owner.id, device_id=None, kind="login_failures", message=f"at {at}", created_ms=at, grouped_count=0))
             for status in ("answered", "timed_out", "queued"):
                 db.session.add(Command(device_id=device.id, method=status, params="{}", status=status, created_ms=at, expires_ms=at + 30_000))
         db.session.commit()
@@ -99,6 +100,8 @@ def test_alert_events_finished_commands_and_notifications_past_retention_go_with
     with app.app_context():
         assert [event.at_ms for event in rows_of(AlertEvent, device.id)] == [recent]
         assert [notification.created_ms for notification in rows_of(Notification, device.id)] == [recent]
+        about_no_device = select(Notification.created_ms).where(Notification.user_id == device.owner.id, Notification.device_id.is_(None))
+        assert db.session.scalars(about_no_device).all() == [recent], "notifications about no one device keep RETENTION_DAYS"
         assert sorted((command.created_ms, command.status) for command in rows_of(Command, device.id)) == [
             (old, "queued"), (recent, "answered"), (recent, "queued"), (recent, "timed_out")
         ], "a command not yet finished is kept, however old"

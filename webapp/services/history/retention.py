@@ -2,7 +2,8 @@
 
 A device keeps `retention_days` of history, or RETENTION_DAYS when it sets
 none (0 keeps it forever): its readings, and what else it leaves behind
-without end — alert events, finished commands, notifications about it.
+without end — alert events, finished commands, notifications about it
+(notifications about no one device keep RETENTION_DAYS).
 Each chunk is one DELETE of at most RETENTION_PRUNE_CHUNK rows (readings:
 of one key) in a transaction of its own, so SQLite's writer is never held
 for long; and deleting what is past a cutoff is idempotent, so prunes that
@@ -41,6 +42,9 @@ def prune_expired_history(now, pause=lambda: None):
             deleted += _delete_before(device_id, key, cutoff, chunk, pause)
         for model, happened, only in RECORDS:
             deleted += _delete_records_before(model, happened, only, device_id, cutoff, chunk, pause)
+    if default_days > 0:
+        # Notifications about no one device (a grouped summary, the account's own) keep the default's days.
+        deleted += _delete_records_before(Notification, Notification.created_ms, (), None, now - default_days * DAY_MS, chunk, pause)
     return deleted
 
 
