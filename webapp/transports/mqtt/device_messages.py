@@ -183,28 +183,28 @@ class DeviceMessages:
     def _handle(self, message, device_id, leaf):
         """A message other than a reading: its queued Job, STORED once handled, REFUSED (told on the errors
         topic), or FAILED."""
-        try:
-            job = self._handlers[leaf](BrokerLogin(device_id), message.payload)
-            return STORED if job is None else job
-        except ApiError as refused:
-            self._refuse(message, refused)
-            return REFUSED
-        except Exception:
-            log.exception("an MQTT message on %s failed; not acknowledged", message.topic)
-            return FAILED
+        return self._settled(message, "handling", lambda: self._handlers[leaf](BrokerLogin(device_id), message.payload) or STORED)
 
     def _result(self, message, outcome):
         """What came of the message once its Job (if any) is committed: STORED, REFUSED or FAILED."""
         if outcome in (STORED, REFUSED, FAILED):
             return outcome
-        try:
+
+        def committed():
             outcome.outcome()
             return STORED
+
+        return self._settled(message, "storing", committed)
+
+    def _settled(self, message, doing, work):
+        """What `work()` gives; REFUSED (told on the errors topic) when it refuses, FAILED when it fails otherwise."""
+        try:
+            return work()
         except ApiError as refused:
             self._refuse(message, refused)
             return REFUSED
         except Exception:
-            log.exception("storing an MQTT message on %s failed; not acknowledged", message.topic)
+            log.exception("%s an MQTT message on %s failed; not acknowledged", doing, message.topic)
             return FAILED
 
     def _refuse(self, message, refused):
